@@ -1,0 +1,43 @@
+# Two commands on a fresh machine with Python 3.11+ and make: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+DEMO_VILLAGES ?= 600
+DEMO_DONATIONS ?= 60000
+export FLASK_APP := admin:create_app
+
+.PHONY: run test install install-test db demo serve bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+# Creates the SQLite database with the real regions and demo data (once), then serves the admin.
+run: install
+	@test -f instance/xfjy.sqlite3 || $(MAKE) --no-print-directory demo
+	$(BIN)/xfjy serve --host $(HOST) --port $(PORT)
+
+demo: install
+	$(BIN)/xfjy init-db
+	$(BIN)/xfjy load-regions
+	$(BIN)/xfjy demo --villages $(DEMO_VILLAGES) --donations $(DEMO_DONATIONS) --seed 1
+
+test: install-test
+	bash tests/services.sh
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

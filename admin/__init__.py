@@ -1,0 +1,40 @@
+"""The staff admin: ``create_app()`` wires the database, the CLI and the views."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=os.environ.get("XFJY_INSTANCE") or str(Path.cwd() / "instance"))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(
+        SECRET_KEY=_secret_key(app.instance_path),
+        ATTACHMENTS_DIR=str(Path(app.instance_path) / "attachments"),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    app.config.from_prefixed_env("XFJY")
+    if test_config:
+        app.config.update(test_config)
+
+    import db
+
+    db.init_app(app)
+
+    from . import views
+
+    views.init_app(app)
+    return app
+
+
+def _secret_key(instance_path: str) -> str:
+    """Read the instance's secret key, creating it on first start (never one shared in the repo)."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

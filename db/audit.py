@@ -1,0 +1,51 @@
+"""The audit log: who changed what, when, with the values before and after."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from peewee import Model
+from playhouse.shortcuts import model_to_dict
+
+from .models import AuditLog
+
+PRIVATE_FIELDS = frozenset({"password_hash"})
+
+
+def snapshot(obj: Model | None) -> dict:
+    if obj is None:
+        return {}
+    data = model_to_dict(obj, recurse=False)
+    return {k: v for k, v in data.items() if k not in PRIVATE_FIELDS}
+
+
+def _dump(data: dict | None) -> str:
+    if not data:
+        return ""
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, default=_plain)
+
+
+def _plain(value):
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def record(user, action: str, obj: Model | None = None, *, table: str = "", object_id=None,
+           before: dict | None = None, after: dict | None = None, summary: str = "") -> AuditLog:
+    """Write one audit row. ``after`` defaults to the object's current values."""
+    if obj is not None:
+        table = table or obj._meta.table_name
+        object_id = object_id if object_id is not None else obj._pk
+        if after is None and action != "delete":
+            after = snapshot(obj)
+    return AuditLog.create(
+        user=user.id if user is not None and getattr(user, "id", None) else None,
+        username=getattr(user, "username", "") if user is not None else "system",
+        action=action,
+        table=table,
+        object_id="" if object_id is None else str(object_id),
+        summary=summary[:256],
+        before=_dump(before),
+        after=_dump(after),
+    )

@@ -1,0 +1,185 @@
+"""The ``xfjy`` command: Flask's CLI with the project's commands. Failures exit non-zero with one line."""
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from .database import database, is_postgres
+from .errors import DataImportError, XfjyError
+
+
+def _create_app():
+    from admin import create_app
+
+    return create_app()
+
+
+class XfjyGroup(FlaskGroup):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except DataImportError as exc:
+            for problem in exc.problems[:20]:
+                click.echo(f"  {problem}", err=True)
+            if len(exc.problems) > 20:
+                click.echo(f"  ……共 {len(exc.problems)} 处问题", err=True)
+            raise click.ClickException(f"导入失败，未写入任何记录：{exc}") from exc
+        except XfjyError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+cli = XfjyGroup(create_app=_create_app, add_default_commands=False, add_version_option=False,
+                help="幸福家园 村社互助工程 管理命令")
+
+
+def main() -> None:
+    cli.main(prog_name="xfjy")
+
+
+def _connect():
+    database.connect(reuse_if_open=True)
+
+
+@cli.command("init-db")
+@with_appcontext
+def init_db() -> None:
+    """创建或升级数据库结构（按迁移脚本）。"""
+    from . import schema
+
+    _connect()
+    done = schema.upgrade()
+    click.echo(f"数据库已就绪（{_where()}）" + (f"，应用迁移：{', '.join(done)}" if done else "，无需迁移"))
+
+
+@cli.command("load-regions")
+@with_appcontext
+def load_regions() -> None:
+    """载入内蒙古自治区各盟市、旗县市区的区划代码、批次和试点指标（附件1）。"""
+    from . import areas
+
+    _connect()
+    _require_schema()
+    count = areas.load_regions()
+    click.echo(f"已载入 {count} 个区划（自治区、14 个盟市级单位及其旗县市区）和三个批次")
+
+
+@cli.command("demo")
+@click.option("--villages", default=200, show_default=True, type=click.IntRange(1, 700_000), help="村社数")
+@click.option("--donations", default=None, type=click.IntRange(0, 50_000_000), help="捐赠笔数（默认每村 60 笔）")
+@click.option("--seed", default=1, show_default=True, type=int, help="随机种子（相同种子生成相同数据）")
+@with_appcontext
+def demo(villages: int, donations: int | None, seed: int) -> None:
+    """生成演示数据：先 140 个试点村社（附件1），再其他村社；项目覆盖各状态，含捐赠、配捐、拨付、支出和公示。"""
+    from . import demo as demo_module
+
+    _connect()
+    _require_schema()
+    show = sys.stderr.isatty()
+    with click.progressbar(length=100, label="生成演示数据", file=sys.stderr if show else open(os.devnull, "w")) as bar:
+        stats = demo_module.generate(villages, donations, seed=seed, attachments_root=_attachments(),
+                                     progress=lambda pct: bar.update(pct - bar.pos))
+    click.echo("演示数据已生成：" + "，".join(f"{k} {v}" for k, v in stats.items()))
+
+
+@cli.command("import-donations")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def import_donations(file: Path) -> None:
+    """导入公益平台导出的捐赠明细（CSV 或 XLSX；表头：交易号, 项目编号, 捐赠人, 金额, 捐赠时间, 公开姓名, 留言）。"""
+    from .imports import import_donations as run_import
+
+    _connect()
+    _require_schema()
+    result = run_import(file.read_bytes(), file.name)
+    click.echo(result.message)
+
+
+@cli.command("create-user")
+@click.option("--username", required=True)
+@click.option("--password", required=True)
+@click.option("--role", required=True, type=click.Choice(["village", "township", "county", "prefecture", "region", "admin"]))
+@click.option("--area", "area_code", required=True, help="所辖区域的区划代码，如 150121（土默特左旗）")
+@click.option("--name", "display_name", default="", help="姓名")
+@with_appcontext
+def create_user(username, password, role, area_code, display_name) -> None:
+    """创建后台用户。"""
+    from .users import create_user as create
+
+    _connect()
+    _require_schema()
+    user = create(username, password, role, area_code, display_name=display_name)
+    click.echo(f"已创建用户 {user.username}（{user.unit}）")
+
+
+@cli.command("backup")
+@click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup(dest: Path) -> None:
+    """在系统运行时做一致的备份：SQLite 用在线备份，PostgreSQL 用 pg_dump。"""
+    _connect()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    partial = dest.with_name(dest.name + ".part")
+    if is_postgres():
+        if not shutil.which("pg_dump"):
+            raise XfjyError("找不到 pg_dump，请安装 PostgreSQL 客户端")
+        url = current_app.config["DATABASE_URL"]
+        result = subprocess.run(["pg_dump", "--format=custom", f"--file={partial}", url.split("?")[0]],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise XfjyError(f"pg_dump 失败：{result.stderr.strip().splitlines()[-1] if result.stderr else result.returncode}")
+    else:
+        target = sqlite3.connect(partial)
+        with target:
+            database.connection().backup(target)
+        target.close()
+    os.replace(partial, dest)
+    click.echo(f"已备份到 {dest}（{dest.stat().st_size:,} 字节）")
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@with_appcontext
+def serve(host: str, port: int, threads: int) -> None:
+    """用 waitress 启动工作后台（生产可用的 WSGI 服务器）。"""
+    from waitress import serve as waitress_serve
+
+    from .models import User
+
+    _connect()
+    app = current_app._get_current_object()
+    click.echo(f"工作后台：http://{host}:{port}/")
+    users = list(User.select().where(User.username.startswith("demo-")).order_by(User.id))
+    if users:
+        from .demo import DEMO_PASSWORD
+
+        click.echo(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
+        for user in users:
+            click.echo(f"  {user.username:<18} {user.unit}")
+    database.close()
+    waitress_serve(app, host=host, port=port, threads=threads)
+
+
+def _where() -> str:
+    url = current_app.config["DATABASE_URL"]
+    return url.split("@")[-1] if is_postgres() else url.replace("sqlite:///", "")
+
+
+def _attachments() -> Path:
+    return Path(current_app.config["ATTACHMENTS_DIR"])
+
+
+def _require_schema() -> None:
+    from . import schema
+
+    if schema.pending():
+        raise XfjyError("数据库结构不是最新，请先运行 xfjy init-db")

@@ -1,0 +1,68 @@
+"""One database handle for the whole process, bound at start-up from ``DATABASE_URL``."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from peewee import DatabaseProxy, PostgresqlDatabase, SqliteDatabase
+from playhouse.db_url import connect
+
+database = DatabaseProxy()
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "busy_timeout": 10000,
+    "synchronous": "normal",
+    "cache_size": -64000,
+}
+
+
+def default_url(instance_path: str | os.PathLike) -> str:
+    return f"sqlite:///{Path(instance_path) / 'xfjy.sqlite3'}"
+
+
+def open_database(url: str):
+    """Open (but do not connect) the database named by ``url`` and bind the proxy to it."""
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        db = connect(url, pragmas=SQLITE_PRAGMAS, timeout=10)
+    elif url.startswith(("postgres://", "postgresql://")):
+        db = connect(url.replace("postgres://", "postgresql://", 1), autorollback=True)
+    else:
+        raise ValueError(f"不支持的 DATABASE_URL：{url}（应为 sqlite:///路径 或 postgresql://…）")
+    database.initialize(db)
+    return db
+
+
+def is_postgres() -> bool:
+    return isinstance(database.obj, PostgresqlDatabase)
+
+
+def is_sqlite() -> bool:
+    return isinstance(database.obj, SqliteDatabase)
+
+
+def write_transaction():
+    """A transaction that takes the write lock at once on SQLite, so balance checks cannot race."""
+    if is_sqlite() and not database.in_transaction():
+        return database.atomic("IMMEDIATE")
+    return database.atomic()
+
+
+def init_app(app) -> None:
+    """Bind the database from ``app.config['DATABASE_URL']`` and open/close it per request."""
+    url = app.config.get("DATABASE_URL") or os.environ.get("DATABASE_URL") or default_url(app.instance_path)
+    app.config["DATABASE_URL"] = url
+    open_database(url)
+
+    @app.before_request
+    def _connect():
+        database.connect(reuse_if_open=True)
+
+    @app.teardown_appcontext
+    def _close(exc):
+        if not database.is_closed() and not database.in_transaction():
+            database.close()

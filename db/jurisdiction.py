@@ -1,0 +1,95 @@
+"""Who may see and touch what: every query the admin or a command runs for a user goes through here."""
+from __future__ import annotations
+
+from peewee import ModelSelect
+
+from .errors import JurisdictionError
+from .models import (
+    Area, Attachment, AuditLog, Disclosure, Donation, Entry, Evaluation, Expenditure, ImportRun,
+    MatchingRule, Project, ProjectReview, AdmissionStep, Role, ServiceRecord, SupervisoryMember, User,
+    Village, Volunteer,
+)
+
+# Each model and the foreign key through which it belongs to something already scoped.
+_PARENTS = {
+    Village: ("area", Area),
+    Project: ("village", Village),
+    Donation: ("project", Project),
+    Expenditure: ("project", Project),
+    Disclosure: ("project", Project),
+    Evaluation: ("project", Project),
+    Entry: ("project", Project),
+    ProjectReview: ("project", Project),
+    AdmissionStep: ("village", Village),
+    SupervisoryMember: ("village", Village),
+    Volunteer: ("village", Village),
+    ServiceRecord: ("volunteer", Volunteer),
+    User: ("area", Area),
+    MatchingRule: ("area", Area),
+}
+
+
+def sees_everything(actor) -> bool:
+    return actor is None or actor.role == Role.ADMIN
+
+
+def covers(actor, area: Area) -> bool:
+    """True if ``area`` lies within what ``actor`` acts for."""
+    return sees_everything(actor) or area.path.startswith(actor.area.path)
+
+
+def require(actor, area: Area, what: str = "该记录") -> None:
+    if not covers(actor, area):
+        raise JurisdictionError(f"{what}不在您的管辖范围内")
+
+
+def scoped(query: ModelSelect, actor) -> ModelSelect:
+    """Restrict a select of any domain model to the rows under the actor's area."""
+    if sees_everything(actor):
+        return query
+    return query.where(condition(query.model, actor))
+
+
+def condition(model, actor):
+    """The WHERE clause that keeps ``model`` rows inside the actor's area (subqueries, not joins,
+    so it composes with whatever the caller has joined)."""
+    if model is Area:
+        return Area.path.startswith(actor.area.path)
+    if model is Attachment:
+        return Attachment.expenditure.in_(_ids(Expenditure, actor)) | Attachment.disclosure.in_(
+            _ids(Disclosure, actor)
+        )
+    if model in (AuditLog, ImportRun):
+        return model.user == actor.id
+    if model not in _PARENTS:
+        raise JurisdictionError(f"未定义 {model.__name__} 的管辖范围")
+    field_name, parent = _PARENTS[model]
+    return getattr(model, field_name).in_(_ids(parent, actor))
+
+
+def _ids(model, actor):
+    return model.select(model.id).where(condition(model, actor))
+
+
+def area_of(obj) -> Area:
+    """The area that decides jurisdiction over ``obj``."""
+    if isinstance(obj, Area):
+        return obj
+    if isinstance(obj, Village):
+        return obj.area
+    if isinstance(obj, (Project,)):
+        return obj.village.area
+    for attr in ("project", "village", "volunteer", "expenditure", "disclosure"):
+        if getattr(obj, f"{attr}_id", None) is not None:
+            return area_of(getattr(obj, attr))
+    if isinstance(obj, (User, MatchingRule)):
+        return obj.area
+    raise JurisdictionError("无法判断该记录的管辖范围")
+
+
+def get_scoped(model, actor, pk):
+    """Fetch one row by primary key, as if it did not exist when it lies outside the actor's area."""
+    row = scoped(model.select(), actor).where(model._meta.primary_key == pk).first()
+    if row is None:
+        raise JurisdictionError("记录不存在或不在您的管辖范围内")
+    return row

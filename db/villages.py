@@ -1,0 +1,75 @@
+"""Registering villages (村社) and their projects (附件2)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from . import audit
+from .areas import add_area, get_area
+from .clock import now, today
+from .database import write_transaction
+from .errors import XfjyError
+from .jurisdiction import covers
+from .models import Area, Batch, Level, Project, Village
+from .workflow import check_project
+
+
+def register_village(area_code: str, *, full_name: str, kind: str = "村", address: str = "",
+                     leader_name: str = "", leader_phone: str = "", batch: str = "pilot", actor=None) -> Village:
+    """Enter a village-level area into the programme (its admission starts as 未申请)."""
+    area = get_area(area_code)
+    if area.level != Level.VILLAGE:
+        raise XfjyError(f"{area.name}（{area.code}）不是村社级区划")
+    if actor is not None and not covers(actor, area):
+        raise XfjyError(f"{area.name}不在您的管辖范围内")
+    if kind not in Village.KINDS:
+        raise XfjyError(f"村社类别「{kind}」无效，应为 村、嘎查 或 社区")
+    if Village.select().where(Village.area == area).exists():
+        raise XfjyError(f"{area.name}已登记")
+    batch_row = Batch.get_or_none(Batch.code == batch)
+    if batch_row is None:
+        raise XfjyError(f"批次「{batch}」不存在")
+    with write_transaction():
+        village = Village.create(area=area, full_name=full_name.strip() or area.name, kind=kind, address=address,
+                                 leader_name=leader_name, leader_phone=leader_phone, batch=batch_row)
+        audit.record(actor, "create", village, summary=f"登记村社 {village.full_name}")
+    return village
+
+
+def add_township(county: Area, code: str, name: str) -> Area:
+    if county.county_id != county.id:
+        raise XfjyError(f"{county.name}不是旗县市区")
+    return add_area(code, name, Level.TOWNSHIP, county, official=False)
+
+
+def add_village_area(township: Area, code: str, name: str) -> Area:
+    if township.level != Level.TOWNSHIP:
+        raise XfjyError(f"{township.name}不是乡镇/街道")
+    return add_area(code, name, Level.VILLAGE, township, official=False)
+
+
+def next_project_code(village: Village) -> str:
+    count = Project.select().where(Project.village == village).count()
+    return f"XF{village.area.code}-{count + 1:02d}"
+
+
+def create_project(village: Village, *, name: str, target: int, starts_on: dt.date, ends_on: dt.date,
+                   summary: str = "", background: str = "", democratic_decision: str = "", urgent: bool = False,
+                   reporting_unit: str = "", reported_on: dt.date | None = None, address: str = "",
+                   leader_name: str = "", leader_phone: str = "", code: str | None = None,
+                   actor=None) -> tuple[Project, list[str]]:
+    """Draft a project on the 附件2 form; returns it with the reviewers' warnings."""
+    if actor is not None and not covers(actor, village.area):
+        raise XfjyError(f"{village.full_name}不在您的管辖范围内")
+    project = Project(
+        code=code or next_project_code(village), village=village, name=name.strip(), target=target,
+        starts_on=starts_on, ends_on=ends_on, summary=summary, background=background,
+        democratic_decision=democratic_decision, urgent=urgent,
+        reporting_unit=reporting_unit or f"{village.full_name}委员会", reported_on=reported_on or today(),
+        address=address or village.address, leader_name=leader_name or village.leader_name,
+        leader_phone=leader_phone or village.leader_phone, created_at=now(), updated_at=now(),
+    )
+    warnings = check_project(project)
+    with write_transaction():
+        project.save(force_insert=True)
+        audit.record(actor, "create", project, summary=f"新建项目 {project.name}")
+    return project, warnings

@@ -1,0 +1,85 @@
+"""Every database test runs twice: on SQLite (WAL, a temp file) and on PostgreSQL (127.0.0.1:5432/test).
+
+Each backend is migrated and loaded with the real regions once per session; each test runs inside a
+transaction that is rolled back. PostgreSQL being down is an error, never a skip: set
+XFJY_ALLOW_NO_PG=1 to deselect those runs on a machine without it.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+from peewee import OperationalError, PostgresqlDatabase
+
+from db import areas, schema
+from db.database import SQLITE_PRAGMAS, database, open_database
+
+PG_URL = os.environ.get("XFJY_TEST_PG", "postgresql://127.0.0.1:5432/test")
+PG_SCHEMA = f"xfjy_test_{os.getpid()}"
+BACKENDS = ["sqlite", "postgres"]
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("XFJY_ALLOW_NO_PG") == "1":
+        items[:] = [i for i in items if "[postgres" not in i.nodeid]
+
+
+def _prepare():
+    database.connect(reuse_if_open=True)
+    schema.upgrade()
+    areas.load_regions()
+
+
+@pytest.fixture(scope="session")
+def sqlite_backend(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    db = open_database(url)
+    _prepare()
+    yield db
+    db.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_backend():
+    admin = PostgresqlDatabase(None)
+    admin.init(**_pg_params())
+    try:
+        admin.connect()
+    except OperationalError as exc:
+        pytest.fail(f"PostgreSQL 不可用（{PG_URL}）：{exc}。PostgreSQL 测试不能跳过。", pytrace=False)
+    admin.execute_sql(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE')
+    admin.execute_sql(f'CREATE SCHEMA "{PG_SCHEMA}"')
+    admin.close()
+    db = open_database(f"{PG_URL}?options=-c%20search_path%3D{PG_SCHEMA}")
+    _prepare()
+    yield db
+    db.close()
+    admin.connect()
+    admin.execute_sql(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE')
+    admin.close()
+
+
+def _pg_params():
+    from urllib.parse import urlparse
+
+    url = urlparse(PG_URL)
+    return dict(database=url.path.lstrip("/"), host=url.hostname, port=url.port or 5432,
+                user=url.username or None)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    return request.getfixturevalue(f"{request.param}_backend")
+
+
+@pytest.fixture
+def db(backend):
+    """A database bound to the proxy, every change rolled back after the test."""
+    database.initialize(backend)
+    database.connect(reuse_if_open=True)
+    with database.atomic() as txn:
+        yield backend
+        txn.rollback()
+
+
+__all__ = ["SQLITE_PRAGMAS"]

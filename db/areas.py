@@ -130,7 +130,7 @@ def quota_report(batch_code: str = "pilot", within: Area | None = None) -> list[
     )
     if within is not None:
         set_up = set_up.where(VillageArea.path.startswith(within.path))
-    per_county = {row.county_id: row.n for row in set_up.group_by(VillageArea.county).objects()}
+    per_county = dict(set_up.group_by(VillageArea.county).tuples())
     quotas = {q.area_id: q.count for q in Quota.select().where(Quota.batch == batch)}
     lines = []
     for pref in prefectures():

@@ -30,7 +30,7 @@ def open_database(url: str):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         db = connect(url, pragmas=SQLITE_PRAGMAS, timeout=10)
     elif url.startswith(("postgres://", "postgresql://")):
-        db = connect(url.replace("postgres://", "postgresql://", 1), autorollback=True)
+        db = connect(url.replace("postgres://", "postgresql://", 1))
     else:
         raise ValueError(f"不支持的 DATABASE_URL：{url}（应为 sqlite:///路径 或 postgresql://…）")
     database.initialize(db)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from peewee import IntegrityError, fn
+from peewee import Case, IntegrityError, fn
 
 from . import audit
 from .areas import ancestors
@@ -266,7 +266,7 @@ def matching_preview(rule: MatchingRule, project: Project) -> MatchingPreview:
 
 
 def _signed_sum(query) -> int:
-    expr = fn.SUM(fn.CASE(None, ((Entry.reverses.is_null(), Entry.amount),), -Entry.amount))
+    expr = fn.SUM(Case(None, ((Entry.reverses.is_null(), Entry.amount),), Entry.amount * -1))
     return int(query.select(fn.COALESCE(expr, 0)).scalar() or 0)
 
 
@@ -340,16 +340,16 @@ def next_hop(project: Project, actor) -> Hop:
     if project.state not in ("use_applied", "disbursing"):
         raise TransitionError("项目尚未提出使用申请，或已拨付完毕")
     chain = disbursement_chain(project)
-    for (area, acct), (next_area, next_acct) in zip(chain, chain[1:]):
-        if not _acts_for(actor, area, project):
-            continue
+    mine = [(a, acct, na, nacct) for (a, acct), (na, nacct) in zip(chain, chain[1:]) if _acts_for(actor, a, project)]
+    if not mine:
+        raise LedgerError("您所在的层级不在本项目的拨付链上")
+    for area, acct, next_area, next_acct in mine:
         amount = balance(acct)
         if area.code == NATION_CODE:
             amount = min(amount, project.target - _disbursed_from(acct))
-        if amount <= 0:
-            raise LedgerError(f"{area.name}暂无可拨付的善款")
-        return Hop(area, acct, next_area, next_acct, amount)
-    raise LedgerError("您所在的层级不在本项目的拨付链上")
+        if amount > 0:
+            return Hop(area, acct, next_area, next_acct, amount)
+    raise LedgerError(f"{mine[0][0].name}暂无可拨付的善款")
 
 
 def _acts_for(actor, area: Area, project: Project) -> bool:

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from peewee import fn
+from peewee import Case, fn
 
 from .models import Account, Area, Entry, Project, Village
 
-SIGNED_AMOUNT = fn.SUM(fn.CASE(None, ((Entry.reverses.is_null(), Entry.amount),), -Entry.amount))
+SIGNED_AMOUNT = fn.SUM(Case(None, ((Entry.reverses.is_null(), Entry.amount),), Entry.amount * -1))
 
 
 @dataclass

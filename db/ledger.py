@@ -15,6 +15,7 @@ from peewee import Case, IntegrityError, fn
 
 from . import audit
 from .areas import ancestors
+from .bulk import insert_rows
 from .database import database, is_postgres, write_transaction
 from .errors import LedgerError, TransitionError
 from .jurisdiction import covers
@@ -452,15 +453,19 @@ def post_many(rows: list[dict], actor=None, check: bool = True) -> int:
         if row["from_account"] == row["to_account"]:
             raise LedgerError("转出与转入账户不能相同")
         row.setdefault("posted_at", stamp)
+        row.setdefault("booked_on", row["posted_at"].date())
         row.setdefault("user", user_id)
         row.setdefault("reason", "")
         row.setdefault("memo", "")
     with write_transaction():
         if check:
             _check_running_balances(rows)
-        for start in range(0, len(rows), 2000):
-            Entry.insert_many(rows[start:start + 2000]).execute()
+        insert_rows(Entry, ENTRY_COLUMNS, ([row.get(c) for c in ENTRY_COLUMNS] for row in rows))
     return len(rows)
+
+
+ENTRY_COLUMNS = ("kind", "from_account", "to_account", "amount", "project", "donation", "expenditure", "rule",
+                 "reverses", "reason", "memo", "user", "posted_at", "booked_on")
 
 
 def _check_running_balances(rows: list[dict]) -> None:
@@ -482,7 +487,11 @@ def _check_running_balances(rows: list[dict]) -> None:
         if row["from_account"] in running:
             running[row["from_account"]] -= row["amount"]
             if running[row["from_account"]] < 0:
-                raise LedgerError(f"账户 #{row['from_account']} 余额不足，无法记账")
+                from .money import format_fen
+
+                short = format_fen(-running[row["from_account"]])
+                raise LedgerError(f"{_describe(Account.get_by_id(row['from_account']))}余额不足"
+                                  f"（{Entry.KINDS[row['kind']]}，差 {short}）")
         if row["to_account"] in running:
             running[row["to_account"]] += row["amount"]
 
@@ -505,3 +514,22 @@ def receive_donations_bulk(donations: list[tuple[int, int, int, str, dt.datetime
              project=project_id, donation=donation_id, memo=f"交易号 {txn_no}", booked_on=donated_at.date())
         for donation_id, project_id, amount, txn_no, donated_at in donations
     ], actor)
+
+
+def integrity_problems() -> list[str]:
+    """What an auditor checks first: money is conserved and no internal account is overdrawn."""
+    problems = []
+    total = Entry.select(fn.COUNT(Entry.id)).scalar()
+    ids = [a for (a,) in Account.select(Account.id).tuples()]
+    all_balances = {}
+    for chunk in _chunks(ids, 500):
+        all_balances.update(balances(chunk))
+    if sum(all_balances.values()) != 0:
+        problems.append(f"全部账户余额之和为 {sum(all_balances.values())} 分，不为零")
+    external = {a for (a,) in Account.select(Account.id).where(Account.kind.in_(Account.EXTERNAL)).tuples()}
+    for account_id, value in all_balances.items():
+        if value < 0 and account_id not in external:
+            problems.append(f"{_describe(Account.get_by_id(account_id))}余额为负：{value} 分")
+    if total and Entry.select().where(Entry.amount <= 0).exists():
+        problems.append("存在金额不为正的分录")
+    return problems

@@ -10,6 +10,7 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     Model,
+    SQL,
     SmallIntegerField,
     TextField,
 )
@@ -228,7 +229,7 @@ class Donation(BaseModel):
     CONSENTS = {"none": "不公开", "masked": "部分公开", "full": "公开"}
     CHANNELS = {"online": "网络平台", "offline": "线下", "matching": "配捐", "corporate": "单位捐赠"}
 
-    project = ForeignKeyField(Project, backref="donations", on_delete="RESTRICT")
+    project = ForeignKeyField(Project, backref="donations", on_delete="RESTRICT", index=False)
     txn_no = CharField(max_length=64, unique=True)
     donor_name = CharField(max_length=64, default="")
     name_consent = CharField(max_length=8, default="none")
@@ -379,20 +380,23 @@ class Entry(BaseModel):
         "refund": "退款",
     }
 
-    kind = CharField(max_length=16, index=True)
+    kind = CharField(max_length=16)
     from_account = ForeignKeyField(Account, backref="outgoing", on_delete="RESTRICT")
     to_account = ForeignKeyField(Account, backref="incoming", on_delete="RESTRICT")
     amount = BigIntegerField()
     project = ForeignKeyField(Project, null=True, backref="entries", on_delete="RESTRICT")
     donation = ForeignKeyField(Donation, null=True, backref="entries", on_delete="RESTRICT")
     expenditure = ForeignKeyField(Expenditure, null=True, backref="entries", on_delete="RESTRICT")
-    rule = ForeignKeyField(MatchingRule, null=True, backref="entries", on_delete="RESTRICT")
+    rule = ForeignKeyField(MatchingRule, null=True, backref="entries", on_delete="RESTRICT", index=False)
     reverses = ForeignKeyField("self", null=True, unique=True, backref="reversed_by", on_delete="RESTRICT")
     reason = TextField(default="")
     memo = CharField(max_length=256, default="")
-    user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
-    posted_at = DateTimeField(default=now, index=True)
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+", index=False)
+    posted_at = DateTimeField(default=now)
     booked_on = DateField(default=lambda: now().date())
+
+    class Meta:
+        constraints = [SQL("CHECK (amount > 0)")]
 
     @property
     def is_reversal(self) -> bool:

@@ -209,7 +209,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     @migrator.create_model
     class Donation(pw.Model):
         id = pw.AutoField()
-        project = pw.ForeignKeyField(column_name='project_id', field='id', model=migrator.orm['project'], on_delete='RESTRICT')
+        project = pw.ForeignKeyField(column_name='project_id', field='id', model=migrator.orm['project'], on_delete='RESTRICT', index=False)
         txn_no = pw.CharField(max_length=64, unique=True)
         donor_name = pw.CharField(default='', max_length=64)
         name_consent = pw.CharField(default='none', max_length=8)
@@ -238,23 +238,24 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     @migrator.create_model
     class Entry(pw.Model):
         id = pw.AutoField()
-        kind = pw.CharField(index=True, max_length=16)
+        kind = pw.CharField(max_length=16)
         from_account = pw.ForeignKeyField(column_name='from_account_id', field='id', model=migrator.orm['account'], on_delete='RESTRICT')
         to_account = pw.ForeignKeyField(column_name='to_account_id', field='id', model=migrator.orm['account'], on_delete='RESTRICT')
         amount = pw.BigIntegerField()
         project = pw.ForeignKeyField(column_name='project_id', field='id', model=migrator.orm['project'], null=True, on_delete='RESTRICT')
         donation = pw.ForeignKeyField(column_name='donation_id', field='id', model=migrator.orm['donation'], null=True, on_delete='RESTRICT')
         expenditure = pw.ForeignKeyField(column_name='expenditure_id', field='id', model=migrator.orm['expenditure'], null=True, on_delete='RESTRICT')
-        rule = pw.ForeignKeyField(column_name='rule_id', field='id', model=migrator.orm['matching_rule'], null=True, on_delete='RESTRICT')
+        rule = pw.ForeignKeyField(column_name='rule_id', field='id', model=migrator.orm['matching_rule'], null=True, on_delete='RESTRICT', index=False)
         reverses = pw.ForeignKeyField(column_name='reverses_id', field='id', model='self', null=True, on_delete='RESTRICT', unique=True)
         reason = pw.TextField(default='')
         memo = pw.CharField(default='', max_length=256)
-        user = pw.ForeignKeyField(column_name='user_id', field='id', model=migrator.orm['users'], null=True, on_delete='SET NULL')
-        posted_at = pw.DateTimeField(index=True)
+        user = pw.ForeignKeyField(column_name='user_id', field='id', model=migrator.orm['users'], null=True, on_delete='SET NULL', index=False)
+        posted_at = pw.DateTimeField()
         booked_on = pw.DateField()
 
         class Meta:
             table_name = "entry"
+            constraints = [pw.SQL("CHECK (amount > 0)")]
 
     @migrator.create_model
     class Evaluation(pw.Model):

@@ -1,7 +1,7 @@
 """Make the ledger append-only in the database itself, and add settings and the donation list index.
 
 Whatever client writes to the database (the admin, a script, a console), a posted entry can no
-longer be updated or deleted, and no entry can carry a non-positive amount.
+longer be updated or deleted.
 """
 
 import peewee as pw
@@ -12,15 +12,12 @@ SQLITE = [
     "BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END",
     "CREATE TRIGGER entry_no_delete BEFORE DELETE ON entry "
     "BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END",
-    "CREATE TRIGGER entry_positive BEFORE INSERT ON entry WHEN NEW.amount <= 0 "
-    "BEGIN SELECT RAISE(ABORT, 'ledger amounts must be positive'); END",
 ]
 POSTGRES = [
     """CREATE FUNCTION entry_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
        BEGIN RAISE EXCEPTION 'ledger entries are append-only'; END $$""",
     "CREATE TRIGGER entry_no_change BEFORE UPDATE OR DELETE ON entry "
     "FOR EACH ROW EXECUTE FUNCTION entry_append_only()",
-    "ALTER TABLE entry ADD CONSTRAINT entry_positive CHECK (amount > 0)",
 ]
 
 
@@ -40,11 +37,10 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     if isinstance(database, pw.PostgresqlDatabase):
-        migrator.sql("ALTER TABLE entry DROP CONSTRAINT entry_positive")
         migrator.sql("DROP TRIGGER entry_no_change ON entry")
         migrator.sql("DROP FUNCTION entry_append_only()")
     else:
-        for name in ("entry_no_update", "entry_no_delete", "entry_positive"):
+        for name in ("entry_no_update", "entry_no_delete"):
             migrator.sql(f"DROP TRIGGER {name}")
     migrator.drop_index("donation", "project", "donated_at")
     migrator.remove_model("setting")

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
+from peewee import DatabaseError
 
 from .database import database, is_postgres
 from .errors import DataImportError, XfjyError
@@ -34,6 +35,9 @@ class XfjyGroup(FlaskGroup):
             raise click.ClickException(f"导入失败，未写入任何记录：{exc}") from exc
         except XfjyError as exc:
             raise click.ClickException(str(exc)) from exc
+        except DatabaseError as exc:
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise click.ClickException(f"数据库错误：{detail}") from exc
 
 
 cli = XfjyGroup(create_app=_create_app, add_default_commands=False, add_version_option=False,

@@ -389,36 +389,39 @@ def _review_rows(rng: random.Random, project: dict) -> list[dict]:
              Level.COUNTY: f"{plan.county.name}慈善总会", Level.PREFECTURE: f"{plan.county.prefecture.name}慈善总会",
              Level.REGION: REGION_PERSON, None: "系统"}
     rows, day = [], d["reported"]
+    project["steps"] = {}
     review_days = max((d["starts"] - d["reported"]).days - 2, 5)
     for i, transition in enumerate(path):
         if transition.action in ("submit", "approve") and i < 5:
-            day = min(d["reported"] + dt.timedelta(days=review_days * i // 5 + rng.randint(0, 2)), AS_OF)
+            planned = d["reported"] + dt.timedelta(days=review_days * i // 5 + rng.randint(0, 2))
         elif transition.action in ("reach_target", "expire"):
-            day = d["reached"] if "reached" in d else d["ends"] + dt.timedelta(days=1)
+            planned = d["reached"] if "reached" in d else d["ends"] + dt.timedelta(days=1)
         else:
-            day = min(day + dt.timedelta(days=rng.randint(3, 20)), AS_OF)
-        if transition.action == "approve" and i < 5 and rng.random() < 0.08:
-            rows.append(_review(project, PROJECT.transitions[(transition.source, "reject")], units, rng, day,
-                                REJECT_OPINION))
-            rows.append(_review(project, PROJECT.transitions[("draft", "submit")], units, rng,
-                                day + dt.timedelta(days=1), "已补充材料，重新提交。"))
-            for earlier in path[1:i]:
-                rows.append(_review(project, earlier, units, rng, day + dt.timedelta(days=1),
-                                    rng.choice(REVIEW_OPINIONS[earlier.level])))
+            planned = day + dt.timedelta(days=rng.randint(3, 20))
+        day = min(max(day, planned), AS_OF)
+        if transition.action == "approve" and i < 5 and rng.random() < 0.08 and day < AS_OF:
+            day += dt.timedelta(days=1)
+            redo = [PROJECT.transitions[(transition.source, "reject")], PROJECT.transitions[("draft", "submit")],
+                    *path[1:i]]
+            for hour, step in enumerate(redo, start=8):
+                opinion = REJECT_OPINION if step.decision == "reject" else (
+                    "已补充材料，重新提交。" if step.action == "submit" else rng.choice(REVIEW_OPINIONS[step.level]))
+                rows.append(_review(project, step, units, rng, day, opinion, hour, len(rows)))
         opinion = rng.choice(REVIEW_OPINIONS[transition.level]) if transition.level in REVIEW_OPINIONS else (
             "申请使用善款实施项目。" if transition.action == "apply_use" else "")
-        rows.append(_review(project, transition, units, rng, day, opinion))
-    project["steps"] = {t.action: r["at"].date() for t, r in zip(path, rows[-len(path):])} if path else {}
+        rows.append(_review(project, transition, units, rng, day, opinion, 16, len(rows)))
+        project["steps"][transition.action] = day
     return rows
 
 
-def _review(project, transition, units, rng, day, opinion):
+def _review(project, transition, units, rng, day, opinion, hour, minute):
+    """One review row; ``hour`` and ``minute`` keep the steps of one day in order."""
     return dict(project=project["id"], action=transition.action, from_state=transition.source,
                 to_state=transition.target, decision=transition.decision,
                 person=REGION_PERSON if transition.level == Level.REGION else (
                     "系统" if transition.level is None else names.person(rng)),
                 unit=units[transition.level], opinion=opinion,
-                at=dt.datetime.combine(day, dt.time(rng.randint(8, 17), rng.randrange(60))))
+                at=dt.datetime.combine(day, dt.time(hour)) + dt.timedelta(minutes=minute))
 
 
 # -- donations and money --------------------------------------------------------------------------
@@ -702,6 +705,8 @@ def _create_records(rng: random.Random, plans: list[Plan], projects: list[dict])
                                     published_on=min(row["published_on"] + dt.timedelta(days=5), AS_OF),
                                     corrects=row["id"], correction_note="原公示中的统计截止日期有误，现予更正。",
                                     created_at=row["created_at"] + dt.timedelta(days=5)))
+    for i, row in enumerate(corrections):
+        row["id"] = next_id + len(disclosures) + i
     _insert(Disclosure, disclosures)
     _insert(Disclosure, corrections)
     _insert(Evaluation, evaluations)

@@ -151,6 +151,7 @@ def _check_area(actor, obj) -> None:
 def advance_project(project: Project, action: str, actor, opinion: str = "", *, on: dt.datetime | None = None,
                     raised: int | None = None) -> ProjectReview:
     """Take one step of the project's review chain and record it."""
+    given = project
     with write_transaction():
         project = Project.get_by_id(project.id)
         transition = PROJECT.find(project.state, action, actor)
@@ -159,7 +160,7 @@ def advance_project(project: Project, action: str, actor, opinion: str = "", *, 
         before = audit.snapshot(project)
         step = ProjectReview.create(project=project, **_step_fields(actor, opinion, transition, on))
         Project.update(state=transition.target, updated_at=now()).where(Project.id == project.id).execute()
-        project.state = transition.target
+        project.state = given.state = transition.target
         audit.record(actor, "transition", project, before=before,
                      summary=f"{project.name}：{transition.label}（{PROJECT.label(transition.target)}）")
     return step
@@ -217,6 +218,7 @@ def open_project_of(village: Village) -> Project | None:
 def advance_village(village: Village, action: str, actor, opinion: str = "", *,
                     on: dt.datetime | None = None) -> AdmissionStep:
     """Take one step of the admission chain: 村社申请 → 街道/镇 → 旗县市区审批 → 盟市备案 → 设立基金."""
+    given = village
     with write_transaction():
         village = Village.get_by_id(village.id)
         transition = ADMISSION.find(village.admission_state, action, actor)
@@ -230,8 +232,9 @@ def advance_village(village: Village, action: str, actor, opinion: str = "", *,
         before = audit.snapshot(village)
         step = AdmissionStep.create(village=village, **_step_fields(actor, opinion, transition, on))
         Village.update(changes).where(Village.id == village.id).execute()
-        audit.record(actor, "transition", Village.get_by_id(village.id), before=before,
-                     summary=f"{village.full_name}：{transition.label}")
+        fresh = Village.get_by_id(village.id)
+        given.admission_state, given.fund_established_on = fresh.admission_state, fresh.fund_established_on
+        audit.record(actor, "transition", fresh, before=before, summary=f"{village.full_name}：{transition.label}")
     return step
 
 

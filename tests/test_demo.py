@@ -1,0 +1,71 @@
+from collections import Counter
+
+import pytest
+
+from db import demo, ledger
+from db.database import database
+from db.errors import XfjyError
+from db.models import Area, Attachment, Donation, Expenditure, Project, User, Village
+from db.totals import project_totals
+from db.workflow import PROJECT
+
+
+def snapshot():
+    return (
+        sorted(Village.select(Village.full_name, Village.admission_state, Village.leader_phone).tuples()),
+        sorted(Project.select(Project.code, Project.state, Project.target, Project.ends_on).tuples()),
+        sorted(Donation.select(Donation.txn_no, Donation.amount, Donation.donor_name).tuples()),
+    )
+
+
+def test_same_seed_same_data_other_seed_other_data(db, tmp_path):
+    runs = []
+    for seed in (7, 7, 8):
+        with database.atomic() as sp:
+            demo.generate(30, 600, seed=seed)
+            runs.append(snapshot())
+            sp.rollback()
+    assert runs[0] == runs[1]
+    assert runs[0] != runs[2]
+
+
+def test_pilots_first_spread_over_the_units_of_annex_1(db):
+    demo.generate(28, 300, seed=2)
+    villages = list(Village.select())
+    assert {v.batch.code for v in villages} == {"pilot"}
+    units = Counter(v.area.prefecture.name for v in villages)
+    assert len(units) == 14 and max(units.values()) == 2  # round-robin over all 14 units of 附件1
+
+
+def test_every_project_state_and_money_that_agrees_with_it(db, tmp_path):
+    stats = demo.generate(220, 5000, seed=1, attachments_root=tmp_path)
+    assert stats["村社"] == 220
+    assert {p.state for p in Project.select()} == set(PROJECT.states)
+    assert ledger.integrity_problems() == []
+    for project in Project.select():
+        t = project_totals(project)
+        if project.state in ("target_reached", "use_applied", "disbursing", "implementing", "acceptance"):
+            assert t.raised >= project.target, project.code
+        if project.state in ("fundraising", "target_missed"):
+            assert t.raised < project.target, project.code
+        if project.state in ("implementing", "acceptance"):
+            assert t.disbursed == project.target and 0 < t.spent <= t.disbursed + t.matched
+        if project.state in ("draft", "township_review", "county_review", "prefecture_filing", "region_approval"):
+            assert t.raised == 0 and project.donations.count() == 0
+        steps = [r.to_state for r in project.reviews.order_by(project.reviews.model.at, project.reviews.model.id)]
+        if project.state != "draft":
+            assert steps[-1] == project.state, project.code
+    for village in Village.select().where(Village.admission_state == "established"):
+        assert village.supervisors.count() >= 3 and village.fund_established_on is not None
+    assert Expenditure.select().count() > 0
+    assert Attachment.select().count() > 0 and all(a.mime == "application/pdf" for a in Attachment.select())
+    assert {u.role for u in User.select().where(User.username.startswith("demo-"))} == {
+        "village", "township", "county", "prefecture", "region", "admin"}
+    villages_area = Area.select().where(Area.level == 5).count()
+    assert villages_area == 220
+
+
+def test_demo_refuses_a_database_that_already_has_villages(db):
+    demo.generate(5, 50, seed=1)
+    with pytest.raises(XfjyError, match="空库"):
+        demo.generate(5, 50, seed=1)

@@ -6,6 +6,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -86,8 +87,7 @@ def demo(villages: int, donations: int | None, seed: int) -> None:
 
     _connect()
     _require_schema()
-    show = sys.stderr.isatty()
-    with click.progressbar(length=100, label="生成演示数据", file=sys.stderr if show else open(os.devnull, "w")) as bar:
+    with _progress("生成演示数据") as bar:
         stats = demo_module.generate(villages, donations, seed=seed, attachments_root=_attachments(),
                                      progress=lambda pct: bar.update(pct - bar.pos))
     click.echo("演示数据已生成：" + "，".join(f"{k} {v}" for k, v in stats.items()))
@@ -102,7 +102,10 @@ def import_donations(file: Path) -> None:
 
     _connect()
     _require_schema()
-    result = run_import(file.read_bytes(), file.name)
+    with _progress("检查并导入") as bar:
+        result = run_import(file.read_bytes(), file.name, progress=lambda done, total: bar.update(
+            int(100 * done / max(total, 1)) - bar.pos))
+        bar.update(100 - bar.pos)
     click.echo(result.message)
 
 
@@ -171,6 +174,17 @@ def serve(host: str, port: int, threads: int) -> None:
             click.echo(f"  {user.username:<18} {user.unit}")
     database.close()
     waitress_serve(app, host=host, port=port, threads=threads)
+
+
+@contextmanager
+def _progress(label: str):
+    """A percentage bar on a terminal's stderr; silent when output goes to a file or a pipe."""
+    if sys.stderr.isatty():
+        with click.progressbar(length=100, label=label, file=sys.stderr) as bar:
+            yield bar
+    else:
+        with open(os.devnull, "w") as sink, click.progressbar(length=100, label=label, file=sink) as bar:
+            yield bar
 
 
 def _where() -> str:

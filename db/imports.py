@@ -154,8 +154,8 @@ class DonationPreview:
         return not self.problems
 
 
-def preview_donations(data: bytes, filename: str, actor=None) -> DonationPreview:
-    """Check every cell without writing anything."""
+def preview_donations(data: bytes, filename: str, actor=None, progress=None) -> DonationPreview:
+    """Check every cell without writing anything. ``progress(done, total)`` is called as rows are read."""
     preview = DonationPreview(filename, hashlib.sha256(data).hexdigest())
     try:
         table = read_table(data, filename)
@@ -179,7 +179,9 @@ def preview_donations(data: bytes, filename: str, actor=None) -> DonationPreview
     txn_seen: dict[str, int] = {}
     parsed: list[DonationRow] = []
     latest = now() + dt.timedelta(days=1)
-    for number, cells in table.rows:
+    for index, (number, cells) in enumerate(table.rows):
+        if progress is not None and index % 2000 == 0:
+            progress(index, len(table.rows))
         before = len(problems)
         for column, value in cells.items():
             if value.startswith(FORMULA_PREFIX):
@@ -282,10 +284,10 @@ class ImportResult:
         return f"成功导入 {self.added} 条捐赠{extra}"
 
 
-def import_donations(data: bytes, filename: str, actor=None) -> ImportResult:
+def import_donations(data: bytes, filename: str, actor=None, progress=None) -> ImportResult:
     """Check, then write every new row and its ledger entry in one transaction, or nothing."""
     with write_transaction():
-        preview = preview_donations(data, filename, actor)
+        preview = preview_donations(data, filename, actor, progress)
         if not preview.ok:
             raise DataImportError(preview.problems)
         return commit_donations(preview, actor)

@@ -5,7 +5,7 @@ from peewee import ModelSelect
 
 from .errors import JurisdictionError
 from .models import (
-    Area, Attachment, AuditLog, Disclosure, Donation, Entry, Evaluation, Expenditure, ImportRun,
+    Account, Area, Attachment, AuditLog, Disclosure, Donation, Entry, Evaluation, Expenditure, ImportRun,
     MatchingRule, Project, ProjectReview, AdmissionStep, Role, ServiceRecord, SupervisoryMember, User,
     Village, Volunteer,
 )
@@ -18,7 +18,6 @@ _PARENTS = {
     Expenditure: ("project", Project),
     Disclosure: ("project", Project),
     Evaluation: ("project", Project),
-    Entry: ("project", Project),
     ProjectReview: ("project", Project),
     AdmissionStep: ("village", Village),
     SupervisoryMember: ("village", Village),
@@ -59,6 +58,10 @@ def condition(model, actor):
         return Attachment.expenditure.in_(_ids(Expenditure, actor)) | Attachment.disclosure.in_(
             _ids(Disclosure, actor)
         )
+    if model is Entry:
+        accounts = Account.select(Account.id).where(Account.area.in_(_ids(Area, actor)))
+        return Entry.project.in_(_ids(Project, actor)) | (
+            Entry.project.is_null() & (Entry.from_account.in_(accounts) | Entry.to_account.in_(accounts)))
     if model in (AuditLog, ImportRun):
         return model.user == actor.id
     if model not in _PARENTS:
@@ -84,6 +87,10 @@ def area_of(obj) -> Area:
             return area_of(getattr(obj, attr))
     if isinstance(obj, (User, MatchingRule)):
         return obj.area
+    if isinstance(obj, Entry):
+        for acct in (obj.to_account, obj.from_account):
+            if acct.area_id is not None:
+                return acct.area
     raise JurisdictionError("无法判断该记录的管辖范围")
 
 

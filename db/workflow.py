@@ -191,10 +191,10 @@ def _check_project_step(project: Project, transition: Transition, on, raised) ->
             if raised >= project.target:
                 raise TransitionError("已筹善款已达到目标，应记为目标达成")
     if transition.action == "close" and transition.source == "target_missed":
-        from .ledger import special_account, balance
+        from .ledger import settlement_amount
 
-        if balance(special_account(project)) != 0:
-            raise TransitionError("专用账户仍有余款，请先转入村社互助基金")
+        if settlement_amount(project) != 0:
+            raise TransitionError("项目仍有余款（含配捐），请先转入村社互助基金")
 
 
 def check_project(project: Project) -> list[str]:

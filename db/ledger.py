@@ -185,6 +185,8 @@ def reverse(entry: Entry, reason: str, actor=None) -> Entry:
         raise LedgerError("该分录不在您的管辖范围内")
     if Entry.select().where(Entry.reverses == entry).exists():
         raise LedgerError("该分录已冲正，不能重复冲正")
+    if entry.kind == "donation" and entry.donation_id is not None and _standing(entry.donation, "refund"):
+        raise LedgerError("该捐赠已退款，不能再冲正入账")
     return post(entry.kind, entry.to_account, entry.from_account, entry.amount, actor=actor,
                 project=entry.project_id and entry.project, donation=entry.donation_id and entry.donation,
                 expenditure=entry.expenditure_id and entry.expenditure, rule=entry.rule_id and entry.rule,
@@ -205,12 +207,20 @@ def refund_donation(donation: Donation, reason: str, actor=None) -> Entry:
         raise LedgerError("退款必须填写原因")
     if actor is not None and not covers(actor, donation.project.village.area):
         raise LedgerError("该捐赠不在您的管辖范围内")
-    refunded = _net(Entry.select().where((Entry.donation == donation) & (Entry.kind == "refund")))
-    if refunded:
-        raise LedgerError(f"交易号 {donation.txn_no} 已退款")
-    return post("refund", special_account(donation.project), donors_account(), donation.amount, actor=actor,
-                project=donation.project, donation=donation, reason=reason.strip(),
-                memo=f"退款 交易号 {donation.txn_no}")
+    special = special_account(donation.project)
+    with write_transaction():
+        _lock(special)
+        if _standing(donation, "refund"):
+            raise LedgerError(f"交易号 {donation.txn_no} 已退款")
+        if _standing(donation, "donation") != donation.amount:
+            raise LedgerError(f"交易号 {donation.txn_no} 的入账已冲正，不能再退款")
+        return post("refund", special, donors_account(), donation.amount, actor=actor, project=donation.project,
+                    donation=donation, reason=reason.strip(), memo=f"退款 交易号 {donation.txn_no}")
+
+
+def _standing(donation: Donation, kind: str) -> int:
+    """Net amount of this donation's entries of ``kind`` still standing (reversals netted out)."""
+    return _signed_sum(Entry.select().where((Entry.donation == donation) & (Entry.kind == kind)))
 
 
 def _net(query) -> int:
@@ -249,8 +259,9 @@ def matching_preview(rule: MatchingRule, project: Project) -> MatchingPreview:
     raised = project_raised(project)
     village_projects = Project.select(Project.id).where(Project.village == project.village_id)
     already = _signed_sum(Entry.select().where((Entry.rule == rule) & Entry.project.in_(village_projects)))
-    due = raised * rule.ratio_bp // 10000
-    amount = max(min(due, rule.cap) - already, 0)
+    for_project = _signed_sum(Entry.select().where((Entry.rule == rule) & (Entry.project == project)))
+    due = raised * rule.ratio_bp // 10000 - for_project
+    amount = max(min(due, rule.cap - already), 0)
     pool = balance(pool_account(rule.area))
     preview = MatchingPreview(rule, project, raised, already, rule.cap, pool, amount)
     if not rule.active:
@@ -276,6 +287,7 @@ def post_matching(rule: MatchingRule, project: Project, actor, expected: int | N
     if actor is not None and (actor.role == Role.ADMIN or actor.area_id != rule.area_id):
         raise LedgerError(f"{MatchingRule.KINDS[rule.kind]}只能由{rule.area.name}慈善总会办理")
     with write_transaction():
+        _lock(pool_account(rule.area))
         preview = matching_preview(rule, project)
         if not preview.ok:
             raise LedgerError(preview.problem)

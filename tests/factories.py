@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 
 from db import ledger, workflow
+from db.errors import LedgerError, TransitionError
 from db.areas import get_area
 from db.models import Donation, Level, Project, Role, SupervisoryMember, User, Village
 from db.villages import add_township, add_village_area, create_project, register_village
@@ -113,13 +114,17 @@ def advance_to(project: Project, state: str, chain: Chain) -> Project:
         workflow.advance_project(project, action, actor, "同意")
         project = Project.get_by_id(project.id)
         assert project.state == target_state
-    if project.state != state and state in ("disbursing", "implementing"):
-        hop_users = [chain.users[Role.REGION], chain.users[Role.REGION], chain.users[Role.PREFECTURE],
-                     chain.users[Role.COUNTY]]
-        for hop_user in hop_users:
-            ledger.disburse(project, hop_user)
-            project = Project.get_by_id(project.id)
-            if state == "disbursing":
+    senders = [chain.users[Role.REGION], chain.users[Role.PREFECTURE], chain.users[Role.COUNTY]]
+    while project.state != state and project.state in ("use_applied", "disbursing") \
+            and state in ("disbursing", "implementing"):
+        for sender in senders:
+            try:
+                ledger.disburse(project, sender)
                 break
+            except (LedgerError, TransitionError):
+                continue
+        else:
+            raise AssertionError("no level could pass the money down")
+        project = Project.get_by_id(project.id)
     assert project.state == state, (project.state, state)
     return project

@@ -18,6 +18,8 @@ POSTGRES = [
        BEGIN RAISE EXCEPTION 'ledger entries are append-only'; END $$""",
     "CREATE TRIGGER entry_no_change BEFORE UPDATE OR DELETE ON entry "
     "FOR EACH ROW EXECUTE FUNCTION entry_append_only()",
+    "CREATE TRIGGER entry_no_truncate BEFORE TRUNCATE ON entry "
+    "FOR EACH STATEMENT EXECUTE FUNCTION entry_append_only()",
 ]
 
 
@@ -37,6 +39,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     if isinstance(database, pw.PostgresqlDatabase):
+        migrator.sql("DROP TRIGGER entry_no_truncate ON entry")
         migrator.sql("DROP TRIGGER entry_no_change ON entry")
         migrator.sql("DROP FUNCTION entry_append_only()")
     else:

@@ -138,8 +138,9 @@ def backup(dest: Path) -> None:
         if not shutil.which("pg_dump"):
             raise XfjyError("找不到 pg_dump，请安装 PostgreSQL 客户端")
         url = current_app.config["DATABASE_URL"]
-        result = subprocess.run(["pg_dump", "--format=custom", f"--file={partial}", url.split("?")[0]],
-                                capture_output=True, text=True)
+        command = ["pg_dump", "--format=custom", f"--file={partial}", url.split("?")[0]]
+        command += [f"--schema={schema}" for schema in _search_path(url)]
+        result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             raise XfjyError(f"pg_dump 失败：{result.stderr.strip().splitlines()[-1] if result.stderr else result.returncode}")
     else:
@@ -185,6 +186,18 @@ def _progress(label: str):
     else:
         with open(os.devnull, "w") as sink, click.progressbar(length=100, label=label, file=sink) as bar:
             yield bar
+
+
+def _search_path(url: str) -> list[str]:
+    """Schemas named by ``?options=-c search_path=…`` in the URL: the backup dumps only those."""
+    from urllib.parse import parse_qs, urlparse
+
+    options = " ".join(parse_qs(urlparse(url).query).get("options", []))
+    for part in options.split("-c"):
+        key, _, value = part.strip().partition("=")
+        if key.strip() == "search_path":
+            return [s.strip() for s in value.split(",") if s.strip()]
+    return []
 
 
 def _where() -> str:

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -98,17 +99,22 @@ def _xlsx_cells(data: bytes):
 
     if not data.startswith(b"PK\x03\x04"):
         raise DataImportError([Problem(None, None, "这不是有效的 XLSX 文件（可能是改了扩展名的其他文件）")])
+    book = None
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
         sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # read-only mode trusts the file's <dimension>, which exporters get wrong
         grid = []
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             grid.append((number, [_cell_text(v, number, i) for i, v in enumerate(values)]))
-        book.close()
     except DataImportError:
         raise
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, IndexError) as exc:
+    except (zipfile.BadZipFile, zlib.error, SyntaxError, KeyError, ValueError, TypeError, OSError,
+            IndexError, EOFError) as exc:
         raise DataImportError([Problem(None, None, f"XLSX 文件已损坏或格式不正确（{type(exc).__name__}）")]) from exc
+    finally:
+        if book is not None:
+            book.close()
     return grid
 
 

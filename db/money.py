@@ -5,6 +5,7 @@ import re
 
 from .errors import MoneyError
 
+MAX_FEN = 10**12  # 100 亿元: above any real gift or budget, far below BIGINT
 _GROUPED = r"\d{1,3}(?:,\d{3})+"
 _PLAIN = r"\d+"
 _AMOUNT = re.compile(
@@ -36,6 +37,8 @@ def parse_fen(value: object, *, allow_negative: bool = False, allow_zero: bool =
             fen = -fen
     else:
         raise MoneyError(f"金额「{value}」类型不正确")
+    if abs(fen) > MAX_FEN:
+        raise MoneyError(f"金额「{value}」过大（上限 {MAX_FEN // 100:,} 元）")
     if fen < 0 and not allow_negative:
         raise MoneyError(f"金额「{value}」不能为负数")
     if fen == 0 and not allow_zero:

@@ -37,6 +37,7 @@ demo: install
 
 test: install-test
 	bash tests/services.sh
+	$(BIN)/ruff check db admin site_builder tests
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

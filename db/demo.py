@@ -21,8 +21,24 @@ from .bulk import insert_rows
 from .database import database, is_postgres
 from .errors import XfjyError
 from .models import (
-    AdmissionStep, Area, Batch, Disclosure, Donation, Evaluation, Expenditure, Level, MatchingRule, Project,
-    ProjectReview, Quota, Role, ServiceRecord, SupervisoryMember, User, Village, Volunteer,
+    AdmissionStep,
+    Area,
+    Batch,
+    Disclosure,
+    Donation,
+    Evaluation,
+    Expenditure,
+    Level,
+    MatchingRule,
+    Project,
+    ProjectReview,
+    Quota,
+    Role,
+    ServiceRecord,
+    SupervisoryMember,
+    User,
+    Village,
+    Volunteer,
 )
 from .workflow import ADMISSION, PROJECT
 
@@ -212,7 +228,7 @@ def _create_villages(rng: random.Random, plans: list[Plan]) -> None:
         else:
             plan.admission = rng.choice(("draft", "applied", "township_agreed", "county_approved", "filed"))
         _plan_dates(rng, plan, batches[plan.batch])
-        county, (town_code, town_name) = plan.county, plan.township
+        county, town_name = plan.county, plan.township[1]
         rows.append(dict(
             area=plan.area_id, full_name=f"{county.name}{town_name}{plan.dates['name']}", kind=plan.dates["kind"],
             address=f"内蒙古自治区{county.prefecture.name if county.prefecture_id != county.id else ''}{county.name}"
@@ -453,7 +469,7 @@ def _create_donations(rng: random.Random, projects: list[dict], total: int, repo
         if rng.random() < 0.2:
             amounts[-1] = rng.randint(10, 50) * 100000
         stamps = sorted(first + dt.timedelta(seconds=rng.randrange(seconds)) for _ in range(count))
-        for k, (amount, when) in enumerate(zip(amounts, stamps)):
+        for amount, when in zip(amounts, stamps):
             corporate = amount >= 1_000_000
             consent = "full" if corporate else rng.choices(("full", "masked", "none"), (5, 2, 3))[0]
             channel = "corporate" if corporate else rng.choices(("online", "offline", "matching"), (92, 5, 3))[0]

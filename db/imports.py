@@ -61,7 +61,7 @@ def read_table(data: bytes, filename: str) -> Table:
         raise DataImportError([Problem(None, None, f"不支持的文件类型「{suffix or filename}」，请上传 CSV 或 XLSX")])
     grid = iter(grid)
     header = None
-    for number, cells in grid:
+    for _, cells in grid:
         if any(c.strip() for c in cells):
             header = [c.strip().lstrip("\ufeff") for c in cells]
             break
@@ -209,7 +209,8 @@ def preview_donations(data: bytes, filename: str, actor=None, progress=None) -> 
             problems.append(Problem(number, "项目编号", f"项目编号「{code}」不存在或不在您的管辖范围内"))
             project = None
         elif project.state not in RECEIVING_STATES:
-            problems.append(Problem(number, "项目编号", f"项目「{project.name}」当前为「{PROJECT.label(project.state)}」，不接受捐赠"))
+            state = PROJECT.label(project.state)
+            problems.append(Problem(number, "项目编号", f"项目「{project.name}」当前为「{state}」，不接受捐赠"))
         try:
             amount = parse_fen(cells.get("金额", ""), allow_zero=False)
         except MoneyError as exc:
@@ -217,7 +218,8 @@ def preview_donations(data: bytes, filename: str, actor=None, progress=None) -> 
             amount = 0
         donated_at = _parse_time(cells.get("捐赠时间", ""))
         if donated_at is None:
-            problems.append(Problem(number, "捐赠时间", f"时间「{cells.get('捐赠时间', '')}」格式不正确，应如 2024-03-05 14:30:00"))
+            text = cells.get("捐赠时间", "")
+            problems.append(Problem(number, "捐赠时间", f"时间「{text}」格式不正确，应如 2024-03-05 14:30:00"))
         elif donated_at > latest:
             problems.append(Problem(number, "捐赠时间", "捐赠时间晚于今天"))
         consent = _consent(cells.get("公开姓名", ""))

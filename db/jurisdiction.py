@@ -5,9 +5,26 @@ from peewee import ModelSelect
 
 from .errors import JurisdictionError
 from .models import (
-    Account, Area, Attachment, AuditLog, Disclosure, Donation, Entry, Evaluation, Expenditure, ImportRun,
-    MatchingRule, Project, ProjectReview, AdmissionStep, Role, ServiceRecord, SupervisoryMember, User,
-    Village, Volunteer,
+    Account,
+    AdmissionStep,
+    Area,
+    Attachment,
+    AuditLog,
+    Disclosure,
+    Donation,
+    Entry,
+    Evaluation,
+    Expenditure,
+    ImportRun,
+    MatchingRule,
+    Project,
+    ProjectReview,
+    Role,
+    ServiceRecord,
+    SupervisoryMember,
+    User,
+    Village,
+    Volunteer,
 )
 
 # Each model and the foreign key through which it belongs to something already scoped.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from peewee import (
+    SQL,
     BigIntegerField,
     BooleanField,
     CharField,
@@ -10,7 +11,6 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     Model,
-    SQL,
     SmallIntegerField,
     TextField,
 )

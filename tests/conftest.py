@@ -6,6 +6,7 @@ XFJY_ALLOW_NO_PG=1 to deselect those runs on a machine without it.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 
 import pytest
@@ -39,24 +40,33 @@ def sqlite_backend(tmp_path_factory):
     db.close()
 
 
-@pytest.fixture(scope="session")
-def postgres_backend():
+@contextlib.contextmanager
+def pg_schema(name: str):
+    """A fresh PostgreSQL schema for the duration; yields the DATABASE_URL that works inside it."""
     admin = PostgresqlDatabase(None)
     admin.init(**_pg_params())
     try:
         admin.connect()
     except OperationalError as exc:
         pytest.fail(f"PostgreSQL 不可用（{PG_URL}）：{exc}。PostgreSQL 测试不能跳过。", pytrace=False)
-    admin.execute_sql(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE')
-    admin.execute_sql(f'CREATE SCHEMA "{PG_SCHEMA}"')
+    admin.execute_sql(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+    admin.execute_sql(f'CREATE SCHEMA "{name}"')
     admin.close()
-    db = open_database(f"{PG_URL}?options=-c%20search_path%3D{PG_SCHEMA}")
-    _prepare()
-    yield db
-    db.close()
-    admin.connect()
-    admin.execute_sql(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE')
-    admin.close()
+    try:
+        yield f"{PG_URL}?options=-c%20search_path%3D{name}"
+    finally:
+        admin.connect()
+        admin.execute_sql(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        admin.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_backend():
+    with pg_schema(PG_SCHEMA) as url:
+        db = open_database(url)
+        _prepare()
+        yield db
+        db.close()
 
 
 def _pg_params():

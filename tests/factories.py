@@ -6,8 +6,8 @@ import datetime as dt
 import itertools
 
 from db import ledger, workflow
-from db.errors import LedgerError, TransitionError
 from db.areas import get_area
+from db.errors import LedgerError, TransitionError
 from db.models import Donation, Level, Project, Role, SupervisoryMember, User, Village
 from db.villages import add_township, add_village_area, create_project, register_village
 

@@ -53,7 +53,7 @@ def test_quota_report_matches_annex_1(db):
 def test_quota_report_counts_established_pilots_and_names_counties_without(db):
     chain = Chain("150121")
     chain.add_village(established=False)  # applied but no fund yet: does not count
-    line = {l.prefecture.name: l for l in quota_report()}["呼和浩特市"]
+    line = {line.prefecture.name: line for line in quota_report()}["呼和浩特市"]
     assert line.set_up == 1
     assert "土默特左旗" not in [c.name for c in line.counties_without_pilot]
     assert len(line.counties_without_pilot) == 8
@@ -64,7 +64,7 @@ def test_quota_report_within_a_county_shows_only_that_county(db):
     Chain("150121")
     county = get_area("150122")
     report = quota_report(within=county)
-    assert [l.prefecture.name for l in report] == ["呼和浩特市"]
+    assert [line.prefecture.name for line in report] == ["呼和浩特市"]
     assert report[0].set_up == 0 and [c.name for c in report[0].counties_without_pilot] == ["托克托县"]
 
 

@@ -21,14 +21,13 @@ import zipfile
 import openpyxl
 import pytest
 from click.testing import CliRunner
-from peewee import OperationalError, PostgresqlDatabase
 
 from db import ledger
 from db.cli import cli
 from db.database import database, open_database
 from db.models import Area, Donation, Entry, ImportRun, User, Village
 
-from .conftest import PG_URL, _pg_params
+from .conftest import pg_schema
 from .factories import Chain, advance_to, new_project
 
 HEADER = ["交易号", "项目编号", "捐赠人", "金额", "捐赠时间", "公开姓名", "留言"]
@@ -53,23 +52,9 @@ def url(request, tmp_path, monkeypatch):
         monkeypatch.setenv("DATABASE_URL", value)
         yield value
         return
-    schema = f"xfjy_cli_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = PostgresqlDatabase(None)
-    admin.init(**_pg_params())
-    try:
-        admin.connect()
-    except OperationalError as exc:
-        pytest.fail(f"PostgreSQL 不可用（{PG_URL}）：{exc}", pytrace=False)
-    admin.execute_sql(f'CREATE SCHEMA "{schema}"')
-    admin.close()
-    value = f"{PG_URL}?options=-c%20search_path%3D{schema}"
-    monkeypatch.setenv("DATABASE_URL", value)
-    try:
+    with pg_schema(f"xfjy_cli_{os.getpid()}_{uuid.uuid4().hex[:8]}") as value:
+        monkeypatch.setenv("DATABASE_URL", value)
         yield value
-    finally:
-        admin.connect()
-        admin.execute_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.close()
 
 
 @contextlib.contextmanager

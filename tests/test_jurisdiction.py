@@ -23,8 +23,25 @@ from db.areas import get_area
 from db.errors import JurisdictionError, XfjyError
 from db.jurisdiction import area_of, covers, get_scoped, require, scoped
 from db.models import (
-    Account, AdmissionStep, Area, Attachment, AuditLog, Batch, Disclosure, Donation, Entry, Evaluation, Expenditure,
-    Project, ProjectReview, Role, ServiceRecord, SupervisoryMember, User, Village, Volunteer,
+    Account,
+    AdmissionStep,
+    Area,
+    Attachment,
+    AuditLog,
+    Batch,
+    Disclosure,
+    Donation,
+    Entry,
+    Evaluation,
+    Expenditure,
+    Project,
+    ProjectReview,
+    Role,
+    ServiceRecord,
+    SupervisoryMember,
+    User,
+    Village,
+    Volunteer,
 )
 from db.users import create_user
 

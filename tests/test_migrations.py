@@ -6,17 +6,18 @@ database is already at head).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import uuid
 
 import pytest
-from peewee import DatabaseError, OperationalError, PostgresqlDatabase
+from peewee import DatabaseError, PostgresqlDatabase
 
 from db import ledger, schema
 from db.database import database, open_database
 
-from .conftest import PG_URL, _pg_params
+from .conftest import pg_schema
 
 BACKENDS = ["sqlite", "postgres"]
 ALL = ["001_initial", "002_append_only_ledger"]
@@ -28,31 +29,18 @@ TABLES = ["area", "batch", "village", "project", "users", "account", "import_run
 def fresh(request, tmp_path):
     """An empty database bound to the proxy; closed, dropped and the proxy restored afterwards."""
     previous = database.obj
-    admin = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'migrate.sqlite3'}"
-    else:
-        name = f"xfjy_mig_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-        admin = PostgresqlDatabase(None)
-        admin.init(**_pg_params())
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / 'migrate.sqlite3'}"
+        else:
+            url = stack.enter_context(pg_schema(f"xfjy_mig_{os.getpid()}_{uuid.uuid4().hex[:8]}"))
+        db = open_database(url)
+        db.connect()
         try:
-            admin.connect()
-        except OperationalError as exc:
-            pytest.fail(f"PostgreSQL 不可用（{PG_URL}）：{exc}", pytrace=False)
-        admin.execute_sql(f'CREATE SCHEMA "{name}"')
-        admin.close()
-        url = f"{PG_URL}?options=-c%20search_path%3D{name}"
-    db = open_database(url)
-    db.connect()
-    try:
-        yield db
-    finally:
-        db.close()
-        database.initialize(previous)
-        if admin is not None:
-            admin.connect()
-            admin.execute_sql(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-            admin.close()
+            yield db
+        finally:
+            db.close()
+            database.initialize(previous)
 
 
 def insert(db, table: str, **values) -> int:

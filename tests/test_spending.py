@@ -27,7 +27,8 @@ def test_spending_moves_money_to_the_payee(running):
     chain, project = running
     line = spend(chain, project, 250_000)
     entry = line.entries.get()
-    assert (entry.kind, entry.amount, entry.from_account.kind, entry.to_account.kind) == ("expenditure", 250_000, "project", "payee")
+    moved = (entry.kind, entry.amount, entry.from_account.kind, entry.to_account.kind)
+    assert moved == ("expenditure", 250_000, "project", "payee")
     assert entry.to_account.name == "土左旗光明照明工程有限公司"
     assert project_totals(project).spent == 250_000 and project_totals(project).balance == 750_000
     assert AuditLog.select().where((AuditLog.table == "expenditure") & (AuditLog.object_id == str(line.id))).exists()

@@ -15,7 +15,17 @@ from db import ledger, workflow
 from db.areas import get_area
 from db.errors import TransitionError, XfjyError
 from db.jurisdiction import covers
-from db.models import AdmissionStep, AuditLog, Level, MatchingRule, Project, ProjectReview, Role, SupervisoryMember, Village
+from db.models import (
+    AdmissionStep,
+    AuditLog,
+    Level,
+    MatchingRule,
+    Project,
+    ProjectReview,
+    Role,
+    SupervisoryMember,
+    Village,
+)
 from db.totals import project_raised
 from db.villages import create_project
 

@@ -16,6 +16,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         ATTACHMENTS_DIR=str(Path(app.instance_path) / "attachments"),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=40 * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,
     )
     app.config.from_prefixed_env("XFJY")
     if test_config:
@@ -25,8 +29,13 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     db.init_app(app)
 
-    from . import views
+    from flask_babel import Babel
 
+    Babel(app, locale_selector=lambda: "zh_Hans_CN")
+
+    from . import auth, views
+
+    auth.init_app(app)
     views.init_app(app)
     return app
 

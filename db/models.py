@@ -125,6 +125,17 @@ class User(BaseModel):
     def level(self) -> int:
         return Role.LEVELS[self.role]
 
+    # What a session library (Flask-Login) asks of a user.
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return str(self.id)
+
 
 class Village(BaseModel):
     """A 村社 in the programme; its ``area`` is its own node of the area tree."""

@@ -72,3 +72,40 @@ def set_password(user: User, password: str, by=None) -> None:
         raise XfjyError("密码至少 8 位")
     User.update(password_hash=generate_password_hash(password)).where(User.id == user.id).execute()
     audit.record(by, "update", user, summary=f"重置用户 {user.username} 的密码", after={})
+
+
+MAX_FAILED_LOGINS = 5
+LOCK_MINUTES = 15
+
+
+def authenticate(username: str, password: str) -> User:
+    """The user for these credentials; repeated failures lock the account for a while.
+
+    The same message for an unknown name and a wrong password, so names cannot be probed.
+    """
+    import datetime as dt
+
+    from .clock import now
+
+    user = User.get_or_none(User.username == (username or "").strip())
+    wrong = XfjyError("用户名或密码错误")
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")  # same time as a real check
+        raise wrong
+    if user.locked_until is not None and user.locked_until > now():
+        raise XfjyError(f"登录失败次数过多，账号已锁定至 {user.locked_until:%H:%M}，请稍后再试")
+    if not user.active:
+        raise XfjyError("该账号已停用")
+    if not check_password(user, password or ""):
+        failures = user.failed_logins + 1
+        locked = now() + dt.timedelta(minutes=LOCK_MINUTES) if failures >= MAX_FAILED_LOGINS else None
+        User.update(failed_logins=0 if locked else failures, locked_until=locked).where(User.id == user.id).execute()
+        audit.record(user, "login_failed", table="users", object_id=user.id,
+                     summary=f"{user.username} 登录失败" + ("，账号锁定" if locked else ""))
+        raise wrong
+    User.update(failed_logins=0, locked_until=None, last_login_at=now()).where(User.id == user.id).execute()
+    audit.record(user, "login", table="users", object_id=user.id, summary=f"{user.username} 登录")
+    return User.get_by_id(user.id)
+
+
+_DUMMY_HASH = generate_password_hash("not-a-password")

@@ -1,0 +1,63 @@
+"""Signing in: Flask-Login over ``db.users`` (hashing, lock-out after repeated failures), CSRF on every form."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFProtect
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired
+
+from db.errors import XfjyError
+from db.models import User
+from db.users import authenticate
+
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "请先登录"
+login_manager.session_protection = "strong"
+csrf = CSRFProtect()
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    username = StringField("用户名", validators=[DataRequired("请输入用户名")])
+    password = PasswordField("密码", validators=[DataRequired("请输入密码")])
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    user = User.get_or_none(User.id == int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.active else None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = authenticate(form.username.data, form.password.data)
+        except XfjyError as exc:
+            flash(str(exc), "error")
+        else:
+            login_user(user)
+            target = request.args.get("next", "")
+            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("admin.index"))
+    return render_template("login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    logout_user()
+    return redirect(url_for("auth.login"))
+
+
+def init_app(app) -> None:
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    app.register_blueprint(bp)
+
+    @app.context_processor
+    def _user():
+        return {"current_user": current_user}

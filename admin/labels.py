@@ -1,0 +1,27 @@
+"""Chinese column and field labels, one place for every grid."""
+
+LABELS = {
+    "code": "编号", "name": "名称", "level": "级别", "parent": "上级", "area": "区划", "path": "路径",
+    "full_name": "申报村居（全称）", "kind": "类别", "address": "详细地址", "leader_name": "负责人姓名",
+    "leader_phone": "联系电话", "batch": "批次", "admission_state": "入选状态", "fund_established_on": "互助基金设立日期",
+    "created_at": "创建时间", "updated_at": "更新时间", "village": "村社", "reporting_unit": "填报单位",
+    "reported_on": "填报日期", "target": "善款募集目标", "starts_on": "募集开始", "ends_on": "募集截止",
+    "background": "村社基本情况", "summary": "项目简介", "democratic_decision": "村社民主决策情况",
+    "urgent": "急难愁盼", "state": "状态", "project": "项目", "txn_no": "交易号", "donor_name": "捐赠人",
+    "name_consent": "公开姓名", "amount": "金额", "channel": "渠道", "donated_at": "捐赠时间", "message": "留言",
+    "import_run": "导入批次", "spent_on": "支出日期", "item": "支出事项", "payee": "收款方", "voucher_no": "凭证号",
+    "approved_by": "审批人", "user": "经办人", "title": "标题", "period_start": "公示期间起", "period_end": "公示期间止",
+    "body": "正文", "published_on": "发布日期", "corrects": "更正的公示", "correction_note": "更正说明",
+    "evaluated_on": "评估日期", "unit": "单位", "evaluator": "评估人", "result": "评估结果", "score": "评分",
+    "notes": "备注", "phone": "联系电话", "skills": "特长", "joined_on": "加入日期", "username": "用户名",
+    "role": "角色", "display_name": "姓名", "active": "启用", "failed_logins": "连续登录失败",
+    "locked_until": "锁定至", "last_login_at": "最近登录", "at": "时间", "action": "操作", "table": "数据表",
+    "object_id": "记录编号", "before": "修改前", "after": "修改后", "from_account": "转出账户",
+    "to_account": "转入账户", "reverses": "冲正的分录", "reason": "原因", "memo": "摘要", "posted_at": "记账时间",
+    "booked_on": "业务日期", "donation": "捐赠", "expenditure": "支出", "rule": "配捐规则", "ratio_bp": "比例（万分之）",
+    "cap": "每村上限", "served_on": "服务日期", "minutes": "服务分钟", "activity": "服务内容", "volunteer": "志愿者",
+    "title_": "职务", "opinion": "意见", "decision": "结论", "person": "经办人", "from_state": "原状态",
+    "to_state": "新状态", "filename": "文件名", "mime": "类型", "size": "大小", "sha256": "SHA-256",
+    "prefecture": "盟市", "county": "旗县市区", "township": "乡镇/街道", "id": "序号", "added": "新增",
+    "skipped": "跳过",
+}

@@ -1,0 +1,53 @@
+"""The admin's screens, registered in one place."""
+from __future__ import annotations
+
+from flask import redirect, url_for
+from flask_admin import Admin, AdminIndexView, expose
+from flask_admin.theme import Bootstrap4Theme
+from flask_login import current_user
+from peewee import fn
+
+from db import areas
+from db.jurisdiction import scoped
+from db.models import Project, Role
+from db.money import format_fen
+from db.todo import todo_list
+from db.totals import totals
+from db.workflow import PROJECT
+
+from .grids import VIEWS
+from .workflow import WorkflowView
+
+
+class Dashboard(AdminIndexView):
+    """工作台: the same figures as the public site, within the user's area, and their to-do list."""
+
+    def is_accessible(self):
+        return current_user.is_authenticated
+
+    def inaccessible_callback(self, name, **kwargs):
+        return redirect(url_for("auth.login"))
+
+    @expose("/")
+    def index(self):
+        area = None if current_user.role == Role.ADMIN else current_user.area
+        lines = areas.quota_report(within=area)
+        by_state = dict(scoped(Project.select(Project.state, fn.COUNT(Project.id)), current_user)
+                        .group_by(Project.state).tuples())
+        return self.render(
+            "admin/dashboard.html", lines=lines, totals=totals(area=area or areas.get_area("150000")),
+            todo=todo_list(current_user), by_state=by_state, states=PROJECT.states, fmt=format_fen,
+            role_name=Role.NAMES[current_user.role], max_quota=max([line.quota for line in lines] or [1]) or 1,
+        )
+
+
+def init_app(app) -> None:
+    admin = Admin(app, name="幸福家园 工作后台", url="/admin", theme=Bootstrap4Theme(swatch="default"),
+                  index_view=Dashboard(name="工作台", url="/admin"))
+    for view, model, name in VIEWS:
+        admin.add_view(view(model, name=name, endpoint=model._meta.table_name))
+    admin.add_view(WorkflowView(name="办理", endpoint="workflow"))
+
+    @app.route("/")
+    def home():
+        return redirect(url_for("admin.index"))

@@ -1,0 +1,254 @@
+"""The grid every model view is built on: jurisdiction below the view, atomic writes, audit, safe exports.
+
+Views are declarative subclasses; rules come from ``db/`` (scoped queries, deletion blockers,
+workflow steps), never from here.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import flash, has_request_context, redirect, request, url_for
+from flask_admin.contrib.peewee import ModelView
+from flask_admin.contrib.peewee.ajax import QueryAjaxModelLoader
+from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual
+from flask_admin.contrib.peewee.form import save_inline
+from flask_admin.model.ajax import DEFAULT_PAGE_SIZE
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from peewee import IntegrityError
+
+from db import audit
+from db.database import write_transaction
+from db.deletion import deletion_blocker
+from db.errors import XfjyError
+from db.jurisdiction import area_of, covers, scoped
+from db.models import Area, Batch, Level, Project, Role, Village
+
+from ..fields import MoneyField, money, money_export, spreadsheet_safe
+from ..labels import LABELS
+
+log = logging.getLogger("xfjy.admin")
+
+
+class ScopedAjaxLoader(QueryAjaxModelLoader):
+    """Foreign-key lookups that only offer rows inside the user's area."""
+
+    def get_one(self, pk):
+        return scoped(self.model.select(), current_user).where(self.model._meta.primary_key == pk).first()
+
+    def get_list(self, term, offset=0, limit=DEFAULT_PAGE_SIZE):
+        query = scoped(self.model.select(), current_user)
+        if term:
+            condition = None
+            for field in self._cached_fields:
+                clause = field ** f"%{term}%"
+                condition = clause if condition is None else condition | clause
+            query = query.where(condition)
+        return list(query.offset(offset).limit(limit))
+
+
+class AreaFilter(BasePeeweeFilter):
+    """Filter by 盟市 or 旗县市区 through the model's own link to a village or area."""
+
+    def __init__(self, column, name, level: int, to_area):
+        self.level, self.to_area = level, to_area
+        super().__init__(column, name, options=self._choices)
+
+    def _choices(self):
+        if not has_request_context():
+            return []
+        field = Area.prefecture if self.level == Level.PREFECTURE else Area.county
+        query = Area.select().where(field == Area.id)
+        if current_user.is_authenticated and current_user.role != Role.ADMIN:
+            ancestors = current_user.area.path.strip("/").split("/")
+            query = query.where(Area.path.startswith(current_user.area.path) | Area.code.in_(ancestors))
+        return [(str(a.id), a.name) for a in query.order_by(Area.code)]
+
+    def clean(self, value):
+        return int(value)
+
+    def apply(self, query, value):
+        field = Area.prefecture if self.level == Level.PREFECTURE else Area.county
+        return query.where(self.to_area(Area.select(Area.id).where(field == value)))
+
+    def operation(self):
+        return "为"
+
+
+class ChoiceFilter(FilterEqual):
+    def operation(self):
+        return "为"
+
+
+def village_filters(link, to_villages):
+    """盟市 / 旗县市区 / 批次 filters for a model that reaches villages through ``link``."""
+    def by_area(area_ids):
+        return to_villages(Village.select(Village.id).where(Village.area.in_(
+            Area.select(Area.id).where(Area.prefecture.in_(area_ids) | Area.county.in_(area_ids)))))
+
+    return [
+        AreaFilter(link, "盟市", Level.PREFECTURE, by_area),
+        AreaFilter(link, "旗县市区", Level.COUNTY, by_area),
+        BatchFilter(link, "批次", to_villages),
+    ]
+
+
+class BatchFilter(BasePeeweeFilter):
+    def __init__(self, column, name, to_villages):
+        self.to_villages = to_villages
+        super().__init__(column, name, options=lambda: [(str(b.id), b.name) for b in Batch.select().order_by(
+            Batch.ordinal)] if has_request_context() else [])
+
+    def clean(self, value):
+        return int(value)
+
+    def apply(self, query, value):
+        return query.where(self.to_villages(Village.select(Village.id).where(Village.batch == value)))
+
+    def operation(self):
+        return "为"
+
+
+def project_filters(link):
+    return village_filters(link, lambda villages: link.in_(Project.select(Project.id).where(Project.village.in_(villages))))
+
+
+class XfjyModelView(ModelView):
+    """Declarative grid over one model, confined to the signed-in user's area."""
+
+    form_base_class = FlaskForm
+    roles: tuple[str, ...] = Role.ALL
+    money_columns: tuple[str, ...] = ()
+    can_view_details = True
+    can_export = True
+    export_types = ["csv", "xlsx"]
+    export_max_rows = 200_000
+    can_set_page_size = True
+    page_size = 50
+    page_size_options = (20, 50, 100, 500)
+    action_disallowed_list = ["delete"]
+
+    def __init__(self, model, *args, **kwargs):
+        labels = {**LABELS, **(self.column_labels or {})}
+        self.column_labels = labels
+        formatters = dict(self.column_formatters or {})
+        exports = dict(self.column_formatters_export or {})
+        overrides = dict(self.form_overrides or {})
+        for name in self.money_columns:
+            formatters.setdefault(name, money)
+            exports.setdefault(name, money_export)
+            overrides.setdefault(name, MoneyField)
+        self.column_formatters, self.column_formatters_export = formatters, exports
+        self.form_overrides = overrides
+        args_ = dict(self.form_args or {})
+        for name, label in labels.items():
+            args_.setdefault(name, {}).setdefault("label", label)
+        self.form_args = args_
+        super().__init__(model, *args, **kwargs)
+
+    def _get_filter_groups(self):
+        """Filter choices are read per request (they depend on the user, and the database may not
+        exist yet when the app is created)."""
+        self._refresh_filters_cache()
+        return super()._get_filter_groups()
+
+    # -- who may open the view ----------------------------------------------------------------
+    def is_accessible(self):
+        return current_user.is_authenticated and current_user.role in self.roles
+
+    def inaccessible_callback(self, name, **kwargs):
+        if current_user.is_authenticated:
+            return "无权访问", 403
+        return redirect(url_for("auth.login", next=request.full_path))
+
+    # -- jurisdiction below every path ----------------------------------------------------------
+    def get_query(self):
+        return scoped(self.model.select(), current_user)
+
+    def get_one(self, id):
+        try:
+            pk = self.model._meta.primary_key.python_value(id)
+        except (TypeError, ValueError):
+            return None
+        return self.get_query().where(self.model._meta.primary_key == pk).first()
+
+    def _create_ajax_loader(self, name, options):
+        field = getattr(self.model, name)
+        return ScopedAjaxLoader(name, field.rel_model, **options)
+
+    def _check_area(self, model) -> None:
+        area = area_of(model)
+        if not covers(current_user, area):
+            raise XfjyError("所选记录不在您的管辖范围内")
+
+    # -- writes: atomic, audited, refused where money is attached -------------------------------
+    def create_model(self, form):
+        try:
+            with write_transaction():
+                model = self.model()
+                form.populate_obj(model)
+                self.on_model_change(form, model, True)
+                self._check_area(model)
+                model.save(force_insert=True)
+                save_inline(form, model)
+                audit.record(current_user, "create", model, summary=f"新建{self.name}：{model}")
+        except Exception as ex:
+            self._report(ex, "新建失败")
+            return False
+        self.after_model_change(form, model, True)
+        return model
+
+    def update_model(self, form, model):
+        try:
+            with write_transaction():
+                before = audit.snapshot(model)
+                form.populate_obj(model)
+                self.on_model_change(form, model, False)
+                self._check_area(model)
+                model.save()
+                save_inline(form, model)
+                audit.record(current_user, "update", model, before=before, summary=f"修改{self.name}：{model}")
+        except Exception as ex:
+            self._report(ex, "保存失败")
+            return False
+        self.after_model_change(form, model, False)
+        return True
+
+    def delete_model(self, model):
+        try:
+            blocker = deletion_blocker(model)
+            if blocker:
+                raise XfjyError(blocker)
+            with write_transaction():
+                self.on_model_delete(model)
+                before = audit.snapshot(model)
+                model.delete_instance()
+                audit.record(current_user, "delete", model, before=before, summary=f"删除{self.name}：{model}")
+        except Exception as ex:
+            self._report(ex, "删除失败")
+            return False
+        self.after_model_delete(model)
+        return True
+
+    def _report(self, ex: Exception, what: str) -> None:
+        if isinstance(ex, XfjyError):
+            flash(f"{what}：{ex}", "error")
+        elif isinstance(ex, IntegrityError):
+            flash(f"{what}：与已有记录冲突（如编号重复）或缺少必填项", "error")
+        elif not self.handle_view_exception(ex):
+            flash(f"{what}：{ex}", "error")
+            log.exception(what)
+
+    def handle_view_exception(self, exc):
+        if isinstance(exc, XfjyError):
+            flash(str(exc), "error")
+            return True
+        return super().handle_view_exception(exc)
+
+    def scoped_ids(self, ids):
+        """Bulk actions act only on the selected rows the user may see."""
+        return list(self.get_query().where(self.model._meta.primary_key.in_(ids)))
+
+    # -- exports a spreadsheet cannot be tricked by ---------------------------------------------
+    def get_export_value(self, model, name):
+        return spreadsheet_safe(super().get_export_value(model, name))

@@ -1,0 +1,263 @@
+"""One declarative grid per table."""
+from __future__ import annotations
+
+from flask import url_for
+from flask_admin.actions import action
+from flask_login import current_user
+from markupsafe import Markup, escape
+
+from db import ledger
+from db.errors import XfjyError
+from db.models import (
+    AuditLog, Disclosure, Donation, Entry, Evaluation, Expenditure, ImportRun, MatchingRule, Project, Role,
+    ServiceRecord, User, Village, Volunteer,
+)
+from db.workflow import ADMISSION, PROJECT
+
+from .base import ChoiceFilter, XfjyModelView, project_filters, village_filters
+
+
+def _choices(mapping):
+    return lambda: list(mapping.items())
+
+
+def _label(mapping):
+    return lambda view, context, model, name: mapping.get(getattr(model, name), getattr(model, name))
+
+
+class VillageView(XfjyModelView):
+    column_list = ("full_name", "kind", "area.county", "batch", "admission_state", "fund_established_on")
+    column_labels = {"area.county": "旗县市区"}
+    column_searchable_list = (Village.full_name, Village.address)
+    column_sortable_list = ("full_name", "admission_state", "fund_established_on", "kind")
+    column_editable_list = ("address", "leader_name", "leader_phone")
+    column_details_exclude_list = ()
+    column_formatters = {"admission_state": _label(ADMISSION.states),
+                         "full_name": lambda v, c, m, n: Markup(
+                             f'<a href="{url_for("workflow.village", village_id=m.id)}">{escape(m.full_name)}</a>')}
+    column_formatters_export = {"admission_state": _label(ADMISSION.states)}
+    form_columns = ("area", "full_name", "kind", "address", "leader_name", "leader_phone", "batch")
+    form_ajax_refs = {"area": {"fields": ("name", "code"), "page_size": 20}}
+    form_choices = {"kind": [(k, k) for k in Village.KINDS]}
+    simple_list_pager = False
+
+    @property
+    def column_filters(self):
+        return [ChoiceFilter(Village.admission_state, "入选状态", options=_choices(ADMISSION.states)),
+                *village_filters(Village.area, lambda villages: Village.id.in_(villages))]
+
+
+class ProjectView(XfjyModelView):
+    money_columns = ("target",)
+    column_list = ("code", "name", "village", "target", "starts_on", "ends_on", "urgent", "state")
+    column_searchable_list = (Project.name, Project.code)
+    column_sortable_list = ("code", "name", "target", "starts_on", "ends_on", "state")
+    column_editable_list = ("summary", "background", "democratic_decision", "urgent")
+    column_formatters = {"state": _label(PROJECT.states),
+                         "name": lambda v, c, m, n: Markup(
+                             f'<a href="{url_for("workflow.project", project_id=m.id)}">{escape(m.name)}</a>')}
+    column_formatters_export = {"state": _label(PROJECT.states)}
+    form_columns = ("village", "name", "reporting_unit", "reported_on", "address", "leader_name", "leader_phone",
+                    "target", "starts_on", "ends_on", "background", "summary", "democratic_decision", "urgent")
+    form_ajax_refs = {"village": {"fields": ("full_name",), "page_size": 20}}
+    form_widget_args = {"background": {"rows": 4}, "summary": {"rows": 4}, "democratic_decision": {"rows": 3}}
+
+    @property
+    def column_filters(self):
+        return [ChoiceFilter(Project.state, "状态", options=_choices(PROJECT.states)),
+                *village_filters(Project.village, lambda villages: Project.village.in_(villages))]
+
+    def on_model_change(self, form, model, is_created):
+        from db.villages import next_project_code
+        from db.workflow import check_project
+
+        if is_created:
+            model.code = next_project_code(model.village)
+        elif model.state not in ("draft",):
+            raise XfjyError("已提交审核的项目不能修改申报内容；如需修改请先退回")
+        for warning in check_project(model):
+            from flask import flash
+
+            flash(warning, "warning")
+
+
+class DonationView(XfjyModelView):
+    money_columns = ("amount",)
+    can_create = False
+    can_edit = False
+    can_delete = False
+    simple_list_pager = True
+    column_list = ("txn_no", "project", "donor_name", "name_consent", "amount", "channel", "donated_at", "message")
+    column_searchable_list = (Donation.txn_no, Donation.donor_name)
+    column_sortable_list = ("donated_at", "amount", "txn_no")
+    column_default_sort = ("donated_at", True)
+    column_formatters = {"name_consent": _label(Donation.CONSENTS), "channel": _label(Donation.CHANNELS)}
+    column_formatters_export = {"name_consent": _label(Donation.CONSENTS), "channel": _label(Donation.CHANNELS)}
+
+    @property
+    def column_filters(self):
+        return [ChoiceFilter(Donation.channel, "渠道", options=_choices(Donation.CHANNELS)),
+                *project_filters(Donation.project)]
+
+    @action("refund", "退款", "确定退还所选捐赠？退款会从中华慈善总会专用账户退回捐赠人。")
+    def action_refund(self, ids):
+        from flask import flash, request
+
+        reason = request.form.get("reason", "").strip() or "捐赠人申请退款"
+        done = 0
+        for donation in self.scoped_ids(ids):
+            try:
+                ledger.refund_donation(donation, reason, current_user)
+                done += 1
+            except XfjyError as exc:
+                flash(f"{donation.txn_no}：{exc}", "error")
+        if done:
+            flash(f"已退款 {done} 笔", "success")
+
+
+class EntryView(XfjyModelView):
+    """The ledger: read only. A wrong entry is reversed, with a reason, from its detail page."""
+
+    money_columns = ("amount",)
+    roles = (Role.COUNTY, Role.PREFECTURE, Role.REGION, Role.ADMIN, Role.TOWNSHIP, Role.VILLAGE)
+    can_create = False
+    can_edit = False
+    can_delete = False
+    simple_list_pager = True
+    column_list = ("id", "booked_on", "kind", "from_account", "to_account", "amount", "project", "memo", "reverses",
+                   "reason")
+    column_sortable_list = ("id", "booked_on", "amount")
+    column_default_sort = ("id", True)
+    column_formatters = {"kind": _label(Entry.KINDS)}
+    column_formatters_export = {"kind": _label(Entry.KINDS)}
+    details_template = "admin/entry_details.html"
+
+    @property
+    def column_filters(self):
+        return [ChoiceFilter(Entry.kind, "类型", options=_choices(Entry.KINDS)), *project_filters(Entry.project)]
+
+
+class ExpenditureView(XfjyModelView):
+    money_columns = ("amount",)
+    can_create = False
+    can_edit = False
+    column_list = ("spent_on", "project", "item", "payee", "amount", "voucher_no", "approved_by")
+    column_searchable_list = (Expenditure.item, Expenditure.payee, Expenditure.voucher_no)
+    column_sortable_list = ("spent_on", "amount")
+    column_default_sort = ("spent_on", True)
+    column_editable_list = ("approved_by",)
+
+    @property
+    def column_filters(self):
+        return project_filters(Expenditure.project)
+
+
+class DisclosureView(XfjyModelView):
+    can_edit = False
+    can_create = False
+    column_list = ("published_on", "project", "title", "period_start", "period_end", "corrects", "correction_note")
+    column_searchable_list = (Disclosure.title,)
+    column_default_sort = ("published_on", True)
+
+    @property
+    def column_filters(self):
+        return project_filters(Disclosure.project)
+
+
+class VolunteerView(XfjyModelView):
+    column_list = ("name", "village", "skills", "joined_on")
+    column_searchable_list = (Volunteer.name, Volunteer.skills)
+    column_editable_list = ("skills", "phone")
+    form_columns = ("village", "name", "phone", "skills", "joined_on")
+    form_ajax_refs = {"village": {"fields": ("full_name",), "page_size": 20}}
+    inline_models = ((ServiceRecord, dict(form_columns=("id", "served_on", "minutes", "activity"),
+                                          form_label="服务记录")),)
+
+    @property
+    def column_filters(self):
+        return village_filters(Volunteer.village, lambda villages: Volunteer.village.in_(villages))
+
+
+class EvaluationView(XfjyModelView):
+    roles = (Role.COUNTY, Role.PREFECTURE, Role.REGION, Role.ADMIN)
+    column_list = ("project", "evaluated_on", "unit", "evaluator", "result", "score")
+    column_formatters = {"result": _label(Evaluation.RESULTS)}
+    column_formatters_export = {"result": _label(Evaluation.RESULTS)}
+    column_editable_list = ("notes",)
+    form_columns = ("project", "evaluated_on", "unit", "evaluator", "result", "score", "notes")
+    form_ajax_refs = {"project": {"fields": ("name", "code"), "page_size": 20}}
+    form_choices = {"result": list(Evaluation.RESULTS.items())}
+
+    @property
+    def column_filters(self):
+        return [ChoiceFilter(Evaluation.result, "评估结果", options=_choices(Evaluation.RESULTS)),
+                *project_filters(Evaluation.project)]
+
+    def on_model_change(self, form, model, is_created):
+        from db.evaluations import EVALUABLE_STATES
+
+        if model.project.state not in EVALUABLE_STATES:
+            raise XfjyError("项目进入验收阶段后才能评估")
+
+
+class MatchingRuleView(XfjyModelView):
+    roles = (Role.COUNTY, Role.PREFECTURE, Role.REGION, Role.ADMIN)
+    money_columns = ("cap",)
+    column_list = ("name", "area", "kind", "ratio_bp", "cap", "active")
+    column_formatters = {"kind": _label(MatchingRule.KINDS)}
+    column_editable_list = ("active", "name")
+    form_columns = ("area", "kind", "name", "ratio_bp", "cap", "active")
+    form_choices = {"kind": list(MatchingRule.KINDS.items())}
+    form_ajax_refs = {"area": {"fields": ("name", "code"), "page_size": 20}}
+
+
+class UserView(XfjyModelView):
+    roles = (Role.ADMIN,)
+    column_list = ("username", "display_name", "role", "area", "unit", "active", "last_login_at", "locked_until")
+    column_searchable_list = (User.username, User.display_name)
+    column_editable_list = ("display_name", "unit", "active")
+    column_formatters = {"role": _label(Role.NAMES)}
+    column_formatters_export = {"role": _label(Role.NAMES)}
+    column_exclude_list = ("password_hash",)
+    column_details_exclude_list = ("password_hash",)
+    column_export_exclude_list = ("password_hash",)
+    can_create = False
+    form_columns = ("display_name", "unit", "active")
+
+    @property
+    def column_filters(self):
+        return [ChoiceFilter(User.role, "角色", options=_choices(Role.NAMES))]
+
+
+class AuditLogView(XfjyModelView):
+    can_create = False
+    can_edit = False
+    can_delete = False
+    simple_list_pager = True
+    column_list = ("at", "username", "action", "table", "object_id", "summary")
+    column_searchable_list = (AuditLog.summary, AuditLog.username)
+    column_default_sort = ("at", True)
+    column_labels = {"summary": "摘要"}
+
+    @property
+    def column_filters(self):
+        return [ChoiceFilter(AuditLog.action, "操作", options=lambda: [
+            (a, a) for a in ("create", "update", "delete", "transition", "post", "import", "login", "login_failed")]),
+            ChoiceFilter(AuditLog.table, "数据表", options=lambda: [(t, t) for t in (
+                "village", "project", "donation", "entry", "expenditure", "disclosure", "users")])]
+
+
+class ImportRunView(XfjyModelView):
+    can_create = False
+    can_edit = False
+    can_delete = False
+    column_list = ("at", "filename", "kind", "added", "skipped", "user")
+
+
+VIEWS = [
+    (VillageView, Village, "村社"), (ProjectView, Project, "项目"), (DonationView, Donation, "捐赠"),
+    (EntryView, Entry, "资金台账"), (ExpenditureView, Expenditure, "支出"), (DisclosureView, Disclosure, "公示"),
+    (MatchingRuleView, MatchingRule, "配捐规则"), (VolunteerView, Volunteer, "志愿者"),
+    (EvaluationView, Evaluation, "验收评估"), (ImportRunView, ImportRun, "导入记录"), (UserView, User, "用户"),
+    (AuditLogView, AuditLog, "操作日志"),
+]

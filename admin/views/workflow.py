@@ -1,0 +1,258 @@
+"""Workflows as buttons: each step calls one rule in ``db/`` and shows its Chinese message."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask_admin import BaseView, expose
+from flask_login import current_user
+from markupsafe import Markup
+
+from db import attachments, disclosures, ledger, spending, workflow
+from db.database import write_transaction
+from db.errors import JurisdictionError, MoneyError, XfjyError
+from db.jurisdiction import get_scoped, scoped
+from db.models import (
+    Attachment, Disclosure, Entry, Expenditure, MatchingRule, Project, Role, SupervisoryMember, Village,
+)
+from db.money import format_fen, parse_fen
+from db.text import render_markdown
+from db.totals import project_totals
+from db.volunteers import team_size
+
+
+def _date(value: str, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except (AttributeError, ValueError) as exc:
+        raise XfjyError(f"{name}格式不正确，应为 2024-03-05") from exc
+
+
+class WorkflowView(BaseView):
+    """Pages for one project or village, with the steps the signed-in user may take."""
+
+    def is_visible(self):
+        return False
+
+    def is_accessible(self):
+        return current_user.is_authenticated
+
+    def inaccessible_callback(self, name, **kwargs):
+        return redirect(url_for("auth.login", next=request.full_path))
+
+    @expose("/")
+    def index(self):
+        return redirect(url_for("admin.index"))
+
+    def _get(self, model, pk):
+        try:
+            return get_scoped(model, current_user, pk)
+        except JurisdictionError:
+            abort(404)
+
+    def _done(self, fn, success: str):
+        try:
+            result = fn()
+        except (XfjyError, MoneyError) as exc:
+            flash(str(exc), "error")
+            return None
+        flash(success, "success")
+        return result
+
+    # -- project --------------------------------------------------------------------------------
+    @expose("/project/<int:project_id>")
+    def project(self, project_id):
+        project = self._get(Project, project_id)
+        steps = workflow.PROJECT.available(project.state, current_user)
+        hop = None
+        if project.state in ("use_applied", "disbursing"):
+            try:
+                hop = ledger.next_hop(project, current_user)
+            except XfjyError:
+                hop = None
+        rules = []
+        if current_user.role != Role.ADMIN:
+            for rule in MatchingRule.select().where((MatchingRule.area == current_user.area_id) & MatchingRule.active):
+                rules.append(ledger.matching_preview(rule, project))
+        can_settle = current_user.level <= 3 and current_user.role != Role.ADMIN and (
+            project.state == "target_missed" or (project.state not in ("draft", *workflow.REVIEW_STATES, "fundraising")
+                                                 and dt.date.today() > project.ends_on))
+        return self.render(
+            "admin/project.html", project=project, steps=steps, machine=workflow.PROJECT, totals=project_totals(project),
+            reviews=project.reviews.order_by(project.reviews.model.at, project.reviews.model.id), hop=hop, rules=rules,
+            can_settle=can_settle and ledger.settlement_amount(project) > 0, settle=ledger.settlement_amount(project),
+            expenditures=project.expenditures.order_by(Expenditure.spent_on), is_cancelled=spending.is_cancelled,
+            disclosures=project.disclosures.order_by(Disclosure.published_on, Disclosure.id),
+            entries=project.entries.order_by(Entry.id), fmt=format_fen, markdown=lambda t: Markup(render_markdown(t)),
+            can_spend=project.state in spending.SPENDING_STATES and current_user.role in (Role.VILLAGE, Role.COUNTY),
+            warnings=workflow.check_project(project), today=dt.date.today(),
+        )
+
+    @expose("/project/<int:project_id>/step", methods=("POST",))
+    def project_step(self, project_id):
+        project = self._get(Project, project_id)
+        action = request.form.get("action", "")
+        self._done(lambda: workflow.advance_project(project, action, current_user, request.form.get("opinion", "")),
+                   "已办理")
+        return redirect(url_for(".project", project_id=project.id))
+
+    @expose("/project/<int:project_id>/disburse", methods=("POST",))
+    def disburse(self, project_id):
+        project = self._get(Project, project_id)
+        expected = request.form.get("expected", type=int)
+        self._done(lambda: ledger.disburse(project, current_user, expected), "已拨付并记账")
+        return redirect(url_for(".project", project_id=project.id))
+
+    @expose("/project/<int:project_id>/match", methods=("POST",))
+    def match(self, project_id):
+        project = self._get(Project, project_id)
+        rule = MatchingRule.get_or_none(MatchingRule.id == request.form.get("rule", type=int))
+        if rule is None:
+            abort(404)
+        expected = request.form.get("expected", type=int)
+        self._done(lambda: ledger.post_matching(rule, project, current_user, expected), "已按规则记账")
+        return redirect(url_for(".project", project_id=project.id))
+
+    @expose("/project/<int:project_id>/settle", methods=("POST",))
+    def settle(self, project_id):
+        project = self._get(Project, project_id)
+        self._done(lambda: ledger.settle_to_fund(project, current_user), "余款已转入村社互助基金")
+        return redirect(url_for(".project", project_id=project.id))
+
+    @expose("/project/<int:project_id>/expenditure", methods=("POST",))
+    def expenditure(self, project_id):
+        project = self._get(Project, project_id)
+        form = request.form
+        files = [f for f in request.files.getlist("receipts") if f and f.filename]
+
+        def record():
+            uploads = [(f.filename, f.read()) for f in files]
+            for name, data in uploads:
+                attachments.sniff(data, name)
+            with write_transaction():
+                line = spending.record_expenditure(
+                    project, spent_on=_date(form.get("spent_on", ""), "支出日期"), item=form.get("item", ""),
+                    payee=form.get("payee", ""), amount=parse_fen(form.get("amount", ""), allow_zero=False),
+                    voucher_no=form.get("voucher_no", ""), approved_by=form.get("approved_by", ""), actor=current_user)
+                for name, data in uploads:
+                    attachments.store(self._root(), data, name, expenditure=line, actor=current_user)
+            return line
+
+        self._done(record, "支出已登记并记账")
+        return redirect(url_for(".project", project_id=project.id))
+
+    @expose("/project/<int:project_id>/disclosure", methods=("POST",))
+    def disclosure(self, project_id):
+        project = self._get(Project, project_id)
+        form = request.form
+        files = [f for f in request.files.getlist("files") if f and f.filename]
+
+        def publish():
+            uploads = [(f.filename, f.read()) for f in files]
+            for name, data in uploads:
+                attachments.sniff(data, name)
+            start = _date(form["period_start"], "公示期间") if form.get("period_start") else None
+            end = _date(form["period_end"], "公示期间") if form.get("period_end") else None
+            with write_transaction():
+                post = disclosures.publish(project, form.get("title", ""), form.get("body", ""), period_start=start,
+                                           period_end=end, actor=current_user)
+                for name, data in uploads:
+                    attachments.store(self._root(), data, name, disclosure=post, actor=current_user)
+            return post
+
+        self._done(publish, "公示已发布")
+        return redirect(url_for(".project", project_id=project.id))
+
+    @expose("/disclosure/<int:disclosure_id>/correct", methods=("POST",))
+    def correct(self, disclosure_id):
+        original = self._get(Disclosure, disclosure_id)
+        self._done(lambda: disclosures.correct(original, request.form.get("body", ""), request.form.get("note", ""),
+                                               actor=current_user), "更正已发布，原公示保留")
+        return redirect(url_for(".project", project_id=original.project_id))
+
+    @expose("/entry/<int:entry_id>/reverse", methods=("POST",))
+    def reverse(self, entry_id):
+        entry = self._get(Entry, entry_id)
+        if current_user.role in (Role.TOWNSHIP,):
+            abort(403)
+        self._done(lambda: ledger.reverse(entry, request.form.get("reason", ""), current_user), "已冲正")
+        back = url_for(".project", project_id=entry.project_id) if entry.project_id else url_for("entry.index_view")
+        return redirect(back)
+
+    @expose("/attachment/<int:attachment_id>")
+    def attachment(self, attachment_id):
+        item = self._get(Attachment, attachment_id)
+        path = attachments.path_for(self._root(), item.sha256)
+        if not path.exists():
+            abort(404)
+        return send_file(path, mimetype=item.mime, download_name=item.filename, as_attachment=item.mime != "application/pdf")
+
+    @expose("/project/<int:project_id>/print")
+    def print_form(self, project_id):
+        project = self._get(Project, project_id)
+        reviews = {r.action + ":" + r.from_state: r for r in project.reviews.order_by(project.reviews.model.at)}
+        blocks = [
+            ("街道审核意见", reviews.get("approve:township_review")),
+            ("旗县市区慈善总会审核意见", reviews.get("approve:county_review")),
+            ("盟市慈善总会审核意见", reviews.get("approve:prefecture_filing")),
+            ("自治区慈善总会审批意见", reviews.get("approve:region_approval")),
+        ]
+        return self.render("admin/print_form.html", project=project, blocks=blocks, fmt=format_fen,
+                           prefecture=project.village.area.prefecture)
+
+    # -- village --------------------------------------------------------------------------------
+    @expose("/village/<int:village_id>")
+    def village(self, village_id):
+        village = self._get(Village, village_id)
+        return self.render(
+            "admin/village.html", village=village, machine=workflow.ADMISSION,
+            steps=workflow.ADMISSION.available(village.admission_state, current_user),
+            history=village.admission_steps.order_by(village.admission_steps.model.at),
+            supervisors=village.supervisors.order_by(SupervisoryMember.id), team=team_size(village),
+            projects=scoped(Project.select(), current_user).where(Project.village == village), fmt=format_fen,
+            fund=ledger.balance(ledger.fund_account(village)), min_supervisors=workflow.MIN_SUPERVISORS,
+            project_states=workflow.PROJECT.states,
+        )
+
+    @expose("/village/<int:village_id>/step", methods=("POST",))
+    def village_step(self, village_id):
+        village = self._get(Village, village_id)
+        self._done(lambda: workflow.advance_village(village, request.form.get("action", ""), current_user,
+                                                    request.form.get("opinion", "")), "已办理")
+        return redirect(url_for(".village", village_id=village.id))
+
+    @expose("/village/<int:village_id>/supervisor", methods=("POST",))
+    def supervisor(self, village_id):
+        village = self._get(Village, village_id)
+        self._done(lambda: workflow.add_supervisor(village, request.form.get("name", ""),
+                                                   request.form.get("title", "委员"), current_user,
+                                                   phone=request.form.get("phone", "")), "已添加监管会成员")
+        return redirect(url_for(".village", village_id=village.id))
+
+    @expose("/todo")
+    def todo(self):
+        kind = "village" if request.args.get("kind") == "village" else "project"
+        machine = workflow.ADMISSION if kind == "village" else workflow.PROJECT
+        states = [s for s in request.args.get("states", "").split(",") if s in machine.states]
+        rows = list(_todo_rows(kind, states))
+        return self.render("admin/todo.html", rows=rows[:200], more=len(rows) > 200,
+                           label=request.args.get("label", "待办")[:40])
+
+    def _root(self):
+        return current_app.config["ATTACHMENTS_DIR"]
+
+
+def _todo_rows(kind: str, states: list[str]):
+    if kind == "village":
+        query = scoped(Village.select(), current_user).where(Village.admission_state.in_(states))
+        for village in query.order_by(Village.id).limit(201):
+            yield dict(url=url_for("workflow.village", village_id=village.id), name=village.full_name,
+                       where=village.area.county.name if village.area.county_id else "",
+                       state=workflow.ADMISSION.label(village.admission_state), date=village.created_at.date())
+    else:
+        query = scoped(Project.select(), current_user).where(Project.state.in_(states))
+        for project in query.order_by(Project.ends_on).limit(201):
+            yield dict(url=url_for("workflow.project", project_id=project.id), name=project.name,
+                       where=project.village.full_name, state=workflow.PROJECT.label(project.state),
+                       date=project.ends_on)
+

@@ -1,0 +1,57 @@
+"""The signed-in user's to-do list: what waits at their level, within their area."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from peewee import fn
+
+from .clock import today
+from .jurisdiction import scoped
+from .models import Disclosure, Project, Role, Village
+from .workflow import ADMISSION, PROJECT
+
+DISCLOSURE_INTERVAL = dt.timedelta(days=90)
+
+
+@dataclass
+class Todo:
+    label: str
+    count: int
+    kind: str        # "project" or "village": which grid lists them
+    states: tuple    # the states to filter that grid by
+
+
+def _waiting_states(machine, actor) -> tuple:
+    """States whose next step is taken at the actor's level (approve, submit, file...)."""
+    if actor is None or actor.role == Role.ADMIN:
+        return ()
+    return tuple(sorted({s for (s, _), t in machine.transitions.items()
+                         if t.level == actor.level and t.decision != "reject"}))
+
+
+def todo_list(actor, on: dt.date | None = None) -> list[Todo]:
+    on = on or today()
+    items = []
+    states = _waiting_states(PROJECT, actor)
+    if states:
+        n = scoped(Project.select(), actor).where(Project.state.in_(states)).count()
+        items.append(Todo("等待我办理的项目", n, "project", states))
+    states = _waiting_states(ADMISSION, actor)
+    if states:
+        n = scoped(Village.select(), actor).where(Village.admission_state.in_(states)).count()
+        items.append(Todo("等待我办理的村社入选", n, "village", states))
+    overdue = scoped(Project.select(), actor).where((Project.state == "fundraising") & (Project.ends_on < on))
+    items.append(Todo("募集期限已过、待确认结果的项目", overdue.count(), "project", ("fundraising",)))
+    unsettled = scoped(Project.select(), actor).where(Project.state == "target_missed")
+    items.append(Todo("期满未达成、待转入互助基金的项目", unsettled.count(), "project", ("target_missed",)))
+    items.append(Todo("超过三个月未公示的项目", disclosures_due(actor, on).count(), "project",
+                      ("fundraising", "implementing", "acceptance")))
+    return items
+
+
+def disclosures_due(actor, on: dt.date):
+    """Running projects whose latest disclosure (or start) is more than three months ago."""
+    latest = Disclosure.select(fn.MAX(Disclosure.published_on)).where(Disclosure.project == Project.id)
+    running = scoped(Project.select(), actor).where(Project.state.in_(("fundraising", "implementing", "acceptance")))
+    return running.where(fn.COALESCE(latest, Project.starts_on) < on - DISCLOSURE_INTERVAL)

@@ -284,12 +284,14 @@ class ImportResult:
     skipped: int
     run: ImportRun | None
 
+    what: str = "条捐赠"
+
     @property
     def message(self) -> str:
         if not self.added:
             return f"全部 {self.skipped} 行此前已导入，本次未新增任何记录"
         extra = f"，跳过此前已导入的 {self.skipped} 行" if self.skipped else ""
-        return f"成功导入 {self.added} 条捐赠{extra}"
+        return f"成功导入 {self.added} {self.what}{extra}"
 
 
 def import_donations(data: bytes, filename: str, actor=None, progress=None) -> ImportResult:
@@ -319,3 +321,146 @@ def commit_donations(preview: DonationPreview, actor=None) -> ImportResult:
             [(ids[r.txn_no], r.project.id, r.amount, r.txn_no, r.donated_at) for r in preview.rows], actor)
         audit.record(actor, "import", run, summary=f"导入捐赠文件 {run.filename}：新增 {run.added} 条，跳过 {run.skipped} 条")
     return ImportResult(run.added, run.skipped, run)
+
+
+# -- villages -------------------------------------------------------------------------------------
+
+VILLAGE_COLUMNS = ("村社代码", "村社名称", "乡镇/街道代码", "乡镇/街道名称", "申报村居全称", "类别", "详细地址",
+                   "负责人", "联系电话", "批次")
+VILLAGE_REQUIRED = ("村社代码", "村社名称", "乡镇/街道代码", "类别", "批次")
+BATCH_WORDS = {"探索试点": "pilot", "试点": "pilot", "稳步推广": "rollout", "全面实施": "full"}
+
+
+@dataclass
+class VillageRow:
+    row: int
+    code: str
+    name: str
+    township_code: str
+    township_name: str
+    full_name: str
+    kind: str
+    address: str
+    leader_name: str
+    leader_phone: str
+    batch: str
+
+
+@dataclass
+class VillagePreview:
+    filename: str
+    sha256: str
+    rows: list[VillageRow] = field(default_factory=list)
+    already: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    total: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def preview_villages(data: bytes, filename: str, actor=None) -> VillagePreview:
+    """Check a village list (村社代码 = 12-digit 统计用区划代码 under a real 旗县市区) without writing."""
+    from .models import Area, Level, Village
+
+    preview = VillagePreview(filename, hashlib.sha256(data).hexdigest())
+    try:
+        table = read_table(data, filename)
+    except DataImportError as exc:
+        preview.problems = exc.problems
+        return preview
+    missing = [c for c in VILLAGE_REQUIRED if c not in table.header]
+    if missing:
+        preview.problems = [Problem(1, c, "缺少必需的列（表头应为：" + "、".join(VILLAGE_COLUMNS) + "）") for c in missing]
+        return preview
+    if not table.rows:
+        preview.problems = [Problem(None, None, "文件只有表头，没有数据行")]
+        return preview
+    problems = preview.problems
+    codes = [cells.get("村社代码", "").strip() for _, cells in table.rows]
+    known = {a.code: a for a in Area.select().where(Area.code.in_(
+        codes + [c[:9] for c in codes] + [c[:6] for c in codes]))}
+    registered = {a for (a,) in Village.select(Area.code).join(Area).where(Area.code.in_(codes)).tuples()}
+    seen: dict[str, int] = {}
+    for number, cells in table.rows:
+        before = len(problems)
+        for column, value in cells.items():
+            if value.startswith(FORMULA_PREFIX):
+                problems.append(Problem(number, column, "单元格含公式，请先粘贴为数值再导入"))
+        if len(problems) > before:
+            continue
+        code = cells.get("村社代码", "").strip()
+        town_code = cells.get("乡镇/街道代码", "").strip()
+        if not (len(code) == 12 and code.isdigit()):
+            problems.append(Problem(number, "村社代码", "应为 12 位数字的统计用区划代码"))
+            continue
+        if code in seen:
+            problems.append(Problem(number, "村社代码", f"与第 {seen[code]} 行重复"))
+            continue
+        seen[code] = number
+        county = known.get(code[:6])
+        if county is None or county.county_id != county.id:
+            problems.append(Problem(number, "村社代码", f"前 6 位 {code[:6]} 不是内蒙古的旗县市区代码"))
+            continue
+        if town_code != code[:9]:
+            problems.append(Problem(number, "乡镇/街道代码", f"应为村社代码的前 9 位 {code[:9]}"))
+        township = known.get(code[:9])
+        town_name = cells.get("乡镇/街道名称", "").strip()
+        if township is None and not town_name:
+            problems.append(Problem(number, "乡镇/街道名称", "新的乡镇/街道须填写名称"))
+        if township is not None and township.level != Level.TOWNSHIP:
+            problems.append(Problem(number, "乡镇/街道代码", "该代码不是乡镇/街道"))
+        scope = township or county
+        if actor is not None and not covers(actor, scope):
+            problems.append(Problem(number, "村社代码", "不在您的管辖范围内"))
+        name = cells.get("村社名称", "").strip()
+        if not name or len(name) > 60:
+            problems.append(Problem(number, "村社名称", "不能为空，且不超过 60 个字"))
+        kind = cells.get("类别", "").strip()
+        if kind not in Village.KINDS:
+            problems.append(Problem(number, "类别", "应为 村、嘎查 或 社区"))
+        batch = BATCH_WORDS.get(cells.get("批次", "").strip())
+        if batch is None:
+            problems.append(Problem(number, "批次", "应为 探索试点、稳步推广 或 全面实施"))
+        phone = cells.get("联系电话", "").strip()
+        if phone and not (phone.replace("-", "").isdigit() and 7 <= len(phone) <= 20):
+            problems.append(Problem(number, "联系电话", "电话号码格式不正确"))
+        existing = known.get(code)
+        if existing is not None and existing.level != Level.VILLAGE:
+            problems.append(Problem(number, "村社代码", "该代码已被其他级别的区划使用"))
+        if len(problems) > before:
+            continue
+        if code in registered:
+            preview.already += 1
+            continue
+        preview.rows.append(VillageRow(number, code, name, town_code, town_name or township.name,
+                                       cells.get("申报村居全称", "").strip() or f"{county.name}{town_name}{name}",
+                                       kind, cells.get("详细地址", "").strip(), cells.get("负责人", "").strip(),
+                                       phone, batch))
+    preview.total = len(table.rows)
+    return preview
+
+
+def import_villages(data: bytes, filename: str, actor=None) -> ImportResult:
+    """Register every new village (and new township) in one transaction, or nothing."""
+    from .areas import get_area
+    from .models import Area
+    from .villages import add_township, add_village_area, register_village
+
+    with write_transaction():
+        preview = preview_villages(data, filename, actor)
+        if not preview.ok:
+            raise DataImportError(preview.problems)
+        if not preview.rows:
+            return ImportResult(0, preview.already, None, "个村社")
+        run = ImportRun.create(kind="villages", filename=Path(filename).name[:256], sha256=preview.sha256,
+                               added=len(preview.rows), skipped=preview.already, user=getattr(actor, "id", None))
+        for row in preview.rows:
+            township = Area.get_or_none(Area.code == row.township_code) or add_township(
+                get_area(row.code[:6]), row.township_code, row.township_name)
+            area = Area.get_or_none(Area.code == row.code) or add_village_area(township, row.code, row.name)
+            register_village(area.code, full_name=row.full_name, kind=row.kind, address=row.address,
+                             leader_name=row.leader_name, leader_phone=row.leader_phone, batch=row.batch, actor=actor)
+        audit.record(actor, "import", run, summary=f"导入村社文件 {run.filename}：新增 {run.added} 个，跳过 {run.skipped} 个")
+    return ImportResult(run.added, run.skipped, run, "个村社")

@@ -16,6 +16,7 @@ from db.totals import totals
 from db.workflow import PROJECT
 
 from .grids import VIEWS
+from .imports import ImportView
 from .workflow import WorkflowView
 
 
@@ -47,6 +48,7 @@ def init_app(app) -> None:
     for view, model, name in VIEWS:
         admin.add_view(view(model, name=name, endpoint=model._meta.table_name))
     admin.add_view(WorkflowView(name="办理", endpoint="workflow"))
+    admin.add_view(ImportView(name="导入", endpoint="imports"))
 
     @app.route("/")
     def home():

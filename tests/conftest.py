@@ -93,3 +93,34 @@ def db(backend):
 
 
 __all__ = ["SQLITE_PRAGMAS"]
+
+
+@pytest.fixture
+def app(db, tmp_path):
+    """The admin on the test's database (same connection, same rolled-back transaction)."""
+    import os as _os
+
+    _os.environ["XFJY_INSTANCE"] = str(tmp_path / "instance")
+    from admin import create_app
+
+    application = create_app({"TESTING": True, "DATABASE_KEEP_BOUND": True, "SECRET_KEY": "test",
+                              "ATTACHMENTS_DIR": str(tmp_path / "attachments")})
+    yield application
+    _os.environ.pop("XFJY_INSTANCE", None)
+
+
+def login(client, user) -> str:
+    """Sign ``user`` in through /login (password ``secret-pass``) and return a CSRF token for later posts."""
+    import re
+
+    from werkzeug.security import generate_password_hash
+
+    from db.models import User
+
+    User.update(password_hash=generate_password_hash("secret-pass", method="pbkdf2:sha256:1000")).where(
+        User.id == user.id).execute()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post("/login", data={"username": user.username, "password": "secret-pass", "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return token

@@ -152,6 +152,9 @@ class XfjyModelView(ModelView):
         self._refresh_filters_cache()
         return super()._get_filter_groups()
 
+    def search_placeholder(self):
+        return "搜索：" + "、".join(self.column_labels.get(f.name, f.name) for f in self._search_fields or [])
+
     # -- who may open the view ----------------------------------------------------------------
     def is_accessible(self):
         return current_user.is_authenticated and current_user.role in self.roles

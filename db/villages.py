@@ -17,14 +17,9 @@ def register_village(area_code: str, *, full_name: str, kind: str = "村", addre
                      leader_name: str = "", leader_phone: str = "", batch: str = "pilot", actor=None) -> Village:
     """Enter a village-level area into the programme (its admission starts as 未申请)."""
     area = get_area(area_code)
-    if area.level != Level.VILLAGE:
-        raise XfjyError(f"{area.name}（{area.code}）不是村社级区划")
     if actor is not None and not covers(actor, area):
         raise XfjyError(f"{area.name}不在您的管辖范围内")
-    if kind not in Village.KINDS:
-        raise XfjyError(f"村社类别「{kind}」无效，应为 村、嘎查 或 社区")
-    if Village.select().where(Village.area == area).exists():
-        raise XfjyError(f"{area.name}已登记")
+    check_village(Village(area=area, kind=kind, full_name=full_name or area.name))
     batch_row = Batch.get_or_none(Batch.code == batch)
     if batch_row is None:
         raise XfjyError(f"批次「{batch}」不存在")
@@ -33,6 +28,22 @@ def register_village(area_code: str, *, full_name: str, kind: str = "村", addre
                                  leader_name=leader_name, leader_phone=leader_phone, batch=batch_row)
         audit.record(actor, "create", village, summary=f"登记村社 {village.full_name}")
     return village
+
+
+def check_village(village: Village) -> None:
+    """What any new or edited village must satisfy, whichever screen it comes from."""
+    area = village.area
+    if area.level != Level.VILLAGE:
+        raise XfjyError(f"{area.name}（{area.code}）不是村社级区划")
+    if village.kind not in Village.KINDS:
+        raise XfjyError(f"村社类别「{village.kind}」无效，应为 村、嘎查 或 社区")
+    if not (village.full_name or "").strip():
+        raise XfjyError("申报村居全称不能为空")
+    others = Village.select().where(Village.area == area)
+    if village.id is not None:
+        others = others.where(Village.id != village.id)
+    if others.exists():
+        raise XfjyError(f"{area.name}已登记")
 
 
 def add_township(county: Area, code: str, name: str) -> Area:

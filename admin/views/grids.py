@@ -41,6 +41,11 @@ class VillageView(XfjyModelView):
     form_choices = {"kind": [(k, k) for k in Village.KINDS]}
     simple_list_pager = False
 
+    def on_model_change(self, form, model, is_created):
+        from db.villages import check_village
+
+        check_village(model)
+
     @property
     def column_filters(self):
         return [ChoiceFilter(Village.admission_state, "入选状态", options=_choices(ADMISSION.states)),

@@ -181,8 +181,11 @@ def reverse(entry: Entry, reason: str, actor=None) -> Entry:
         raise LedgerError("冲正必须填写原因")
     if entry.reverses_id is not None:
         raise LedgerError("冲正分录不能再冲正，如需恢复请重新记账")
-    if actor is not None and entry.project_id is not None and not covers(actor, entry.project.village.area):
-        raise LedgerError("该分录不在您的管辖范围内")
+    if actor is not None:
+        if actor.role in (Role.ADMIN, Role.TOWNSHIP) or (actor.role == Role.VILLAGE and entry.kind != "expenditure"):
+            raise LedgerError("只有慈善总会可以冲正该分录（村社只能冲正本村的支出）")
+        if entry.project_id is not None and not covers(actor, entry.project.village.area):
+            raise LedgerError("该分录不在您的管辖范围内")
     if Entry.select().where(Entry.reverses == entry).exists():
         raise LedgerError("该分录已冲正，不能重复冲正")
     if entry.kind == "donation" and entry.donation_id is not None and _standing(entry.donation, "refund"):

@@ -9,6 +9,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from db import attachments, disclosures, ledger, spending, workflow
+from db.clock import today
 from db.database import write_transaction
 from db.errors import JurisdictionError, MoneyError, XfjyError
 from db.jurisdiction import get_scoped, scoped
@@ -76,7 +77,7 @@ class WorkflowView(BaseView):
                 rules.append(ledger.matching_preview(rule, project))
         can_settle = current_user.level <= 3 and current_user.role != Role.ADMIN and (
             project.state == "target_missed" or (project.state not in ("draft", *workflow.REVIEW_STATES, "fundraising")
-                                                 and dt.date.today() > project.ends_on))
+                                                 and today() > project.ends_on))
         return self.render(
             "admin/project.html", project=project, steps=steps, machine=workflow.PROJECT, totals=project_totals(project),
             reviews=project.reviews.order_by(project.reviews.model.at, project.reviews.model.id), hop=hop, rules=rules,
@@ -85,7 +86,7 @@ class WorkflowView(BaseView):
             disclosures=project.disclosures.order_by(Disclosure.published_on, Disclosure.id),
             entries=project.entries.order_by(Entry.id), fmt=format_fen, markdown=lambda t: Markup(render_markdown(t)),
             can_spend=project.state in spending.SPENDING_STATES and current_user.role in (Role.VILLAGE, Role.COUNTY),
-            warnings=workflow.check_project(project), today=dt.date.today(),
+            warnings=workflow.check_project(project), today=today(),
         )
 
     @expose("/project/<int:project_id>/step", methods=("POST",))

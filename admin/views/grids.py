@@ -249,7 +249,8 @@ class AuditLogView(XfjyModelView):
         return [ChoiceFilter(AuditLog.action, "操作", options=lambda: [
             (a, a) for a in ("create", "update", "delete", "transition", "post", "import", "login", "login_failed")]),
             ChoiceFilter(AuditLog.table, "数据表", options=lambda: [(t, t) for t in (
-                "village", "project", "donation", "entry", "expenditure", "disclosure", "users")])]
+                "village", "project", "donation", "entry", "expenditure", "disclosure", "users")]),
+            AuditLog.at, AuditLog.username]
 
 
 class ImportRunView(XfjyModelView):

@@ -8,7 +8,7 @@ DEMO_VILLAGES ?= 600
 DEMO_DONATIONS ?= 60000
 export FLASK_APP := admin:create_app
 
-.PHONY: run test install install-test db demo serve bench clean
+.PHONY: run test install install-test chromium db demo serve bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,13 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
+# The browser tests (tests/test_browser.py) drive Debian's Chromium through Playwright; no browser is ever
+# downloaded (never `playwright install`). CI runs as root; elsewhere apt-get goes through sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@test -x /usr/bin/chromium || { $(SUDO) apt-get update && \
+		$(SUDO) apt-get install -y --no-install-recommends chromium chromium-driver fonts-noto-cjk; }
+
 # Creates the SQLite database with the real regions and demo data (once), then serves the admin.
 run: install
 	@test -f instance/xfjy.sqlite3 || $(MAKE) --no-print-directory demo
@@ -35,7 +42,7 @@ demo: install
 	$(BIN)/xfjy load-regions
 	$(BIN)/xfjy demo --villages $(DEMO_VILLAGES) --donations $(DEMO_DONATIONS) --seed 1
 
-test: install-test
+test: install-test chromium
 	bash tests/services.sh
 	$(BIN)/ruff check db admin site_builder tests
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -113,7 +113,7 @@ def import_donations(file: Path) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_appcontext
 def import_villages(file: Path) -> None:
-    """导入村社名单（CSV 或 XLSX；表头：村社代码, 村社名称, 乡镇/街道代码, 乡镇/街道名称, 申报村居全称, 类别, 详细地址, 负责人, 联系电话, 批次）。"""
+    """导入村社名单（CSV 或 XLSX；表头见 README：村社代码, 村社名称, 乡镇/街道代码 …）。"""
     from .imports import import_villages as run_import
 
     _connect()

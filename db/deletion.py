@@ -3,7 +3,17 @@ story (Flask-Admin's peewee delete is recursive and would take donations with it
 from __future__ import annotations
 
 from .models import (
-    Account, Disclosure, Donation, Entry, Evaluation, Expenditure, MatchingRule, Project, User, Village, Volunteer,
+    Account,
+    Disclosure,
+    Donation,
+    Entry,
+    Evaluation,
+    Expenditure,
+    MatchingRule,
+    Project,
+    User,
+    Village,
+    Volunteer,
 )
 
 

@@ -9,8 +9,20 @@ from markupsafe import Markup, escape
 from db import ledger
 from db.errors import XfjyError
 from db.models import (
-    AuditLog, Disclosure, Donation, Entry, Evaluation, Expenditure, ImportRun, MatchingRule, Project, Role,
-    ServiceRecord, User, Village, Volunteer,
+    AuditLog,
+    Disclosure,
+    Donation,
+    Entry,
+    Evaluation,
+    Expenditure,
+    ImportRun,
+    MatchingRule,
+    Project,
+    Role,
+    ServiceRecord,
+    User,
+    Village,
+    Volunteer,
 )
 from db.workflow import ADMISSION, PROJECT
 
@@ -26,7 +38,8 @@ def _label(mapping):
 
 
 class VillageView(XfjyModelView):
-    column_list = ("full_name", "kind", "area.county", "batch", "admission_state", "fund_established_on")
+    column_list = ("full_name", "kind", "area.county", "batch", "admission_state", "fund_established_on", "address",
+                   "leader_name", "leader_phone")
     column_labels = {"area.county": "旗县市区"}
     column_searchable_list = (Village.full_name, Village.address)
     column_sortable_list = ("full_name", "admission_state", "fund_established_on", "kind")
@@ -57,7 +70,7 @@ class ProjectView(XfjyModelView):
     column_list = ("code", "name", "village", "target", "starts_on", "ends_on", "urgent", "state")
     column_searchable_list = (Project.name, Project.code)
     column_sortable_list = ("code", "name", "target", "starts_on", "ends_on", "state")
-    column_editable_list = ("summary", "background", "democratic_decision", "urgent")
+    column_editable_list = ("urgent",)
     column_formatters = {"state": _label(PROJECT.states),
                          "name": lambda v, c, m, n: Markup(
                              f'<a href="{url_for("workflow.project", project_id=m.id)}">{escape(m.name)}</a>')}
@@ -185,7 +198,7 @@ class VolunteerView(XfjyModelView):
 
 class EvaluationView(XfjyModelView):
     roles = (Role.COUNTY, Role.PREFECTURE, Role.REGION, Role.ADMIN)
-    column_list = ("project", "evaluated_on", "unit", "evaluator", "result", "score")
+    column_list = ("project", "evaluated_on", "unit", "evaluator", "result", "score", "notes")
     column_formatters = {"result": _label(Evaluation.RESULTS)}
     column_formatters_export = {"result": _label(Evaluation.RESULTS)}
     column_editable_list = ("notes",)

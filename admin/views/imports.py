@@ -10,10 +10,15 @@ from flask_login import current_user
 
 from db.errors import DataImportError
 from db.imports import (
-    DONATION_COLUMNS, MAX_FILE_BYTES, VILLAGE_COLUMNS, import_donations, import_villages, preview_donations,
+    DONATION_COLUMNS,
+    MAX_FILE_BYTES,
+    VILLAGE_COLUMNS,
+    import_donations,
+    import_villages,
+    preview_donations,
     preview_villages,
 )
-from db.models import Role
+from db.models import Donation, Role
 from db.money import format_fen
 
 KINDS = {
@@ -56,7 +61,8 @@ class ImportView(BaseView):
         if result.ok and result.rows:
             self._keep(result.sha256, data)
         return self.render("admin/import_preview.html", kind=kind, title=title, columns=columns, result=result,
-                           name=name, shown=result.rows[:SHOWN_ROWS], limit=SHOWN_ROWS, fmt=format_fen)
+                           name=name, shown=result.rows[:SHOWN_ROWS], limit=SHOWN_ROWS, fmt=format_fen,
+                           consents=Donation.CONSENTS)
 
     @expose("/confirm", methods=("POST",))
     def confirm(self):

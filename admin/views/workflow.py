@@ -14,7 +14,15 @@ from db.database import write_transaction
 from db.errors import JurisdictionError, MoneyError, XfjyError
 from db.jurisdiction import get_scoped, scoped
 from db.models import (
-    Attachment, Disclosure, Entry, Expenditure, MatchingRule, Project, Role, SupervisoryMember, Village,
+    Attachment,
+    Disclosure,
+    Entry,
+    Expenditure,
+    MatchingRule,
+    Project,
+    Role,
+    SupervisoryMember,
+    Village,
 )
 from db.money import format_fen, parse_fen
 from db.text import render_markdown

@@ -1,0 +1,208 @@
+"""The admin in a real browser: Debian's Chromium driven by Playwright, against waitress on a free port.
+
+Each backend (a SQLite temp file, a fresh PostgreSQL schema) gets its own database with the real regions
+and the demo (40 villages, 800 donations, seed 3), served for the module's tests; every test signs in as
+``demo-county`` in a fresh browser context. Screenshots of each step go to ``test-artifacts/``.
+With this seed ``demo-county`` is 回民区 (土默特左旗 gets no village among 40), so the 募捐中 and
+待旗县市区审核 projects the tests act on are made in 回民区 with the domain API when the demo has none there.
+These tests do not use the ``db`` fixture: the server's threads must see committed data.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import re
+import uuid
+from contextlib import ExitStack
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from db.clock import now
+from db.demo import DEMO_PASSWORD
+from db.models import Donation, Entry, ImportRun, Project, ProjectReview, User, Village, Volunteer
+from db.totals import project_raised
+
+from .browser_support import NAVIGATION_TIMEOUT_MS, TIMEOUT_MS, connected, launch, login, running_site, screenshot
+from .conftest import pg_schema
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def site(request, tmp_path_factory):
+    backend = request.param
+    root = tmp_path_factory.mktemp(f"browser-{backend}")
+    with ExitStack() as stack:
+        if backend == "sqlite":
+            url = f"sqlite:///{root / 'xfjy.sqlite3'}"
+        else:
+            url = stack.enter_context(pg_schema(f"xfjy_browser_{os.getpid()}_{uuid.uuid4().hex[:8]}"))
+        yield stack.enter_context(running_site(backend, url, root))
+
+
+@pytest.fixture
+def page(browser, site):
+    """A fresh browser context (no cookies); uncaught JavaScript errors fail the test."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    context.set_default_timeout(TIMEOUT_MS)
+    context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
+    errors: list[str] = []
+    try:
+        tab = context.new_page()
+        tab.on("pageerror", lambda exc: errors.append(str(exc)))
+        yield tab
+    finally:
+        context.close()
+    assert errors == [], errors
+
+
+@pytest.fixture(autouse=True)
+def _expect_timeout():
+    expect.set_options(timeout=TIMEOUT_MS)
+
+
+def test_sign_in_sends_back_to_the_page_asked_for(page, site):
+    page.goto(f"{site.url}/admin/project/")
+    expect(page).to_have_url(re.compile(r"/login\?next=/admin/project/"))  # signed out: sent to /login
+    screenshot(page, site.backend, "01-login")
+    page.fill("#username", "demo-county")
+    page.fill("#password", "not-the-password")
+    page.click("button[type=submit]")
+    expect(page.locator(".alert-danger")).to_contain_text("用户名或密码错误")
+    page.fill("#username", "demo-county")
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/admin/project/\??$"))
+    expect(page.locator("table.model-list")).to_be_visible()
+    page.goto(f"{site.url}/admin/")
+    expect(page.locator("h2")).to_contain_text("工作台")
+    expect(page.locator("body")).to_contain_text(f"管辖范围：{site.county}")
+    screenshot(page, site.backend, "02-dashboard")
+
+
+def _edit_in_grid(page, site, grid: str, column: str, pk: int, value: str, step: str) -> None:
+    """Flask-Admin's x-editable: click the cell's link, type into the popup, submit, see the cell change."""
+    page.goto(f"{site.url}/admin/{grid}/")
+    expect(page.locator("table.model-list")).to_be_visible()
+    screenshot(page, site.backend, f"{step}-list")
+    cell = page.locator(f'table.model-list a[data-role^="x-editable"][name="{column}"][data-pk="{pk}"]')
+    expect(cell).to_be_visible()
+    cell.click()
+    editor = page.locator(".editable-input input")
+    expect(editor).to_be_visible()
+    editor.fill(value)
+    screenshot(page, site.backend, f"{step}-editing")
+    with page.expect_response(lambda r: "/ajax/update/" in r.url and r.request.method == "POST") as answer:
+        page.click(".editable-submit")
+    assert answer.value.status == 200, answer.value.text()
+    expect(cell).to_have_text(value)
+    expect(page.locator(".editable-input")).to_have_count(0)
+    screenshot(page, site.backend, f"{step}-saved")
+
+
+def test_inline_edit_of_a_volunteer_skill_is_saved(page, site):
+    login(page, site)
+    skills = f"助学、义诊（{site.backend}）"
+    _edit_in_grid(page, site, "volunteer", "skills", site.volunteer_id, skills, "03-volunteer")
+    with connected():
+        assert Volunteer.get_by_id(site.volunteer_id).skills == skills
+
+
+def test_inline_edit_of_a_village_address_is_saved(page, site):
+    login(page, site)
+    address = f"回民区浏览器测试路 88 号（{site.backend}）"
+    _edit_in_grid(page, site, "village", "address", site.village_id, address, "04-village")
+    with connected():
+        assert Village.get_by_id(site.village_id).address == address
+
+
+def _donation_csv(code: str, prefix: str) -> bytes:
+    when = (now() - dt.timedelta(days=1)).replace(hour=10, minute=30, second=0)
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf)
+    writer.writerow(["交易号", "项目编号", "捐赠人", "金额", "捐赠时间", "公开姓名", "留言"])
+    writer.writerow([f"{prefix}-001", code, "张三", "100.00", f"{when:%Y-%m-%d %H:%M:%S}", "是", "加油"])
+    writer.writerow([f"{prefix}-002", code, "李四", "1,234.56", f"{when:%Y-%m-%d %H:%M}", "否", ""])
+    writer.writerow([f"{prefix}-003", code, "", "8.88", f"{when:%Y/%m/%d}", "部分", "一点心意"])
+    return buf.getvalue().encode("utf-8")
+
+
+def test_import_of_donations_through_the_preview(page, site):
+    prefix = f"BROWSER-{site.backend.upper()}"
+    with connected():
+        raised_before = project_raised(Project.get_by_id(site.fundraising_id))
+    login(page, site)
+    page.get_by_role("link", name="导入", exact=True).click()
+    expect(page).to_have_url(f"{site.url}/admin/imports/")
+    form = page.locator("#import-donations")
+    form.locator("input[type=file]").set_input_files(
+        {"name": "捐赠明细.csv", "mimeType": "text/csv", "buffer": _donation_csv(site.fundraising_code, prefix)})
+    screenshot(page, site.backend, "05-import-form")
+    form.get_by_role("button", name="预览").click()
+    page.wait_for_url("**/admin/imports/preview")
+    expect(page.locator("#summary")).to_contain_text("新增 3 行")
+    rows = page.locator("#preview-rows tr")
+    expect(rows).to_have_count(4)  # header + 3
+    expect(rows.nth(2)).to_contain_text("1,234.56")
+    screenshot(page, site.backend, "06-import-preview")
+    with connected():
+        assert Donation.select().where(Donation.txn_no.startswith(prefix)).count() == 0  # the preview writes nothing
+    page.click("#confirm")
+    page.wait_for_url("**/admin/donation/")
+    expect(page.locator(".alert-success")).to_contain_text("成功导入 3 条捐赠")
+    screenshot(page, site.backend, "07-import-done")
+    with connected():
+        donations = list(Donation.select().where(Donation.txn_no.startswith(prefix)).order_by(Donation.txn_no))
+        assert [(d.project_id, d.amount, d.donor_name, d.name_consent) for d in donations] == [
+            (site.fundraising_id, 10000, "张三", "full"), (site.fundraising_id, 123456, "李四", "none"),
+            (site.fundraising_id, 888, "", "masked")]
+        run = ImportRun.get_by_id(donations[0].import_run_id)
+        assert (run.added, run.skipped, run.user.username) == (3, 0, "demo-county")
+        assert Entry.select().where(Entry.donation.in_([d.id for d in donations])).count() == 3
+        assert project_raised(Project.get_by_id(site.fundraising_id)) == raised_before + 10000 + 123456 + 888
+
+
+def test_county_approval_on_the_project_page_then_the_print_form(page, site):
+    opinion = f"经审核，同意上报（浏览器测试 {site.backend}）"
+    login(page, site)
+    page.goto(f"{site.url}/admin/workflow/project/{site.reviewing_id}")
+    expect(page.locator("#state")).to_have_text("待旗县市区审核")
+    screenshot(page, site.backend, "08-project-county-review")
+    page.fill("#opinion", opinion)
+    page.get_by_role("button", name="旗县市区慈善总会审核通过").click()
+    expect(page.locator(".alert-success")).to_contain_text("已办理")
+    expect(page.locator("#state")).to_have_text("待盟市备案")
+    expect(page.locator("#reviews")).to_contain_text(opinion)
+    screenshot(page, site.backend, "09-project-approved")
+    with connected():
+        project = Project.get_by_id(site.reviewing_id)
+        assert project.state == "prefecture_filing"
+        step = project.reviews.order_by(ProjectReview.id.desc()).first()
+        county_user = User.get(User.username == "demo-county")
+        assert (step.action, step.from_state, step.user_id, step.opinion) == (
+            "approve", "county_review", county_user.id, opinion)
+
+    with page.context.expect_page() as opened:
+        page.get_by_role("link", name="打印申报表（附件2）").click()
+    sheet = opened.value
+    sheet.wait_for_load_state()
+    assert sheet.url == f"{site.url}/admin/workflow/project/{site.reviewing_id}/print"
+    expect(sheet.locator("h2")).to_have_text("村社慈善公益项目申报表")
+    expect(sheet.locator("body")).to_contain_text(project.name)
+    county_block = sheet.locator("tr", has=sheet.locator("th", has_text="旗县市区慈善总会审核意见"))
+    expect(county_block).to_contain_text(opinion)
+    expect(county_block).to_contain_text(county_user.unit)
+    screenshot(sheet, site.backend, "10-print-form")

@@ -11,9 +11,15 @@ from .jurisdiction import covers
 from .models import Disclosure, Project
 
 
+PUBLISHABLE_STATES = ("fundraising", "target_reached", "target_missed", "use_applied", "disbursing", "implementing",
+                      "acceptance", "closed")
+
+
 def _check(project: Project, actor, title: str) -> None:
     if actor is not None and not covers(actor, project.village.area):
         raise XfjyError("该项目不在您的管辖范围内")
+    if project.state not in PUBLISHABLE_STATES:
+        raise XfjyError("项目发布募捐后才能公示")
     if not title.strip():
         raise XfjyError("公示标题不能为空")
 

@@ -95,6 +95,7 @@ class WorkflowView(BaseView):
             entries=project.entries.order_by(Entry.id), fmt=format_fen, markdown=lambda t: Markup(render_markdown(t)),
             can_spend=project.state in spending.SPENDING_STATES and current_user.role in (Role.VILLAGE, Role.COUNTY),
             warnings=workflow.check_project(project), today=today(),
+            can_disclose=project.state in disclosures.PUBLISHABLE_STATES and current_user.role != Role.ADMIN,
         )
 
     @expose("/project/<int:project_id>/step", methods=("POST",))

@@ -10,7 +10,6 @@ from .errors import XfjyError
 from .jurisdiction import covers
 from .models import Disclosure, Project
 
-
 PUBLISHABLE_STATES = ("fundraising", "target_reached", "target_missed", "use_applied", "disbursing", "implementing",
                       "acceptance", "closed")
 

@@ -1,10 +1,12 @@
 """One declarative grid per table."""
 from __future__ import annotations
 
-from flask import url_for
+from flask import flash, url_for
 from flask_admin.actions import action
 from flask_login import current_user
 from markupsafe import Markup, escape
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired
 
 from db import ledger
 from db.errors import XfjyError
@@ -230,6 +232,8 @@ class MatchingRuleView(XfjyModelView):
 
 
 class UserView(XfjyModelView):
+    """Accounts are created through ``db.users.create_user`` (role must fit the area's level)."""
+
     roles = (Role.ADMIN,)
     column_list = ("username", "display_name", "role", "area", "unit", "active", "last_login_at", "locked_until")
     column_searchable_list = (User.username, User.display_name)
@@ -239,12 +243,42 @@ class UserView(XfjyModelView):
     column_exclude_list = ("password_hash",)
     column_details_exclude_list = ("password_hash",)
     column_export_exclude_list = ("password_hash",)
-    can_create = False
     form_columns = ("display_name", "unit", "active")
+    form_extra_fields = {"password": PasswordField("新密码（不少于 8 位；留空则不修改）")}
 
     @property
     def column_filters(self):
         return [ChoiceFilter(User.role, "角色", options=_choices(Role.NAMES))]
+
+
+    def get_create_form(self):
+        class NewUser(self.form_base_class):
+            username = StringField("用户名", [DataRequired()])
+            role = SelectField("角色", choices=list(Role.NAMES.items()))
+            area = StringField("区划代码", [DataRequired()], description="如 150121（土默特左旗）")
+            display_name = StringField("姓名")
+            unit = StringField("单位（留空按区划生成）")
+            password = PasswordField("初始密码（不少于 8 位）", [DataRequired()])
+
+        return NewUser
+
+    def create_model(self, form):
+        from db.users import create_user
+
+        try:
+            user = create_user(form.username.data, form.password.data, form.role.data, form.area.data,
+                               display_name=form.display_name.data or "", unit=form.unit.data or "", by=current_user)
+        except XfjyError as exc:
+            flash(f"新建失败：{exc}", "error")
+            return False
+        return user
+
+    def on_model_change(self, form, model, is_created):
+        from db.users import set_password
+
+        password = getattr(form, "password", None)
+        if password is not None and password.data:
+            set_password(model, password.data, by=current_user)
 
 
 class AuditLogView(XfjyModelView):

@@ -397,10 +397,10 @@ def disburse(project: Project, actor, expected: int | None = None, on: dt.date |
         hop = next_hop(project, actor)
         if expected is not None and expected != hop.amount:
             raise LedgerError("金额已变化，请重新预览")
-        if project.state == "use_applied":
-            advance_project(project, "start_disbursing", actor)
         entry = post("disbursement", hop.source, hop.target, hop.amount, actor=actor, project=project,
                      memo=f"{hop.source_area.name} → {hop.target_area.name}", booked_on=on)
+        if project.state == "use_applied":
+            advance_project(project, "start_disbursing", actor)
         if hop.target.kind == "project":
             advance_project(Project.get_by_id(project.id), "funds_arrived", actor)
     return entry

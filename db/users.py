@@ -31,8 +31,7 @@ def create_user(username: str, password: str, role: str, area_code: str, *, disp
         raise XfjyError("用户名不能为空")
     if role not in Role.ALL:
         raise XfjyError(f"角色「{role}」无效，应为 {', '.join(Role.ALL)} 之一")
-    if len(password) < 8:
-        raise XfjyError("密码至少 8 位")
+    password_hash = hash_password(password)
     area = get_area(area_code)
     if area.level not in ROLE_AREA_LEVELS[role] or (
         role == Role.COUNTY and area.level == Level.PREFECTURE and area.county_id != area.id
@@ -43,7 +42,7 @@ def create_user(username: str, password: str, role: str, area_code: str, *, disp
     with database.atomic():
         user = User.create(
             username=username,
-            password_hash=generate_password_hash(password),
+            password_hash=password_hash,
             role=role,
             area=area,
             display_name=display_name or username,
@@ -67,10 +66,14 @@ def check_password(user: User, password: str) -> bool:
     return check_password_hash(user.password_hash, password)
 
 
-def set_password(user: User, password: str, by=None) -> None:
+def hash_password(password: str) -> str:
     if len(password) < 8:
         raise XfjyError("密码至少 8 位")
-    User.update(password_hash=generate_password_hash(password)).where(User.id == user.id).execute()
+    return generate_password_hash(password)
+
+
+def set_password(user: User, password: str, by=None) -> None:
+    User.update(password_hash=hash_password(password)).where(User.id == user.id).execute()
     audit.record(by, "update", user, summary=f"重置用户 {user.username} 的密码", after={})
 
 

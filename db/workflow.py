@@ -15,6 +15,7 @@ from .errors import TransitionError, XfjyError
 from .jurisdiction import area_of, covers
 from .models import AdmissionStep, Level, Project, ProjectReview, Role, SupervisoryMember, Village
 
+AUTOMATIC = ("start_disbursing", "funds_arrived")
 SYSTEM = None  # a step the system takes (deadline passed, money arrived); also open to federation staff
 
 
@@ -37,8 +38,12 @@ class Machine:
         return self.states.get(state, state)
 
     def available(self, state: str, actor=None) -> list[Transition]:
-        """The steps this actor could take from ``state`` (what the admin shows as buttons)."""
-        return [t for (s, _), t in self.transitions.items() if s == state and _level_allows(t, actor)]
+        """The steps this actor could take from ``state`` (what the admin shows as buttons).
+
+        Steps that follow from the ledger (money leaving 中华慈善总会, money arriving at the village)
+        happen when the money moves, so they are never offered as buttons."""
+        return [t for (s, _), t in self.transitions.items()
+                if s == state and _level_allows(t, actor) and t.action not in AUTOMATIC]
 
     def find(self, state: str, action: str, actor) -> Transition:
         transition = self.transitions.get((state, action))
@@ -190,6 +195,14 @@ def _check_project_step(project: Project, transition: Transition, on, raised) ->
                 raise TransitionError(f"募集期限至 {project.ends_on:%Y-%m-%d}，尚未期满")
             if raised >= project.target:
                 raise TransitionError("已筹善款已达到目标，应记为目标达成")
+    if transition.action in AUTOMATIC:
+        from .ledger import _disbursed_from, special_account
+        from .totals import project_totals
+
+        if transition.action == "start_disbursing" and _disbursed_from(special_account(project)) <= 0:
+            raise TransitionError("中华慈善总会尚未拨付，不能标记为拨付中")
+        if transition.action == "funds_arrived" and project_totals(project).disbursed <= 0:
+            raise TransitionError("善款尚未拨付到村社，不能标记为实施中")
     if transition.action == "close" and transition.source == "target_missed":
         from .ledger import settlement_amount
 

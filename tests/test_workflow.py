@@ -123,7 +123,19 @@ def ready_for(chain: Chain, key) -> Project:
     project = project_in(chain, state)
     if action == "reach_target":
         donate(project, project.target)
+    if action in ("start_disbursing", "funds_arrived"):
+        move_money_down(project, to_village=action == "funds_arrived")
     return project
+
+
+def move_money_down(project: Project, to_village: bool) -> None:
+    """Post a hop straight to the ledger (as another office's system would), leaving the state alone."""
+    from db import ledger
+
+    chain = [acct for _, acct in ledger.disbursement_chain(project)]
+    holder = next(a for a in chain[:-1] if ledger.balance(a) > 0)
+    target = chain[-1] if to_village else chain[chain.index(holder) + 1]
+    ledger.post("disbursement", holder, target, ledger.balance(holder), project=project)
 
 
 def reviews(project: Project) -> int:

@@ -15,7 +15,7 @@ from flask_admin.contrib.peewee.form import save_inline
 from flask_admin.model.ajax import DEFAULT_PAGE_SIZE
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from peewee import IntegrityError
+from peewee import IntegrityError, Model
 
 from db import audit
 from db.database import write_transaction
@@ -254,4 +254,7 @@ class XfjyModelView(ModelView):
 
     # -- exports a spreadsheet cannot be tricked by ---------------------------------------------
     def get_export_value(self, model, name):
-        return spreadsheet_safe(super().get_export_value(model, name))
+        value = super().get_export_value(model, name)
+        if isinstance(value, Model):
+            value = str(value)  # a linked row's name is typed by users too
+        return spreadsheet_safe(value)

@@ -274,11 +274,11 @@ class UserView(XfjyModelView):
         return user
 
     def on_model_change(self, form, model, is_created):
-        from db.users import set_password
+        from db.users import hash_password
 
         password = getattr(form, "password", None)
         if password is not None and password.data:
-            set_password(model, password.data, by=current_user)
+            model.password_hash = hash_password(password.data)
 
 
 class AuditLogView(XfjyModelView):

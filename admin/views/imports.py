@@ -88,6 +88,12 @@ class ImportView(BaseView):
         return Path(current_app.instance_path) / "uploads" / f"{current_user.id}-{digest}"
 
     def _keep(self, digest: str, data: bytes) -> None:
+        """Keep the previewed file until it is confirmed; previews left for a day are removed."""
+        import time
+
         path = self._path(digest)
         path.parent.mkdir(parents=True, exist_ok=True)
+        for old in path.parent.iterdir():
+            if old.stat().st_mtime < time.time() - 86400:
+                old.unlink(missing_ok=True)
         path.write_bytes(data)

@@ -224,6 +224,12 @@ def check_project(project: Project) -> list[str]:
     return warnings
 
 
+def check_editable(project: Project) -> None:
+    """The 附件2 form is edited only as a draft; once submitted, reviewers see what they approve."""
+    if project.state != "draft":
+        raise XfjyError("已提交审核的项目不能修改申报内容；如需修改请先退回")
+
+
 def open_project_of(village: Village) -> Project | None:
     return village.projects.where(Project.state.in_(OPEN_STATES)).order_by(Project.id.desc()).first()
 

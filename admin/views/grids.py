@@ -93,8 +93,10 @@ class ProjectView(XfjyModelView):
 
         if is_created:
             model.code = next_project_code(model.village)
-        elif model.state not in ("draft",):
-            raise XfjyError("已提交审核的项目不能修改申报内容；如需修改请先退回")
+        else:
+            from db.workflow import check_editable
+
+            check_editable(model)
         for warning in check_project(model):
             from flask import flash
 

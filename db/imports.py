@@ -160,20 +160,33 @@ class DonationPreview:
         return not self.problems
 
 
-def preview_donations(data: bytes, filename: str, actor=None, progress=None) -> DonationPreview:
-    """Check every cell without writing anything. ``progress(done, total)`` is called as rows are read."""
-    preview = DonationPreview(filename, hashlib.sha256(data).hexdigest())
+def _table_for(preview, data: bytes, filename: str, required, columns) -> Table | None:
+    """Read the file and check its header; on failure the problems go on ``preview`` and None is returned."""
     try:
         table = read_table(data, filename)
     except DataImportError as exc:
         preview.problems = exc.problems
-        return preview
-    missing = [c for c in REQUIRED_COLUMNS if c not in table.header]
+        return None
+    missing = [c for c in required if c not in table.header]
     if missing:
-        preview.problems = [Problem(1, c, "缺少必需的列（表头应为：" + "、".join(DONATION_COLUMNS) + "）") for c in missing]
-        return preview
+        preview.problems = [Problem(1, c, "缺少必需的列（表头应为：" + "、".join(columns) + "）") for c in missing]
+        return None
     if not table.rows:
         preview.problems = [Problem(None, None, "文件只有表头，没有数据行")]
+        return None
+    return table
+
+
+def _formula_cells(number: int, cells: dict[str, str]) -> list[Problem]:
+    return [Problem(number, column, "单元格含公式，请先粘贴为数值再导入")
+            for column, value in cells.items() if value.startswith(FORMULA_PREFIX)]
+
+
+def preview_donations(data: bytes, filename: str, actor=None, progress=None) -> DonationPreview:
+    """Check every cell without writing anything. ``progress(done, total)`` is called as rows are read."""
+    preview = DonationPreview(filename, hashlib.sha256(data).hexdigest())
+    table = _table_for(preview, data, filename, REQUIRED_COLUMNS, DONATION_COLUMNS)
+    if table is None:
         return preview
     problems = preview.problems
     codes = {cells.get("项目编号", "").strip() for _, cells in table.rows}
@@ -189,9 +202,7 @@ def preview_donations(data: bytes, filename: str, actor=None, progress=None) -> 
         if progress is not None and index % 2000 == 0:
             progress(index, len(table.rows))
         before = len(problems)
-        for column, value in cells.items():
-            if value.startswith(FORMULA_PREFIX):
-                problems.append(Problem(number, column, "单元格含公式，请先粘贴为数值再导入"))
+        problems.extend(_formula_cells(number, cells))
         if len(problems) > before:
             continue
         txn = cells.get("交易号", "").strip()
@@ -365,17 +376,8 @@ def preview_villages(data: bytes, filename: str, actor=None) -> VillagePreview:
     from .models import Area, Level, Village
 
     preview = VillagePreview(filename, hashlib.sha256(data).hexdigest())
-    try:
-        table = read_table(data, filename)
-    except DataImportError as exc:
-        preview.problems = exc.problems
-        return preview
-    missing = [c for c in VILLAGE_REQUIRED if c not in table.header]
-    if missing:
-        preview.problems = [Problem(1, c, "缺少必需的列（表头应为：" + "、".join(VILLAGE_COLUMNS) + "）") for c in missing]
-        return preview
-    if not table.rows:
-        preview.problems = [Problem(None, None, "文件只有表头，没有数据行")]
+    table = _table_for(preview, data, filename, VILLAGE_REQUIRED, VILLAGE_COLUMNS)
+    if table is None:
         return preview
     problems = preview.problems
     codes = [cells.get("村社代码", "").strip() for _, cells in table.rows]
@@ -385,9 +387,7 @@ def preview_villages(data: bytes, filename: str, actor=None) -> VillagePreview:
     seen: dict[str, int] = {}
     for number, cells in table.rows:
         before = len(problems)
-        for column, value in cells.items():
-            if value.startswith(FORMULA_PREFIX):
-                problems.append(Problem(number, column, "单元格含公式，请先粘贴为数值再导入"))
+        problems.extend(_formula_cells(number, cells))
         if len(problems) > before:
             continue
         code = cells.get("村社代码", "").strip()

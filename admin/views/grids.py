@@ -216,10 +216,9 @@ class EvaluationView(XfjyModelView):
                 *project_filters(Evaluation.project)]
 
     def on_model_change(self, form, model, is_created):
-        from db.evaluations import EVALUABLE_STATES
+        from db.evaluations import check_evaluation
 
-        if model.project.state not in EVALUABLE_STATES:
-            raise XfjyError("项目进入验收阶段后才能评估")
+        check_evaluation(model.project, model.result, model.score, current_user)
 
 
 class MatchingRuleView(XfjyModelView):

@@ -30,6 +30,14 @@ from db.totals import project_totals
 from db.volunteers import team_size
 
 
+def _checked_uploads(files) -> list[tuple[str, bytes]]:
+    """Every file's type and size checked before anything is written, so a bad one writes nothing."""
+    uploads = [(f.filename, f.read()) for f in files]
+    for name, data in uploads:
+        attachments.sniff(data, name)
+    return uploads
+
+
 def _date(value: str, name: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value.strip())
@@ -136,9 +144,7 @@ class WorkflowView(BaseView):
         files = [f for f in request.files.getlist("receipts") if f and f.filename]
 
         def record():
-            uploads = [(f.filename, f.read()) for f in files]
-            for name, data in uploads:
-                attachments.sniff(data, name)
+            uploads = _checked_uploads(files)
             with write_transaction():
                 line = spending.record_expenditure(
                     project, spent_on=_date(form.get("spent_on", ""), "支出日期"), item=form.get("item", ""),
@@ -158,9 +164,7 @@ class WorkflowView(BaseView):
         files = [f for f in request.files.getlist("files") if f and f.filename]
 
         def publish():
-            uploads = [(f.filename, f.read()) for f in files]
-            for name, data in uploads:
-                attachments.sniff(data, name)
+            uploads = _checked_uploads(files)
             start = _date(form["period_start"], "公示期间") if form.get("period_start") else None
             end = _date(form["period_end"], "公示期间") if form.get("period_end") else None
             with write_transaction():

@@ -8,6 +8,7 @@ from peewee import (
     CharField,
     DateField,
     DateTimeField,
+    FloatField,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -443,10 +444,29 @@ class Setting(BaseModel):
     value = TextField()
 
 
+class PublishRun(BaseModel):
+    """One publish of the public site (``xfjy publish``): the admin shows the latest ones."""
+
+    STATUSES = {"running": "进行中", "ok": "成功", "failed": "失败", "interrupted": "中断"}
+
+    started_at = DateTimeField(default=now)
+    finished_at = DateTimeField(null=True)
+    status = CharField(max_length=16, default="running")
+    pages = IntegerField(default=0)
+    files = IntegerField(default=0)
+    seconds = FloatField(null=True)
+    release = CharField(max_length=64, default="")
+    errors = TextField(default="")
+    requested_by = CharField(max_length=64, default="")
+
+    class Meta:
+        table_name = "publish_run"
+
+
 MODELS = [
     Area, Batch, Quota, User, Village, SupervisoryMember, Project, AdmissionStep, ProjectReview,
     ImportRun, Donation, Expenditure, Disclosure, Attachment, Evaluation, Volunteer, ServiceRecord,
-    Account, MatchingRule, Entry, AuditLog, Setting,
+    Account, MatchingRule, Entry, AuditLog, Setting, PublishRun,
 ]
 
 __all__ = [m.__name__ for m in MODELS] + ["Level", "Role", "MODELS"]

@@ -71,6 +71,35 @@ def totals(project_ids=None, area: Area | None = None) -> Totals:
     return result
 
 
+def totals_by_project(project_ids=None) -> dict[int, Totals]:
+    """Totals of each project in one grouped query (the public site's village pages)."""
+    Source, Target = Account.alias(), Account.alias()
+    query = (
+        Entry.select(Entry.project, Entry.kind, Source.kind, Target.kind, SIGNED_AMOUNT)
+        .join_from(Entry, Source, on=(Entry.from_account == Source.id))
+        .join_from(Entry, Target, on=(Entry.to_account == Target.id))
+        .where(Entry.project.is_null(False))
+        .group_by(Entry.project, Entry.kind, Source.kind, Target.kind)
+    )
+    if project_ids is not None:
+        query = query.where(Entry.project.in_(project_ids))
+    result: dict[int, Totals] = {}
+    for project_id, kind, source_kind, target_kind, net in query.tuples():
+        if kind == "disbursement" and source_kind == "project":
+            source_kind, target_kind = target_kind, source_kind
+        _add(result.setdefault(project_id, Totals()), kind, source_kind, target_kind, int(net or 0))
+    return result
+
+
+def add_up(items) -> Totals:
+    """The sum of several projects' totals (a village, a county, the region)."""
+    result = Totals()
+    for item in items:
+        for name in Totals.__dataclass_fields__:
+            setattr(result, name, getattr(result, name) + getattr(item, name))
+    return result
+
+
 def project_totals(project: Project) -> Totals:
     return totals([project.id])
 

@@ -1,0 +1,162 @@
+"""Open data: the same rows the pages show, as CSV (UTF-8 with BOM, for Excel) and JSON.
+
+Files live at stable addresses: ``data/region/<table>.csv|json`` for the whole region and
+``data/village/<code>/<table>.csv|json`` for one village. ``TABLES`` is also the data dictionary.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from db.models import Entry
+from db.money import fen_to_text
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    meaning: str
+
+
+TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
+    "projects": ("项目", (
+        Column("village_code", "村社区划代码（12 位）"),
+        Column("village", "村社名称"),
+        Column("county", "旗县市区"),
+        Column("prefecture", "盟市"),
+        Column("project_code", "项目编号"),
+        Column("project", "项目名称"),
+        Column("state", "项目状态"),
+        Column("starts_on", "募集开始日期（YYYY-MM-DD）"),
+        Column("ends_on", "募集截止日期"),
+        Column("target_yuan", "募集目标（元，两位小数）"),
+        Column("raised_yuan", "已筹善款，扣除退款（元）"),
+        Column("matched_yuan", "配捐（元）"),
+        Column("rewarded_yuan", "以奖代补，进入村社互助基金（元）"),
+        Column("disbursed_yuan", "逐级拨付到村社项目账户（元）"),
+        Column("spent_yuan", "已支出（元）"),
+        Column("balance_yuan", "项目结余：到村 + 配捐 − 支出 − 转入互助基金（元）"),
+        Column("to_fund_yuan", "未达成目标或超出目标部分转入村社互助基金（元）"),
+    )),
+    "donations": ("捐赠（按捐赠人意愿公开）", (
+        Column("village_code", "村社区划代码"),
+        Column("project_code", "项目编号"),
+        Column("date", "捐赠日期"),
+        Column("donor", "捐赠人：同意公开的显示姓名，部分公开的显示姓氏加 *，其余显示“爱心人士”"),
+        Column("amount_yuan", "金额（元）"),
+        Column("channel", "捐赠方式"),
+        Column("message", "留言（已隐去电话、身份证号）"),
+        Column("returned", "是否已退款或冲正（是/否）"),
+    )),
+    "ledger": ("资金台账（复式记账，只增不改）", (
+        Column("entry_id", "分录号，全区唯一、递增"),
+        Column("village_code", "村社区划代码（配捐资金池注入等不属于某个村社的分录为空）"),
+        Column("project_code", "项目编号"),
+        Column("date", "记账日期"),
+        Column("kind", "业务类型"),
+        Column("from_account", "转出账户"),
+        Column("to_account", "转入账户"),
+        Column("amount_yuan", "金额（元，总为正数）"),
+        Column("reverses", "被冲正的分录号（冲正分录才有）"),
+        Column("reason", "冲正原因"),
+        Column("memo", "摘要（捐赠分录不含交易号）"),
+    )),
+    "spending": ("支出", (
+        Column("village_code", "村社区划代码"),
+        Column("project_code", "项目编号"),
+        Column("date", "支出日期"),
+        Column("item", "支出事项"),
+        Column("payee", "收款方"),
+        Column("amount_yuan", "金额（元）"),
+        Column("voucher_no", "凭证号"),
+        Column("reversed", "是否已冲正（是/否）"),
+        Column("receipts", "公开的票据文件（以 files/ 开头的相对地址，多个以空格分隔）"),
+    )),
+}
+
+
+def _yes(flag: bool) -> str:
+    return "是" if flag else "否"
+
+
+def village_rows(village, place, details) -> dict[str, list[list]]:
+    """The four tables of one village, as lists of cell values in ``TABLES`` column order."""
+    codes = {p.id: p.code for p in village.projects}
+    rows: dict[str, list[list]] = {name: [] for name in TABLES}
+    for p in village.projects:
+        t = p.totals
+        rows["projects"].append([
+            village.code, village.name, place.county.name, place.prefecture.name, p.code, p.name, p.state_label,
+            p.starts_on.isoformat(), p.ends_on.isoformat(), *(fen_to_text(x) for x in (
+                p.target, t.raised, t.matched, t.rewarded, t.disbursed, t.spent, t.balance, t.to_fund))])
+    for d in details.donations:
+        rows["donations"].append([village.code, codes[d.project_id], d.on.isoformat(), d.donor, fen_to_text(d.amount),
+                                  d.channel, d.message, _yes(d.returned)])
+    for e in details.entries:
+        rows["ledger"].append(ledger_row(e, village.code, codes.get(e.project_id, "")))
+    for s in details.spending:
+        rows["spending"].append([village.code, codes[s.project_id], s.spent_on.isoformat(), s.item, s.payee,
+                                 fen_to_text(s.amount), s.voucher_no, _yes(s.reversed),
+                                 " ".join(f"files/{r.public_name}" for r in s.receipts)])
+    return rows
+
+
+def ledger_row(e, village_code: str = "", project_code: str = "") -> list:
+    return [e.id, village_code, project_code, e.booked_on.isoformat(), Entry.KINDS.get(e.kind, e.kind), e.source,
+            e.target, fen_to_text(e.amount), e.reverses or "", e.reason, e.memo]
+
+
+def csv_text(name: str, rows: list[list], header: bool = True) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    if header:
+        writer.writerow([c.name for c in TABLES[name][1]])
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def json_records(name: str, rows: list[list]) -> list[dict]:
+    names = [c.name for c in TABLES[name][1]]
+    return [dict(zip(names, row)) for row in rows]
+
+
+def write_village(directory: Path, rows: dict[str, list[list]]) -> int:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, table in rows.items():
+        (directory / f"{name}.csv").write_text("\ufeff" + csv_text(name, table), encoding="utf-8")
+        (directory / f"{name}.json").write_text(
+            json.dumps(json_records(name, table), ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    return 2 * len(rows)
+
+
+class RegionWriter:
+    """The region-wide files, appended to village by village so that no table is held in memory."""
+
+    def __init__(self, directory: Path):
+        directory.mkdir(parents=True, exist_ok=True)
+        self.csv = {n: open(directory / f"{n}.csv", "w", encoding="utf-8", newline="") for n in TABLES}
+        self.json = {n: open(directory / f"{n}.json", "w", encoding="utf-8") for n in TABLES}
+        self.first = dict.fromkeys(TABLES, True)
+        for name in TABLES:
+            self.csv[name].write("\ufeff" + csv_text(name, []))
+            self.json[name].write("[")
+
+    def add(self, rows: dict[str, list[list]]) -> None:
+        for name, table in rows.items():
+            if not table:
+                continue
+            self.csv[name].write(csv_text(name, table, header=False))
+            for record in json_records(name, table):
+                self.json[name].write(("" if self.first[name] else ",")
+                                      + json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+                self.first[name] = False
+
+    def close(self) -> int:
+        for name in TABLES:
+            self.json[name].write("]")
+            self.json[name].close()
+            self.csv[name].close()
+        return 2 * len(TABLES)

@@ -1,0 +1,187 @@
+"""The generated pages: Markdown whose tables are HTML rendered by Jinja (escaped by default).
+
+Every page sits at a stable address: ``/`` (home), ``/area/<code>/`` (盟市 and 旗县市区),
+``/village/<code>/`` (12-digit 村社 code), ``/poster/<code>.html`` (the A4 notice-board poster).
+Links are relative, so the site works under any base path and offline on a LAN.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import segno
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup, escape
+
+from db.models import Entry, Level
+from db.money import format_fen
+from db.totals import Totals, add_up
+from db.volunteers import TeamSize
+
+from .charts import progress_bar, quota_chart
+from .opendata import TABLES
+from .snapshot import Place, ProjectInfo, Snapshot, VillageInfo
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|>~-])")
+
+
+def _md(value) -> Markup:
+    """Text placed where Markdown (not HTML) is parsed, e.g. a heading: escaped for both."""
+    return Markup(_MARKDOWN_SPECIAL.sub(r"\\\1", str(escape(value))))
+
+
+def _yuan(fen: int, unit: bool = True) -> str:
+    return format_fen(fen, unit=unit)
+
+
+def _date(value) -> str:
+    return value.strftime("%Y-%m-%d") if value else "—"
+
+
+def _datetime(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "—"
+
+
+def environment() -> Environment:
+    env = Environment(loader=PackageLoader("site_builder"), autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                      keep_trailing_newline=True, undefined=StrictUndefined)
+    env.filters.update(md=_md, yuan=_yuan, date=_date, datetime=_datetime, progress=progress_bar)
+    env.globals.update(kinds=Entry.KINDS, settlement=settlement,
+                       tables=[(name, title) for name, (title, _) in TABLES.items()])
+    return env
+
+
+def settlement(project: ProjectInfo) -> str:
+    """What happened, or will happen, to money the project could not use (unmet or surplus)."""
+    moved = project.totals.to_fund
+    if moved > 0:
+        why = "募集期满未达成目标" if project.state in ("target_missed", "closed") and \
+            project.totals.raised < project.target else "超出募集目标"
+        return f"{why}的善款 {format_fen(moved)} 已转入本村社互助基金，按基金规定运作。"
+    if project.state == "target_missed":
+        return "募集期满未达成目标，已筹善款将转入本村社互助基金，按基金规定运作。"
+    if project.state == "fundraising":
+        return "募集期满未达成目标的善款，或超出目标的部分，将转入本村社互助基金，按基金规定运作。"
+    return "没有未使用的善款需要结转。"
+
+
+@dataclass
+class Where:
+    """A village's place in the tree, for breadcrumbs and tables."""
+
+    prefecture: Place
+    county: Place
+    township: Place
+
+
+@dataclass
+class UnitRow:
+    name: str
+    url: str
+    villages: int
+    projects: int
+    totals: Totals
+
+
+@dataclass
+class Summary:
+    villages: int
+    projects: int
+    totals: Totals
+
+
+def summarize(villages: list[VillageInfo]) -> Summary:
+    return Summary(len(villages), sum(len(v.projects) for v in villages), add_up(v.totals for v in villages))
+
+
+class Site:
+    """Renders the pages of one snapshot."""
+
+    def __init__(self, snapshot: Snapshot, base_url: str = ""):
+        self.snapshot = snapshot
+        self.base_url = base_url.rstrip("/") + "/" if base_url else ""
+        self.env = environment()
+        places = snapshot.places
+        self.where = {v.id: Where(places[v.prefecture_id], places[v.county_id], places[v.township_id])
+                      for v in snapshot.villages}
+        self.by_county: dict[int, list[VillageInfo]] = {}
+        self.by_prefecture: dict[int, list[VillageInfo]] = {}
+        for v in snapshot.villages:
+            self.by_county.setdefault(v.county_id, []).append(v)
+            self.by_prefecture.setdefault(v.prefecture_id, []).append(v)
+        self.prefectures = [p for p in places.values() if p.level == Level.PREFECTURE]
+        self.prefectures.sort(key=lambda p: p.code)
+
+    def _render(self, template: str, **context) -> str:
+        context.setdefault("taken_at", self.snapshot.taken_at)
+        return self.env.get_template(template).render(**context)
+
+    def counties_of(self, prefecture: Place) -> list[Place]:
+        """A 盟市's 旗县市区; 满洲里市 and 二连浩特市 are their own and have no list."""
+        return sorted((p for p in self.snapshot.places.values()
+                       if p.level == Level.COUNTY and p.parent_id == prefecture.id), key=lambda p: p.code)
+
+    def _unit_row(self, place: Place, villages: list[VillageInfo]) -> UnitRow:
+        s = summarize(villages)
+        return UnitRow(place.name, f"area/{place.code}/", s.villages, s.projects, s.totals)
+
+    def prefecture_rows(self) -> list[UnitRow]:
+        return [self._unit_row(p, self.by_prefecture.get(p.id, [])) for p in self.prefectures]
+
+    def home(self, intro: str, news: list) -> str:
+        return self._render("home.md", intro=Markup(intro), root="", summary=summarize(self.snapshot.villages),
+                            units=self.prefecture_rows(), quota_chart=quota_chart(self.snapshot.quota),
+                            latest=self.snapshot.latest_disclosures, news=news)
+
+    def areas_index(self) -> str:
+        return self._render("areas.md", root="../", summary=summarize(self.snapshot.villages),
+                            units=self.prefecture_rows())
+
+    def area_pages(self):
+        """``(code, markdown)`` of every 盟市 page and every 旗县市区 page."""
+        for prefecture in self.prefectures:
+            counties = self.counties_of(prefecture)
+            villages = self.by_prefecture.get(prefecture.id, [])
+            if counties:
+                units = [self._unit_row(c, self.by_county.get(c.id, [])) for c in counties]
+                yield prefecture.code, self._render(
+                    "area.md", root="../../", place=prefecture, summary=summarize(villages), villages=None,
+                    units=units, up=UnitRow("各地公示", "area/", 0, 0, Totals()), trail=self._trail(prefecture))
+                for county in counties:
+                    yield county.code, self._county(county, up=prefecture)
+            else:
+                yield prefecture.code, self._county(prefecture, up=None)
+
+    def _county(self, county: Place, up: Place | None) -> str:
+        villages = self.by_county.get(county.id, [])
+        rows = [(v, self.where[v.id].township.name) for v in villages]
+        return self._render("area.md", root="../../", place=county, summary=summarize(villages), villages=rows,
+                            units=None, up=up and UnitRow(up.name, f"area/{up.code}/", 0, 0, Totals()),
+                            trail=self._trail(county))
+
+    def _trail(self, place: Place) -> str:
+        """The place's ancestors from the region down, e.g. ``内蒙古自治区 · 呼和浩特市``."""
+        names = []
+        cursor = self.snapshot.places.get(place.parent_id)
+        while cursor is not None and cursor.level >= Level.REGION:
+            names.append(cursor.name)
+            cursor = self.snapshot.places.get(cursor.parent_id)
+        return " · ".join(reversed(names))
+
+    def village(self, village: VillageInfo, details) -> str:
+        hours = TeamSize(details.volunteers, details.service_minutes).hours
+        return self._render("village.md", root="../../", v=village, d=details, t=village.totals,
+                            place=self.where[village.id], hours=hours)
+
+    def poster(self, village: VillageInfo) -> str:
+        url = f"{self.base_url}village/{village.code}/"
+        qr = segno.make(url, error="m").svg_inline(scale=4, omitsize=True, title=f"{village.name}公示页二维码")
+        return self._render("poster.html", v=village, t=village.totals, place=self.where[village.id], url=url,
+                            qr=Markup(qr), target=sum(p.target for p in village.projects))
+
+    def data_page(self) -> str:
+        example = self.snapshot.villages[0].code if self.snapshot.villages else ""
+        return self._render("data.md", tables=TABLES, example=example)
+
+    def news_index(self, news: list) -> str:
+        return self._render("news.md", news=news)

@@ -1,0 +1,389 @@
+"""One consistent read of everything the public site shows, already filtered for the public.
+
+``read()`` opens a single read transaction (REPEATABLE READ on PostgreSQL, a WAL snapshot on SQLite)
+and returns a ``Snapshot``: the small tables in memory, and ``details()`` to load the heavy rows
+(donations, ledger, spending) a batch of villages at a time, so memory does not grow with donations.
+Nothing private leaves this module: donors are labelled by consent and free text is redacted here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from peewee import JOIN, fn
+
+from db.areas import quota_report
+from db.clock import now
+from db.database import database, is_postgres
+from db.models import (
+    Account,
+    Area,
+    Attachment,
+    Batch,
+    Disclosure,
+    Donation,
+    Entry,
+    Evaluation,
+    Expenditure,
+    Level,
+    Project,
+    ProjectReview,
+    ServiceRecord,
+    Village,
+    Volunteer,
+)
+from db.public import PUBLIC_PROJECT_STATES, account_label, donor_label, entry_note, federation, public_html, public_text
+from db.totals import Totals, add_up, totals_by_project
+from db.workflow import PROJECT
+
+DONATIONS_ON_PAGE = 20
+
+
+@dataclass
+class Place:
+    id: int
+    code: str
+    name: str
+    level: int
+    parent_id: int | None
+    path: str
+    county_id: int | None
+
+
+@dataclass
+class ProjectInfo:
+    id: int
+    code: str
+    name: str
+    village_id: int
+    target: int
+    starts_on: dt.date
+    ends_on: dt.date
+    state: str
+    background_html: str
+    summary_html: str
+    decision_html: str
+    updated_at: dt.datetime
+    totals: Totals = field(default_factory=Totals)
+
+    @property
+    def state_label(self) -> str:
+        return PROJECT.label(self.state)
+
+    @property
+    def percent(self) -> int:
+        """Raised as a share of the target, capped at 100 for the progress bar."""
+        return min(100, self.totals.raised * 100 // self.target) if self.target > 0 else 0
+
+
+@dataclass
+class VillageInfo:
+    id: int
+    code: str
+    name: str
+    kind: str
+    area_id: int
+    township_id: int
+    county_id: int
+    prefecture_id: int
+    batch: str
+    fund_established_on: dt.date | None
+    leader_name: str
+    projects: list[ProjectInfo] = field(default_factory=list)
+
+    @property
+    def totals(self) -> Totals:
+        return add_up(p.totals for p in self.projects)
+
+
+@dataclass
+class DonationRow:
+    project_id: int
+    on: dt.date
+    donor: str
+    amount: int
+    channel: str
+    message: str
+    returned: bool
+
+
+@dataclass
+class EntryRow:
+    id: int
+    project_id: int | None
+    booked_on: dt.date
+    kind: str
+    source: str
+    target: str
+    source_kind: str
+    target_kind: str
+    amount: int
+    reverses: int | None
+    reason: str
+    memo: str
+
+
+@dataclass
+class Receipt:
+    sha256: str
+    filename: str
+    mime: str
+
+    @property
+    def public_name(self) -> str:
+        return self.sha256 + {"application/pdf": ".pdf", "image/png": ".png"}.get(self.mime, ".jpg")
+
+
+@dataclass
+class SpendingRow:
+    id: int
+    project_id: int
+    spent_on: dt.date
+    item: str
+    payee: str
+    amount: int
+    voucher_no: str
+    reversed: bool
+    receipts: list[Receipt] = field(default_factory=list)
+
+
+@dataclass
+class DisclosureRow:
+    id: int
+    project_id: int
+    title: str
+    published_on: dt.date
+    period_start: dt.date | None
+    period_end: dt.date | None
+    body_html: str
+    corrects: int | None
+    correction_note: str
+    files: list[Receipt] = field(default_factory=list)
+    earlier: list[DisclosureRow] = field(default_factory=list)
+
+
+@dataclass
+class ReviewRow:
+    project_id: int
+    at: dt.datetime
+    label: str
+    unit: str
+    decision: str
+
+
+@dataclass
+class EvaluationRow:
+    project_id: int
+    evaluated_on: dt.date
+    result: str
+    score: int | None
+    unit: str
+
+
+@dataclass
+class Details:
+    """The heavy rows of one village, as the public may see them."""
+
+    donations: list[DonationRow] = field(default_factory=list)
+    donation_count: int = 0
+    entries: list[EntryRow] = field(default_factory=list)
+    spending: list[SpendingRow] = field(default_factory=list)
+    disclosures: list[DisclosureRow] = field(default_factory=list)
+    reviews: list[ReviewRow] = field(default_factory=list)
+    evaluations: list[EvaluationRow] = field(default_factory=list)
+    volunteers: int = 0
+    service_minutes: int = 0
+
+    def on_page(self, project_id: int) -> list[DonationRow]:
+        return [d for d in self.donations if d.project_id == project_id][:DONATIONS_ON_PAGE]
+
+    def count_for(self, project_id: int) -> int:
+        return sum(1 for d in self.donations if d.project_id == project_id)
+
+
+@dataclass
+class Snapshot:
+    taken_at: dt.datetime
+    places: dict[int, Place]
+    villages: list[VillageInfo]
+    quota: list
+    latest_disclosures: list[tuple[DisclosureRow, VillageInfo, ProjectInfo]]
+    pool_entries: list[EntryRow]
+
+    def village_details(self, villages: list[VillageInfo]) -> dict[int, Details]:
+        return _details(villages)
+
+    def children(self, place_id: int) -> list[Place]:
+        return sorted((p for p in self.places.values() if p.parent_id == place_id), key=lambda p: p.code)
+
+
+@contextmanager
+def read():
+    """A consistent snapshot for the whole build; nothing is written."""
+    with database.atomic():
+        if is_postgres() and database.transaction_depth() == 1:
+            database.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield _load()
+
+
+def _load() -> Snapshot:
+    taken_at = now()
+    places = {row[0]: Place(*row) for row in Area.select(
+        Area.id, Area.code, Area.name, Area.level, Area.parent, Area.path, Area.county).where(Area.level < Level.VILLAGE).tuples()}
+    village_places = {}
+    villages = []
+    query = (Village.select(Village.id, Area.id, Area.code, Area.name, Area.parent, Area.county, Area.prefecture,
+                            Village.full_name, Village.kind, Batch.name, Village.fund_established_on, Village.leader_name)
+             .join_from(Village, Area).join_from(Village, Batch)
+             .where(Village.fund_established_on.is_null(False)).order_by(Area.path).tuples())
+    for vid, area_id, code, name, parent, county, prefecture, full_name, kind, batch, established, leader in query:
+        villages.append(VillageInfo(vid, code, name, kind, area_id, parent, county, prefecture, batch, established,
+                                    public_text(leader)))
+        village_places[vid] = full_name
+    by_id = {v.id: v for v in villages}
+    projects = (Project.select(Project.id, Project.code, Project.name, Project.village, Project.target, Project.starts_on,
+                               Project.ends_on, Project.state, Project.background, Project.summary,
+                               Project.democratic_decision, Project.updated_at)
+                .where(Project.state.in_(PUBLIC_PROJECT_STATES) & Project.village.in_(list(by_id)))
+                .order_by(Project.starts_on, Project.id).tuples())
+    by_project = {}
+    for pid, code, name, vid, target, starts, ends, state, background, summary, decision, updated in projects:
+        info = ProjectInfo(pid, code, public_text(name), vid, target, starts, ends, state, public_html(background),
+                           public_html(summary), public_html(decision), updated)
+        by_id[vid].projects.append(info)
+        by_project[pid] = info
+    for pid, totals in totals_by_project().items():
+        if pid in by_project:
+            by_project[pid].totals = totals
+    latest = []
+    recent = (Disclosure.select().where(Disclosure.project.in_(list(by_project)))
+              .order_by(Disclosure.published_on.desc(), Disclosure.id.desc()).limit(10))
+    for d in recent:
+        project = by_project[d.project_id]
+        latest.append((_disclosure(d), by_id[project.village_id], project))
+    return Snapshot(taken_at, places, villages, quota_report(), latest, _entries(Entry.project.is_null()))
+
+
+def _details(villages: list[VillageInfo]) -> dict[int, Details]:
+    result = {v.id: Details() for v in villages}
+    village_of = {p.id: v.id for v in villages for p in v.projects}
+    ids = list(village_of)
+    if not ids:
+        _volunteers(result)
+        return result
+    returned = {row[0] for row in Entry.select(Entry.donation).where(
+        Entry.project.in_(ids) & Entry.donation.is_null(False)
+        & ((Entry.kind == "refund") | Entry.reverses.is_null(False))).tuples()}
+    donations = (Donation.select(Donation.id, Donation.project, Donation.donated_at, Donation.donor_name,
+                                 Donation.name_consent, Donation.amount, Donation.channel, Donation.message)
+                 .where(Donation.project.in_(ids)).order_by(Donation.project, Donation.donated_at.desc(), Donation.id.desc())
+                 .tuples())
+    for did, pid, at, name, consent, amount, channel, message in donations:
+        result[village_of[pid]].donations.append(DonationRow(
+            pid, at.date(), donor_label(name, consent), amount, Donation.CHANNELS.get(channel, channel),
+            public_text(message), did in returned))
+    for row in _entries(Entry.project.in_(ids)):
+        result[village_of[row.project_id]].entries.append(row)
+    reversed_spending = {row[0] for row in Entry.select(Entry.expenditure).where(
+        Entry.project.in_(ids) & Entry.expenditure.is_null(False) & Entry.reverses.is_null(False)).tuples()}
+    spending = {}
+    for row in (Expenditure.select(Expenditure.id, Expenditure.project, Expenditure.spent_on, Expenditure.item,
+                                   Expenditure.payee, Expenditure.amount, Expenditure.voucher_no)
+                .where(Expenditure.project.in_(ids)).order_by(Expenditure.spent_on, Expenditure.id).tuples()):
+        line = SpendingRow(row[0], row[1], row[2], public_text(row[3]), public_text(row[4]), row[5], public_text(row[6]),
+                           row[0] in reversed_spending)
+        spending[line.id] = line
+        result[village_of[line.project_id]].spending.append(line)
+    disclosures = {}
+    for d in Disclosure.select().where(Disclosure.project.in_(ids)).order_by(Disclosure.published_on, Disclosure.id):
+        disclosures[d.id] = _disclosure(d)
+    files = Attachment.select(Attachment.sha256, Attachment.filename, Attachment.mime, Attachment.expenditure,
+                              Attachment.disclosure).where(Attachment.published & (
+        Attachment.expenditure.in_(list(spending) or [0]) | Attachment.disclosure.in_(list(disclosures) or [0])))
+    for sha, filename, mime, expenditure_id, disclosure_id in files.tuples():
+        receipt = Receipt(sha, public_text(filename), mime)
+        if expenditure_id in spending:
+            spending[expenditure_id].receipts.append(receipt)
+        elif disclosure_id in disclosures:
+            disclosures[disclosure_id].files.append(receipt)
+    for thread in _threads(disclosures):
+        result[village_of[thread.project_id]].disclosures.append(thread)
+    for pid, at, action, to_state, decision, unit in (
+            ProjectReview.select(ProjectReview.project, ProjectReview.at, ProjectReview.action, ProjectReview.to_state,
+                                 ProjectReview.decision, ProjectReview.unit)
+            .where(ProjectReview.project.in_(ids)).order_by(ProjectReview.at, ProjectReview.id).tuples()):
+        label = _step_label(action, to_state)
+        result[village_of[pid]].reviews.append(ReviewRow(pid, at, label, public_text(unit), decision))
+    for pid, on, outcome, score, unit in (
+            Evaluation.select(Evaluation.project, Evaluation.evaluated_on, Evaluation.result, Evaluation.score,
+                              Evaluation.unit)
+            .where(Evaluation.project.in_(ids)).order_by(Evaluation.evaluated_on, Evaluation.id).tuples()):
+        result[village_of[pid]].evaluations.append(
+            EvaluationRow(pid, on, Evaluation.RESULTS.get(outcome, outcome), score, public_text(unit)))
+    _volunteers(result)
+    return result
+
+
+def _volunteers(result: dict[int, Details]) -> None:
+    ids = list(result)
+    for vid, count in (Volunteer.select(Volunteer.village, fn.COUNT(Volunteer.id))
+                       .where(Volunteer.village.in_(ids)).group_by(Volunteer.village).tuples()):
+        result[vid].volunteers = count
+    for vid, minutes in (ServiceRecord.select(Volunteer.village, fn.SUM(ServiceRecord.minutes)).join(Volunteer)
+                         .where(Volunteer.village.in_(ids)).group_by(Volunteer.village).tuples()):
+        result[vid].service_minutes = int(minutes or 0)
+
+
+def _step_label(action: str, to_state: str) -> str:
+    for (_, act), transition in PROJECT.transitions.items():
+        if act == action and transition.target == to_state:
+            return transition.label
+    return PROJECT.label(to_state)
+
+
+def _disclosure(d: Disclosure) -> DisclosureRow:
+    return DisclosureRow(d.id, d.project_id, public_text(d.title), d.published_on, d.period_start, d.period_end,
+                         public_html(d.body), d.corrects_id, public_text(d.correction_note))
+
+
+def _threads(disclosures: dict[int, DisclosureRow]) -> list[DisclosureRow]:
+    """Each disclosure's latest version, carrying the versions it corrected (newest first)."""
+    corrected = {d.corrects for d in disclosures.values() if d.corrects}
+    threads = []
+    for d in disclosures.values():
+        if d.id in corrected:
+            continue
+        earlier, cursor = [], d.corrects
+        while cursor in disclosures:
+            earlier.append(disclosures[cursor])
+            cursor = disclosures[cursor].corrects
+        d.earlier = earlier
+        threads.append(d)
+    return sorted(threads, key=lambda d: (d.published_on, d.id), reverse=True)
+
+
+def _entries(condition) -> list[EntryRow]:
+    Source, Target = Account.alias(), Account.alias()
+    SourceArea, TargetArea = Area.alias(), Area.alias()
+    query = (Entry.select(Entry.id, Entry.project, Entry.booked_on, Entry.kind,
+                          Source.kind, Source.name, SourceArea.name, SourceArea.level,
+                          Target.kind, Target.name, TargetArea.name, TargetArea.level,
+                          Entry.amount, Entry.reverses, Entry.reason, Entry.memo)
+             .join_from(Entry, Source, on=(Entry.from_account == Source.id))
+             .join_from(Source, SourceArea, on=(Source.area == SourceArea.id), join_type=JOIN.LEFT_OUTER)
+             .join_from(Entry, Target, on=(Entry.to_account == Target.id))
+             .join_from(Target, TargetArea, on=(Target.area == TargetArea.id), join_type=JOIN.LEFT_OUTER)
+             .where(condition).order_by(Entry.id).tuples())
+    rows = []
+    for (eid, pid, booked, kind, s_kind, s_name, s_area, s_level, t_kind, t_name, t_area, t_level, amount, reverses,
+         reason, memo) in query:
+        memo, reason = entry_note(kind, memo, reason)
+        rows.append(EntryRow(eid, pid, booked, kind, account_label(s_kind, s_area or "", s_level, s_name),
+                             account_label(t_kind, t_area or "", t_level, t_name), s_kind, t_kind, amount, reverses,
+                             reason, memo))
+    return rows
+
+
+__all__ = ["read", "Snapshot", "VillageInfo", "ProjectInfo", "Details", "federation", "DONATIONS_ON_PAGE"]

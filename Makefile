@@ -32,10 +32,14 @@ chromium:
 	@test -x /usr/bin/chromium || { $(SUDO) apt-get update && \
 		$(SUDO) apt-get install -y --no-install-recommends chromium chromium-driver fonts-noto-cjk; }
 
-# Creates the SQLite database with the real regions and demo data (once), then serves the admin.
+# Creates the SQLite database with the real regions and demo data (once), publishes the public site
+# (once; afterwards 立即发布 in the admin or `xfjy publish`), then serves the admin on :5000 and the
+# site on :8000.
+SITE_PORT ?= 8000
 run: install
 	@test -f instance/xfjy.sqlite3 || $(MAKE) --no-print-directory demo
-	$(BIN)/xfjy serve --host $(HOST) --port $(PORT)
+	@test -e instance/site || $(BIN)/xfjy publish
+	$(BIN)/xfjy serve --host $(HOST) --port $(PORT) --site-port $(SITE_PORT)
 
 demo: install
 	$(BIN)/xfjy init-db

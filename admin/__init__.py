@@ -14,6 +14,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(
         SECRET_KEY=_secret_key(app.instance_path),
         ATTACHMENTS_DIR=str(Path(app.instance_path) / "attachments"),
+        SITE_DIR=str(Path(app.instance_path) / "site"),
+        SITE_URL="http://127.0.0.1:8000/",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,

@@ -164,19 +164,60 @@ def backup(dest: Path) -> None:
     click.echo(f"已备份到 {dest}（{dest.stat().st_size:,} 字节）")
 
 
+@cli.command("build-site")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="输出目录（会被清空）")
+@click.option("--base-url", default=None, help="网站的公开地址，用于海报二维码（默认取配置 SITE_URL）")
+@with_appcontext
+def build_site(out: Path, base_url: str | None) -> None:
+    """只生成公示网站到指定目录（不替换正在发布的网站）。"""
+    from site_builder.build import build
+
+    _connect()
+    _require_schema()
+    result = build(out, base_url=base_url or current_app.config["SITE_URL"], attachments=_attachments())
+    click.echo(f"公示网站已生成到 {out}：页面 {result.pages}，数据与附件文件 {result.files}，用时 {result.seconds:.1f} 秒")
+
+
+@cli.command("publish")
+@click.option("--wait", is_flag=True, help="已有发布在进行时等待它结束，而不是退出")
+@click.option("--base-url", default=None, help="网站的公开地址（默认取配置 SITE_URL）")
+@click.option("--requested-by", default="", hidden=True)
+@with_appcontext
+def publish(wait: bool, base_url: str | None, requested_by: str) -> None:
+    """生成公示网站并原子替换正在发布的版本；失败时保留上一版。每晚由定时任务运行。"""
+    from site_builder.publish import publish as publish_site
+
+    _connect()
+    _require_schema()
+    site = Path(current_app.config["SITE_DIR"])
+    run = publish_site(site, base_url=base_url or current_app.config["SITE_URL"], attachments=_attachments(),
+                       wait=wait, requested_by=requested_by or "命令行")
+    click.echo(f"公示网站已发布到 {site}：页面 {run.pages}，数据与附件文件 {run.files}，用时 {run.seconds:.1f} 秒")
+
+
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--site-port", default=8000, show_default=True, type=int, help="公示网站的端口（0 表示不启动）")
 @click.option("--threads", default=8, show_default=True, type=int)
 @with_appcontext
-def serve(host: str, port: int, threads: int) -> None:
-    """用 waitress 启动工作后台（生产可用的 WSGI 服务器）。"""
+def serve(host: str, port: int, site_port: int, threads: int) -> None:
+    """用 waitress 启动工作后台和公示网站（生产可用的 WSGI 服务器）。"""
+    import threading
+
+    from waitress import create_server
     from waitress import serve as waitress_serve
+
+    from site_builder.serve import site_app
 
     from .models import User
 
     _connect()
     app = current_app._get_current_object()
+    if site_port:
+        server = create_server(site_app(app.config["SITE_DIR"]), host=host, port=site_port, threads=4)
+        threading.Thread(target=server.run, name="public-site", daemon=True).start()
+        click.echo(f"公示网站：http://{host}:{site_port}/")
     click.echo(f"工作后台：http://{host}:{port}/")
     users = list(User.select().where(User.username.startswith("demo-")).order_by(User.id))
     if users:

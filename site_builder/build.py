@@ -73,9 +73,11 @@ def build(out: os.PathLike, *, base_url: str = "", attachments: os.PathLike | No
         docs, extra = stage / "docs", stage / "extra"
         shutil.copytree(content, docs)
         result = BuildResult()
-        result.files += _generate(docs, extra, base_url, Path(attachments) if attachments else None, content)
+        result.files += _generate(docs, extra, stage / "names.txt", base_url,
+                                  Path(attachments) if attachments else None, content)
         result.pages = sum(1 for _ in docs.rglob("*.md"))
-        result.warnings = _mkdocs(docs, out, base_url, Path(config_file))
+        result.warnings = _mkdocs(docs, out, base_url, Path(config_file), stage / "names.txt")
+        _no_cdn(out)
         for name in EXTRA_DIRS:
             if (extra / name).exists():
                 (out / name).parent.mkdir(parents=True, exist_ok=True)
@@ -86,12 +88,13 @@ def build(out: os.PathLike, *, base_url: str = "", attachments: os.PathLike | No
     return result
 
 
-def _generate(docs: Path, extra: Path, base_url: str, attachments: Path | None, content: Path) -> int:
+def _generate(docs: Path, extra: Path, names: Path, base_url: str, attachments: Path | None, content: Path) -> int:
     """Write every generated page into ``docs`` and every extra file into ``extra``; returns the extras count."""
     news = news_items(content)
     files = 0
     with snapshot.read() as snap:
         site = Site(snap, base_url)
+        _write(names, "".join(f"{name} 100000 ns\n" for name in site.place_names()))
         intro = (content / "index.md").read_text(encoding="utf-8") if (content / "index.md").exists() else ""
         _write(docs / "index.md", site.home(intro, news))
         _write(docs / "area" / "index.md", site.areas_index())
@@ -146,6 +149,26 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+CDN_SCRIPTS = (
+    # Material's bundle fetches these only for Mermaid diagrams (the site has none) and for browsers
+    # without ResizeObserver (before Chrome 64); no address outside the site may remain in the output.
+    "https://unpkg.com/mermaid@11/dist/mermaid.min.js",
+    "https://unpkg.com/resize-observer-polyfill",
+)
+
+
+def _no_cdn(out: Path) -> None:
+    for script in (out / "assets" / "javascripts").glob("*.js"):
+        text = script.read_text(encoding="utf-8")
+        cleaned = text
+        for address in CDN_SCRIPTS:
+            cleaned = cleaned.replace(address, "data:text/javascript,")
+        if cleaned != text:
+            script.write_text(cleaned, encoding="utf-8")
+    for source_map in (out / "assets").rglob("*.map"):
+        source_map.unlink()
+
+
 class _Collect(logging.Handler):
     def __init__(self):
         super().__init__(logging.WARNING)
@@ -155,14 +178,20 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def _mkdocs(docs: Path, out: Path, base_url: str, config_file: Path) -> list[str]:
-    """One MkDocs build; any warning (a broken Markdown link, a bad page) fails it, like ``--strict``."""
+def _mkdocs(docs: Path, out: Path, base_url: str, config_file: Path, names: Path) -> list[str]:
+    """One MkDocs build; any warning (a broken Markdown link, a bad page) fails it, like ``--strict``.
+
+    Village and place names go into jieba's user dictionary, so that a name typed whole into the
+    search box (光明社区) is one term of the index rather than two (光明 / 社区)."""
     collect = _Collect()
     logger = logging.getLogger("mkdocs")
     logger.addHandler(collect)
     try:
         config = load_config(config_file=str(config_file), docs_dir=str(docs), site_dir=str(out),
                              site_url=base_url or None)
+        search = config.plugins.get("material/search")
+        if search is not None:
+            search.config.jieba_dict_user = str(names)
         config.plugins.on_startup(command="build", dirty=False)
         try:
             mkdocs_build(config)

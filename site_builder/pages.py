@@ -112,6 +112,12 @@ class Site:
         self.prefectures = [p for p in places.values() if p.level == Level.PREFECTURE]
         self.prefectures.sort(key=lambda p: p.code)
 
+    def place_names(self) -> list[str]:
+        """Every village, township, county and 盟市 name: the words search must keep whole."""
+        names = {v.name for v in self.snapshot.villages}
+        names |= {p.name for p in self.snapshot.places.values() if p.level >= Level.PREFECTURE}
+        return sorted(n for n in names if n and " " not in n)
+
     def _render(self, template: str, **context) -> str:
         context.setdefault("taken_at", self.snapshot.taken_at)
         return self.env.get_template(template).render(**context)

@@ -9,7 +9,7 @@ from peewee import fn
 
 from db import areas
 from db.jurisdiction import scoped
-from db.models import Project, Role
+from db.models import Project, PublishRun, Role
 from db.money import format_fen
 from db.todo import todo_list
 from db.totals import totals
@@ -17,6 +17,7 @@ from db.workflow import PROJECT
 
 from .grids import VIEWS
 from .imports import ImportView
+from .publish import PublishView
 from .workflow import WorkflowView
 
 
@@ -38,7 +39,8 @@ class Dashboard(AdminIndexView):
         return self.render(
             "admin/dashboard.html", lines=lines, totals=totals(area=area or areas.get_area("150000")),
             todo=todo_list(current_user), by_state=by_state, states=PROJECT.states, fmt=format_fen,
-            role_name=Role.NAMES[current_user.role], max_quota=max([line.quota for line in lines] or [1]) or 1,
+            role_name=Role.NAMES[current_user.role], statuses=PublishRun.STATUSES,
+            last_publish=PublishRun.select().order_by(PublishRun.id.desc()).first(), max_quota=max([line.quota for line in lines] or [1]) or 1,
         )
 
 
@@ -49,6 +51,7 @@ def init_app(app) -> None:
         admin.add_view(view(model, name=name, endpoint=model._meta.table_name))
     admin.add_view(WorkflowView(name="办理", endpoint="workflow"))
     admin.add_view(ImportView(name="导入", endpoint="imports"))
+    admin.add_view(PublishView(name="发布网站", endpoint="publish"))
 
     @app.route("/")
     def home():

@@ -1,0 +1,132 @@
+"""Publish: build a new release beside the live one, then swap one symlink, so readers never see half a site.
+
+``site`` (e.g. ``instance/site``) is a symlink to ``site-releases/<time>``. A publish holds an
+exclusive ``flock`` on ``site.lock`` for its whole length: a second publish refuses (or waits with
+``wait=True``), and a publish that is killed releases the lock with its process. A failed build
+leaves the live site untouched. Every run is recorded in ``publish_run``.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from db.clock import now
+from db.errors import XfjyError
+from db.models import PublishRun
+
+from .build import build
+from .check import broken_links
+
+KEEP_RELEASES = 3
+
+
+class PublishBusy(XfjyError):
+    pass
+
+
+def releases_dir(site: Path) -> Path:
+    return site.parent / f"{site.name}-releases"
+
+
+def live_release(site: Path) -> Path | None:
+    return site.resolve() if site.is_symlink() else None
+
+
+def publish(site: os.PathLike, *, base_url: str = "", attachments: os.PathLike | None = None, wait: bool = False,
+            requested_by: str = "", check: bool = True) -> PublishRun:
+    site = Path(site).absolute()
+    site.parent.mkdir(parents=True, exist_ok=True)
+    with open(site.with_name(site.name + ".lock"), "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise PublishBusy("另一次发布正在进行，本次未执行") from None
+        try:
+            return _publish_locked(site, base_url, attachments, requested_by, check)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _publish_locked(site: Path, base_url, attachments, requested_by: str, check: bool) -> PublishRun:
+    PublishRun.update(status="interrupted", errors="发布进程中断（被终止或服务器重启）", finished_at=now()).where(
+        PublishRun.status == "running").execute()
+    run = PublishRun.create(started_at=now(), requested_by=requested_by)
+    started = time.perf_counter()
+    releases = releases_dir(site)
+    releases.mkdir(exist_ok=True)
+    _adopt_plain_directory(site, releases)
+    _remove_leftovers(releases, keep=live_release(site))
+    target = releases / f"{now():%Y%m%d-%H%M%S}-{run.id}"
+    try:
+        result = build(target, base_url=base_url, attachments=attachments)
+        if check:
+            broken = broken_links(target, urlsplit(base_url).path or "/")
+            if broken:
+                raise XfjyError(f"发现 {len(broken)} 个无效链接，例如 {broken[0][0]} → {broken[0][1]}")
+    except BaseException as exc:
+        shutil.rmtree(target, ignore_errors=True)
+        _finish(run, started, status="failed", errors=str(exc) or type(exc).__name__)
+        raise
+    _swap(site, target)
+    _prune(releases, keep=KEEP_RELEASES, live=target)
+    _finish(run, started, status="ok", pages=result.pages, files=result.files, release=target.name)
+    return run
+
+
+def _finish(run: PublishRun, started: float, **fields) -> None:
+    for name, value in fields.items():
+        setattr(run, name, value)
+    run.finished_at = now()
+    run.seconds = round(time.perf_counter() - started, 3)
+    run.save()
+
+
+def _swap(site: Path, target: Path) -> None:
+    """Point ``site`` at ``target`` with one rename (atomic on POSIX)."""
+    temporary = site.with_name(f".{site.name}.swap")
+    if temporary.is_symlink() or temporary.exists():
+        temporary.unlink()
+    os.symlink(os.path.relpath(target, site.parent), temporary)
+    os.replace(temporary, site)
+
+
+def _adopt_plain_directory(site: Path, releases: Path) -> None:
+    """A ``site`` that is a plain folder (copied by hand) becomes the first release."""
+    if site.exists() and not site.is_symlink():
+        adopted = releases / "adopted"
+        os.replace(site, adopted)
+        _swap(site, adopted)
+
+
+def _remove_leftovers(releases: Path, keep: Path | None) -> None:
+    """Folders of builds that were killed before they finished (no successful run names them)."""
+    finished = {name for (name,) in PublishRun.select(PublishRun.release).where(PublishRun.status == "ok").tuples()}
+    for path in releases.iterdir():
+        if path.is_dir() and path != keep and path.name != "adopted" and path.name not in finished:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _prune(releases: Path, keep: int, live: Path) -> None:
+    """Keep the live release and the ones just before it (for a quick roll-back by hand)."""
+    finished = sorted((p for p in releases.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.name)
+    for path in finished[:-keep]:
+        if path != live:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def is_running(site: Path) -> bool:
+    """Whether a publish holds the lock right now (tried without waiting, released at once)."""
+    lock_path = site.with_name(site.name + ".lock")
+    if not lock_path.exists():
+        return False
+    with open(lock_path, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        return False

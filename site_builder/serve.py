@@ -1,0 +1,24 @@
+"""Serve the published site on a LAN (e.g. from the county office) with WhiteNoise under waitress.
+
+The site folder is a symlink that each publish swaps, so files are looked up per request
+(``autorefresh``) instead of once at start-up. A production server can as well point nginx at it.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from whitenoise import WhiteNoise
+
+
+def site_app(site: os.PathLike):
+    site = Path(site).absolute()
+
+    def not_found(environ, start_response):
+        page = site / "404.html"
+        body = page.read_bytes() if page.is_file() else "公示网站尚未发布。".encode()
+        start_response("404 Not Found", [("Content-Type", "text/html; charset=utf-8"),
+                                         ("Content-Length", str(len(body)))])
+        return [body]
+
+    return WhiteNoise(not_found, root=str(site), autorefresh=True, index_file=True, max_age=300)

@@ -73,10 +73,10 @@ def build(out: os.PathLike, *, base_url: str = "", attachments: os.PathLike | No
         docs, extra = stage / "docs", stage / "extra"
         shutil.copytree(content, docs)
         result = BuildResult()
-        result.files += _generate(docs, extra, stage / "names.txt", base_url,
-                                  Path(attachments) if attachments else None, content)
+        names: list[str] = []
+        result.files += _generate(docs, extra, names, base_url, Path(attachments) if attachments else None, content)
         result.pages = sum(1 for _ in docs.rglob("*.md"))
-        result.warnings = _mkdocs(docs, out, base_url, Path(config_file), stage / "names.txt")
+        result.warnings = _mkdocs(docs, out, base_url, Path(config_file), names)
         _no_cdn(out)
         for name in EXTRA_DIRS:
             if (extra / name).exists():
@@ -88,13 +88,14 @@ def build(out: os.PathLike, *, base_url: str = "", attachments: os.PathLike | No
     return result
 
 
-def _generate(docs: Path, extra: Path, names: Path, base_url: str, attachments: Path | None, content: Path) -> int:
+def _generate(docs: Path, extra: Path, names: list[str], base_url: str, attachments: Path | None,
+              content: Path) -> int:
     """Write every generated page into ``docs`` and every extra file into ``extra``; returns the extras count."""
     news = news_items(content)
     files = 0
     with snapshot.read() as snap:
         site = Site(snap, base_url)
-        _write(names, "".join(f"{name} 100000 ns\n" for name in site.place_names()))
+        names.extend(site.place_names())
         intro = (content / "index.md").read_text(encoding="utf-8") if (content / "index.md").exists() else ""
         _write(docs / "index.md", site.home(intro, news))
         _write(docs / "area" / "index.md", site.areas_index())
@@ -149,6 +150,14 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def _teach_jieba(names: list[str]) -> None:
+    """The same as Material's ``jieba_dict_user`` option, without a file that jieba never closes."""
+    import jieba
+
+    for name in names:
+        jieba.add_word(name, freq=100_000)
+
+
 CDN_SCRIPTS = (
     # Material's bundle fetches these only for Mermaid diagrams (the site has none) and for browsers
     # without ResizeObserver (before Chrome 64); no address outside the site may remain in the output.
@@ -178,7 +187,7 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def _mkdocs(docs: Path, out: Path, base_url: str, config_file: Path, names: Path) -> list[str]:
+def _mkdocs(docs: Path, out: Path, base_url: str, config_file: Path, names: list[str]) -> list[str]:
     """One MkDocs build; any warning (a broken Markdown link, a bad page) fails it, like ``--strict``.
 
     Village and place names go into jieba's user dictionary, so that a name typed whole into the
@@ -189,9 +198,7 @@ def _mkdocs(docs: Path, out: Path, base_url: str, config_file: Path, names: Path
     try:
         config = load_config(config_file=str(config_file), docs_dir=str(docs), site_dir=str(out),
                              site_url=base_url or None)
-        search = config.plugins.get("material/search")
-        if search is not None:
-            search.config.jieba_dict_user = str(names)
+        _teach_jieba(names)
         config.plugins.on_startup(command="build", dirty=False)
         try:
             mkdocs_build(config)

@@ -8,7 +8,6 @@ Nothing private leaves this module: donors are labelled by consent and free text
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -222,26 +221,25 @@ class Snapshot:
 @contextmanager
 def read():
     """A consistent snapshot for the whole build; nothing is written."""
+    outermost = not database.in_transaction()
     with database.atomic():
-        if is_postgres() and database.transaction_depth() == 1:
+        if is_postgres() and outermost:
             database.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         yield _load()
 
 
 def _load() -> Snapshot:
     taken_at = now()
-    places = {row[0]: Place(*row) for row in Area.select(
-        Area.id, Area.code, Area.name, Area.level, Area.parent, Area.path, Area.county).where(Area.level < Level.VILLAGE).tuples()}
-    village_places = {}
+    columns = (Area.id, Area.code, Area.name, Area.level, Area.parent, Area.path, Area.county)
+    places = {row[0]: Place(*row) for row in Area.select(*columns).where(Area.level < Level.VILLAGE).tuples()}
     villages = []
     query = (Village.select(Village.id, Area.id, Area.code, Area.name, Area.parent, Area.county, Area.prefecture,
-                            Village.full_name, Village.kind, Batch.name, Village.fund_established_on, Village.leader_name)
+                            Village.kind, Batch.name, Village.fund_established_on, Village.leader_name)
              .join_from(Village, Area).join_from(Village, Batch)
              .where(Village.fund_established_on.is_null(False)).order_by(Area.path).tuples())
-    for vid, area_id, code, name, parent, county, prefecture, full_name, kind, batch, established, leader in query:
+    for vid, area_id, code, name, parent, county, prefecture, kind, batch, established, leader in query:
         villages.append(VillageInfo(vid, code, name, kind, area_id, parent, county, prefecture, batch, established,
                                     public_text(leader)))
-        village_places[vid] = full_name
     by_id = {v.id: v for v in villages}
     projects = (Project.select(Project.id, Project.code, Project.name, Project.village, Project.target, Project.starts_on,
                                Project.ends_on, Project.state, Project.background, Project.summary,

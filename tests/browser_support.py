@@ -49,9 +49,10 @@ def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
 
-def screenshot(page, backend: str, step: str) -> Path:
+def screenshot(page, backend: str, step: str, prefix: str = "browser") -> Path:
+    """A full-page PNG in ``test-artifacts/``: ``<prefix>-<backend>-<step>.png`` (the public site's use ``site``)."""
     ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"browser-{backend}-{step}.png"
+    path = ARTIFACTS / f"{prefix}-{backend}-{step}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
 

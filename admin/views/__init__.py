@@ -40,7 +40,8 @@ class Dashboard(AdminIndexView):
             "admin/dashboard.html", lines=lines, totals=totals(area=area or areas.get_area("150000")),
             todo=todo_list(current_user), by_state=by_state, states=PROJECT.states, fmt=format_fen,
             role_name=Role.NAMES[current_user.role], statuses=PublishRun.STATUSES,
-            last_publish=PublishRun.select().order_by(PublishRun.id.desc()).first(), max_quota=max([line.quota for line in lines] or [1]) or 1,
+            last_publish=PublishRun.select().order_by(PublishRun.id.desc()).first(),
+            max_quota=max([line.quota for line in lines] or [1]) or 1,
         )
 
 

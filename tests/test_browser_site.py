@@ -1,0 +1,234 @@
+"""The public site in a real browser, on a phone: Debian's Chromium driven by Playwright at 390×844.
+
+Each backend (a SQLite temp file, a fresh PostgreSQL schema) gets its own database with the real regions
+and the demo (30 villages, 600 donations, seed 5); ``site_builder.build`` turns it into the static site,
+which ``site_builder.serve.site_app`` (WhiteNoise) serves on waitress for the module's tests. Every test
+opens a fresh phone-sized browser context (``is_mobile``, touch, zh-CN) and fails on any uncaught
+JavaScript error. Screenshots go to ``test-artifacts/site-<backend>-*.png``.
+These tests do not use the ``db`` fixture: the database is only needed to build the site, and is closed
+(and the global proxy bound back to what it was) before the browser starts.
+"""
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from .browser_support import NAVIGATION_TIMEOUT_MS, TIMEOUT_MS, LiveServer, launch, screenshot
+from .conftest import pg_schema
+
+BACKENDS = ["sqlite", "postgres"]
+PHONE = dict(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="zh-CN")
+OVERFLOW_SLACK_PX = 4  # sub-pixel rounding; anything wider scrolls the whole page sideways
+SEARCH_TIMEOUT_MS = 15_000  # Material's search worker fetches and indexes search/search_index.json first
+
+
+@dataclass
+class PublicSite:
+    """The served site and the village the tests look for (read from the database before it was closed)."""
+
+    backend: str
+    url: str  # http://127.0.0.1:<port>, no trailing slash
+    village_code: str
+    village_name: str
+    county_code: str
+    county_name: str
+    prefecture_code: str
+    prefecture_name: str
+    pages: int  # Markdown pages the build rendered
+
+    @property
+    def village_path(self) -> str:
+        return f"/village/{self.village_code}/"
+
+
+def _target_village() -> dict:
+    """The first village with a fund and a project in 募捐中, under a 盟市 that has a 旗县市区 level."""
+    from db.models import Area, Project, Village
+
+    village = (Village.select().join(Area).switch(Village).join(Project)
+               .where(Village.fund_established_on.is_null(False) & (Project.state == "fundraising")
+                      & (Area.prefecture != Area.county))
+               .order_by(Village.id).first())
+    assert village is not None, "the demo (30 villages, seed 5) has no village with a fund and a project in 募捐中"
+    area = village.area
+    return dict(village_code=area.code, village_name=area.name, county_code=area.county.code,
+                county_name=area.county.name, prefecture_code=area.prefecture.code,
+                prefecture_name=area.prefecture.name)
+
+
+def _build(url: str, root: Path) -> tuple[dict, int]:
+    """A new database at ``url`` with the regions and the demo, built into ``root/site``; the proxy is restored."""
+    from db.database import database, open_database
+
+    previous = database.obj
+    db = open_database(url)
+    try:
+        database.connect()
+        from db import areas, demo, schema
+        from site_builder.build import build
+
+        schema.upgrade()
+        areas.load_regions()
+        demo.generate(30, 600, seed=5, attachments_root=root / "attachments")
+        target = _target_village()
+        result = build(root / "site", base_url="http://127.0.0.1/", attachments=root / "attachments")
+        assert (root / "site" / "index.html").is_file()
+        assert (root / "site" / "village" / target["village_code"] / "index.html").is_file()
+        return target, result.pages
+    finally:
+        if not db.is_closed():
+            db.close()
+        database.initialize(previous)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def public_site(request, tmp_path_factory):
+    backend = request.param
+    root = tmp_path_factory.mktemp(f"site-{backend}")
+    with ExitStack() as stack:
+        if backend == "sqlite":
+            url = f"sqlite:///{root / 'xfjy.sqlite3'}"
+        else:
+            url = stack.enter_context(pg_schema(f"xfjy_site_{os.getpid()}_{uuid.uuid4().hex[:8]}"))
+        target, pages = _build(url, root)
+        from site_builder.serve import site_app
+
+        server = LiveServer(site_app(root / "site"))
+        server.start()
+        stack.callback(server.stop)
+        yield PublicSite(backend=backend, url=server.url, pages=pages, **target)
+
+
+@pytest.fixture
+def context(browser):
+    """A fresh phone-sized browser context; uncaught JavaScript errors on any of its pages fail the test."""
+    ctx = browser.new_context(**PHONE)
+    ctx.set_default_timeout(TIMEOUT_MS)
+    ctx.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
+    errors: list[str] = []
+    ctx.on("page", lambda tab: tab.on("pageerror", lambda exc: errors.append(f"{tab.url}: {exc}")))
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+    assert errors == [], errors
+
+
+@pytest.fixture
+def page(context):
+    return context.new_page()
+
+
+@pytest.fixture(autouse=True)
+def _expect_timeout():
+    expect.set_options(timeout=TIMEOUT_MS)
+
+
+def _page_width(page) -> int:
+    return page.evaluate("document.documentElement.scrollWidth")
+
+
+def _widest(page) -> list[str]:
+    """What sticks out past the viewport's right edge (for the failure message), outermost first."""
+    return page.evaluate("""() => {
+        const limit = window.innerWidth, found = [];
+        for (const el of document.body.querySelectorAll('*')) {
+            const box = el.getBoundingClientRect();
+            if (box.width && box.right > limit + 1 && !found.some(f => f.el.contains(el)))
+                found.push({el, text: `${el.tagName.toLowerCase()}${el.className && typeof el.className === 'string'
+                    ? '.' + el.className.trim().split(/\\s+/).join('.') : ''} right=${Math.round(box.right)}`});
+        }
+        return found.slice(0, 8).map(f => f.text);
+    }""")
+
+
+def _overflow(page, name: str) -> str | None:
+    width = _page_width(page)
+    if width <= PHONE["viewport"]["width"] + OVERFLOW_SLACK_PX:
+        return None
+    return f"{name} ({page.url}) is {width}px wide on a {PHONE['viewport']['width']}px phone: {_widest(page)}"
+
+
+def test_walk_down_from_home_to_a_village(page, public_site):
+    site = public_site
+    page.goto(f"{site.url}/")
+    expect(page.get_by_role("heading", name="全区汇总")).to_be_visible()
+    expect(page.locator("svg.xfjy-chart")).to_be_visible()
+    screenshot(page, site.backend, "home", prefix="site")
+    overflows = [_overflow(page, "首页")]
+
+    prefectures = page.locator("h2#prefectures + table")  # the 各盟市 table
+    prefectures.get_by_role("link", name=site.prefecture_name, exact=True).click()
+    page.wait_for_url(f"{site.url}/area/{site.prefecture_code}/")
+    expect(page.locator("h1")).to_have_text(site.prefecture_name)
+    overflows.append(_overflow(page, site.prefecture_name))
+
+    page.locator("h2#units + table").get_by_role("link", name=site.county_name, exact=True).click()
+    page.wait_for_url(f"{site.url}/area/{site.county_code}/")
+    expect(page.locator("h1")).to_have_text(site.county_name)
+    overflows.append(_overflow(page, site.county_name))
+
+    page.locator("h2#villages + table").get_by_role("link", name=site.village_name, exact=True).click()
+    page.wait_for_url(f"{site.url}{site.village_path}")
+    expect(page.locator("h1")).to_have_text(site.village_name)
+    expect(page.locator(".xfjy-card-label", has_text="已筹善款")).to_be_visible()
+    spending = page.get_by_role("heading", name="支出明细").first
+    spending.scroll_into_view_if_needed()
+    expect(spending).to_be_visible()
+    screenshot(page, site.backend, "village", prefix="site")
+    overflows.append(_overflow(page, site.village_name))
+
+    problems = [o for o in overflows if o]
+    assert problems == [], "\n".join(problems)
+
+
+def test_search_finds_a_village_by_its_chinese_name(page, public_site):
+    site = public_site
+    page.goto(f"{site.url}/")
+    page.locator('label[for="__search"]').first.click()  # the magnifier in the phone header
+    query = page.locator("input.md-search__input")
+    expect(query).to_be_focused()
+    # Playwright types characters outside the keyboard layout as IME text (no key events); Material reads
+    # the box on ``keyup``, which a phone's IME sends when the word is committed.
+    query.press_sequentially(site.village_name)
+    query.press("End")
+    hit = page.locator(".md-search-result__item a.md-search-result__link",
+                       has=page.locator("h1", has_text=site.village_name))
+    hit = hit.and_(page.locator(f'a[href$="{site.village_path}"]'))
+    expect(hit.first).to_be_visible(timeout=SEARCH_TIMEOUT_MS)
+    screenshot(page, site.backend, "search", prefix="site")
+    hit.first.click()
+    page.wait_for_url(re.compile(re.escape(f"{site.url}{site.village_path}") + r"(\?.*)?(#.*)?$"))
+    expect(page.locator("h1")).to_have_text(site.village_name)
+
+
+def test_nothing_is_loaded_from_outside_the_site(context, page, public_site):
+    site = public_site
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))  # pages and their workers
+    for path in ("/", site.village_path):
+        page.goto(f"{site.url}{path}")
+        page.wait_for_load_state("networkidle")
+        expect(page.locator("h1").first).to_be_visible()
+    own = f"{site.url}/"
+    assert f"{site.url}{site.village_path}" in requested
+    assert any(url.startswith(f"{own}assets/") for url in requested), requested
+    outside = [url for url in requested if not (url.startswith(own) or url.startswith("data:"))]
+    assert outside == [], outside

@@ -1,0 +1,229 @@
+"""The public site built from a demo database with hostile records: pages, totals, links, privacy, safety.
+
+One build per backend (module scope) inside a transaction rolled back at the end; every test reads
+the same built folder and the same database state.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import json
+import re
+from pathlib import Path
+
+import pytest
+from peewee import fn
+
+from db import demo, disclosures, ledger
+from db.database import database
+from db.models import Area, Donation, Entry, Level, Project, SupervisoryMember, Village, Volunteer
+from db.public import PUBLIC_PROJECT_STATES
+from site_builder.build import build
+from site_builder.check import broken_links
+
+HOSTILE_PHONE = "13987654321"
+HOSTILE_ID = "15010219900101123X"
+SECRET_DONOR = "司马隐名"
+PARTIAL_DONOR = "欧阳半隐"
+SCRIPT = "<img src=x onerror=alert(1)><script>alert(2)</script>"
+LINKS = '[点我](javascript:alert(3)) <iframe src="https://evil.example/"></iframe> <a href="#" onclick="alert(4)">x</a>'
+
+
+def _hostile_records() -> dict:
+    """Staff and donors typing what must never reach the public: numbers, markup, unconsented names."""
+    project = (Project.select().where(Project.state == "fundraising").order_by(Project.id).first())
+    Project.update(background=f"村委会电话 {HOSTILE_PHONE}，联系人身份证 {HOSTILE_ID}。",
+                   summary=f"项目简介 {SCRIPT}\n\n{LINKS}").where(Project.id == project.id).execute()
+    for n, (name, consent) in enumerate([(SECRET_DONOR, "none"), (PARTIAL_DONOR, "masked")]):
+        donation = Donation.create(project=project, txn_no=f"HOSTILE{n}", donor_name=name, name_consent=consent,
+                                   amount=12_345, donated_at=dt.datetime(2026, 10, 1, 9, n),
+                                   message=f"有事打 {HOSTILE_PHONE} <script>alert(5)</script>")
+        ledger.receive_donation(donation)
+    disclosures.publish(project, "第一次公示<script>x</script>", f"联系 {HOSTILE_PHONE}\n\n{SCRIPT}")
+    return {"project": project, "village_code": project.village.area.code}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def built(request, tmp_path_factory):
+    backend = request.getfixturevalue(f"{request.param}_backend")
+    database.initialize(backend)
+    database.connect(reuse_if_open=True)
+    root = tmp_path_factory.mktemp(f"site-{request.param}")
+    with database.atomic() as txn:
+        demo.generate(40, 1500, seed=7, attachments_root=root / "attachments")
+        facts = _hostile_records()
+        result = build(root / "site", base_url="https://xfjy.example.org/", attachments=root / "attachments")
+        yield {"site": root / "site", "result": result, **facts}
+        txn.rollback()
+
+
+def _files(site: Path):
+    return [p for p in site.rglob("*") if p.is_file()]
+
+
+def _text(path: Path) -> str:
+    data = path.read_bytes()
+    if path.suffix == ".gz":
+        data = gzip.decompress(data)
+    return data.decode("utf-8", errors="replace")
+
+
+def _cards(html: str) -> dict[str, str]:
+    return dict(re.findall(r'xfjy-card-label">([^<]+)</span><span class="xfjy-card-value">([^<]+)<', html))
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100:,}.{fen % 100:02d} 元"
+
+
+def _ledger_net(kind: str, project_ids) -> int:
+    """Net amount of ``kind`` entries on these projects, straight from the entry table."""
+    entries = Entry.select(Entry.amount, Entry.reverses).where((Entry.kind == kind) & Entry.project.in_(project_ids))
+    return sum(-amount if reverses else amount for amount, reverses in entries.tuples())
+
+
+# -- pages -------------------------------------------------------------------------------------------
+
+def test_one_page_per_village_with_a_fund_and_per_area(built):
+    site = built["site"]
+    with_fund = {code for (code,) in Village.select(Area.code).join(Area).where(
+        Village.fund_established_on.is_null(False)).tuples()}
+    pages = {p.parent.name for p in (site / "village").glob("*/index.html")}
+    assert pages == with_fund and len(pages) > 20
+    posters = {p.stem for p in (site / "poster").glob("*.html")}
+    assert posters == with_fund
+    prefectures = Area.select().where(Area.level == Level.PREFECTURE).count()
+    counties = Area.select().where(Area.level == Level.COUNTY).count()
+    area_pages = {p.parent.name for p in (site / "area").glob("*/index.html")}
+    assert len(area_pages) == prefectures + counties  # 14 盟市-level units + 101 旗县市区 with a level of their own
+    assert (site / "index.html").exists() and (site / "data" / "index.html").exists()
+    assert built["result"].pages == len(list(site.rglob("index.html")))  # one per Markdown page
+
+
+def test_every_internal_link_resolves(built):
+    assert broken_links(built["site"]) == []
+
+
+def test_village_page_totals_are_the_ledger(built):
+    site = built["site"]
+    checked = 0
+    for village in Village.select().where(Village.fund_established_on.is_null(False)):
+        projects = [p.id for p in village.projects.where(Project.state.in_(PUBLIC_PROJECT_STATES))]
+        if not projects:
+            continue
+        cards = _cards((site / "village" / village.area.code / "index.html").read_text(encoding="utf-8"))
+        raised = _ledger_net("donation", projects) - _ledger_net("refund", projects)
+        spent = _ledger_net("expenditure", projects)
+        assert cards["已筹善款"] == _yuan(raised), village.full_name
+        assert cards["已支出"] == _yuan(spent), village.full_name
+        checked += 1
+    assert checked >= 10
+
+
+def test_region_open_data_adds_up_to_the_ledger(built):
+    site = built["site"]
+    with open(site / "data" / "region" / "projects.csv", encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    public = [p.id for p in Project.select().where(Project.state.in_(PUBLIC_PROJECT_STATES))]
+    assert len(rows) == len(public)
+    fen = lambda column: sum(round(float(r[column]) * 100) for r in rows)  # noqa: E731
+    assert fen("raised_yuan") == _ledger_net("donation", public) - _ledger_net("refund", public)
+    assert fen("spent_yuan") == _ledger_net("expenditure", public)
+    with open(site / "data" / "region" / "ledger.csv", encoding="utf-8-sig", newline="") as f:
+        ledger_rows = list(csv.DictReader(f))
+    assert len(ledger_rows) == Entry.select().where(
+        Entry.project.in_(public) | Entry.project.is_null()).count()
+    records = json.loads((site / "data" / "region" / "donations.json").read_text(encoding="utf-8"))
+    assert len(records) == Donation.select().where(Donation.project.in_(public)).count()
+
+
+def test_home_page_shows_region_totals(built):
+    html = (built["site"] / "index.html").read_text(encoding="utf-8")
+    cards = _cards(html)
+    public = [p.id for p in Project.select().where(Project.state.in_(PUBLIC_PROJECT_STATES))]
+    assert cards["已筹善款"] == _yuan(_ledger_net("donation", public) - _ledger_net("refund", public))
+    villages = Village.select().where(Village.fund_established_on.is_null(False)).count()
+    assert cards["设立互助基金的村社"] == f"{villages} 个"
+    assert '<svg class="xfjy-chart"' in html and "鄂尔多斯市" in html
+
+
+# -- privacy and safety ------------------------------------------------------------------------------
+
+def _private_numbers() -> set[str]:
+    numbers = {HOSTILE_PHONE, HOSTILE_ID}
+    for model, column in ((Village, Village.leader_phone), (Project, Project.leader_phone),
+                          (SupervisoryMember, SupervisoryMember.phone), (Volunteer, Volunteer.phone)):
+        numbers |= {value for (value,) in model.select(column).tuples() if value}
+    numbers |= {txn for (txn,) in Donation.select(Donation.txn_no).tuples()}
+    return numbers
+
+
+def test_no_phone_id_or_transaction_number_anywhere(built):
+    numbers = _private_numbers()
+    assert len(numbers) > 50
+    leaks = []
+    for path in _files(built["site"]):
+        if path.suffix in (".png", ".pdf", ".jpg", ".ico", ".woff2"):
+            continue
+        text = _text(path)
+        leaks += [(str(path), n) for n in numbers if n in text]
+    assert leaks == []
+
+
+def test_unconsented_names_are_not_published(built):
+    site = built["site"]
+    for path in _files(site):
+        if path.suffix in (".html", ".json", ".csv", ".xml"):
+            text = _text(path)
+            assert SECRET_DONOR not in text and PARTIAL_DONOR not in text, path
+    with open(site / "data" / "region" / "donations.csv", encoding="utf-8-sig", newline="") as f:
+        donors = [row["donor"] for row in csv.DictReader(f)]
+    named = Donation.select().where(Donation.name_consent.in_(["full", "masked"]) & (Donation.donor_name != ""))
+    shown = [d for d in donors if d != "爱心人士"]
+    assert len(shown) <= named.count()
+    assert "欧***" in donors
+    masked = Donation.select(fn.COUNT(Donation.id)).where(Donation.name_consent == "masked").scalar()
+    assert sum(1 for d in donors if "*" in d) == masked
+
+
+def test_typed_text_is_sanitized(built):
+    village = (built["site"] / "village" / built["village_code"] / "index.html").read_text(encoding="utf-8")
+    assert "项目简介" in village and "第一次公示" in village
+    for path in _files(built["site"]):
+        if path.suffix != ".html":
+            continue
+        html = _text(path)
+        assert "alert(" not in html, path
+        assert not re.search(r"<(img|iframe)[^>]*(onerror|evil\.example)", html), path
+        assert "javascript:" not in html, path
+        assert not re.search(r"\son(error|click|load)=", html), path
+
+
+def test_nothing_is_loaded_from_a_cdn(built):
+    hosts = re.compile(r"unpkg\.com|jsdelivr|googleapis|gstatic|cdnjs|bootcdn|staticfile\.org")
+    hits = [str(p) for p in _files(built["site"]) if p.suffix in (".html", ".js", ".css", ".json", ".xml")
+            and hosts.search(_text(p))]
+    assert hits == []
+
+
+# -- search --------------------------------------------------------------------------------------------
+
+def test_search_finds_villages_by_whole_name_but_holds_no_donations(built):
+    index = json.loads((built["site"] / "search" / "search_index.json").read_text(encoding="utf-8"))
+    assert "lang" in index["config"] and "zh" not in index["config"]["lang"]
+    docs = index["docs"]
+    village = Village.select().join(Area).where(Village.fund_established_on.is_null(False)).order_by(Area.code).first()
+    entries = [d for d in docs if d["location"] == f"village/{village.area.code}/"]
+    assert len(entries) == 1, "one entry per village page: its title and where it is"
+    terms = re.split(index["config"]["separator"], entries[0]["title"] + " " + entries[0]["text"])
+    assert village.area.name in terms, "the whole name is one term, so typing it finds the village"
+    text = json.dumps(docs, ensure_ascii=False)
+    assert "爱心人士" not in text and "支出明细" not in text
+    villages = Village.select().where(Village.fund_established_on.is_null(False)).count()
+    assert len(docs) < villages + 200, "the index grows by one entry per village, not per row"
+
+
+def test_village_page_stays_small(built):
+    sizes = [p.stat().st_size for p in (built["site"] / "village").glob("*/index.html")]
+    assert max(sizes) <= 40 * 1024, max(sizes)

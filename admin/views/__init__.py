@@ -14,6 +14,7 @@ from db.money import format_fen
 from db.todo import todo_list
 from db.totals import totals
 from db.workflow import PROJECT
+from site_builder.charts import quota_chart
 
 from .grids import VIEWS
 from .imports import ImportView
@@ -41,7 +42,7 @@ class Dashboard(AdminIndexView):
             todo=todo_list(current_user), by_state=by_state, states=PROJECT.states, fmt=format_fen,
             role_name=Role.NAMES[current_user.role], statuses=PublishRun.STATUSES,
             last_publish=PublishRun.select().order_by(PublishRun.id.desc()).first(),
-            max_quota=max([line.quota for line in lines] or [1]) or 1,
+            quota_chart=quota_chart(lines),
         )
 
 

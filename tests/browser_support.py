@@ -49,11 +49,14 @@ def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
 
-def screenshot(page, backend: str, step: str, prefix: str = "browser") -> Path:
-    """A full-page PNG in ``test-artifacts/``: ``<prefix>-<backend>-<step>.png`` (the public site's use ``site``)."""
+def screenshot(page, backend: str, step: str, prefix: str = "browser", full_page: bool = True) -> Path:
+    """A PNG in ``test-artifacts/``: ``<prefix>-<backend>-<step>.png`` (the public site's use ``site``).
+
+    Full page unless ``full_page=False``: an open overlay (Material's search) is better shot as the screen shows it.
+    """
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{prefix}-{backend}-{step}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 

@@ -41,7 +41,6 @@ class PublicSite:
     county_name: str
     prefecture_code: str
     prefecture_name: str
-    pages: int  # Markdown pages the build rendered
 
     @property
     def village_path(self) -> str:
@@ -63,7 +62,7 @@ def _target_village() -> dict:
                 prefecture_name=area.prefecture.name)
 
 
-def _build(url: str, root: Path) -> tuple[dict, int]:
+def _build(url: str, root: Path) -> dict:
     """A new database at ``url`` with the regions and the demo, built into ``root/site``; the proxy is restored."""
     from db.database import database, open_database
 
@@ -79,9 +78,9 @@ def _build(url: str, root: Path) -> tuple[dict, int]:
         demo.generate(30, 600, seed=5, attachments_root=root / "attachments")
         target = _target_village()
         result = build(root / "site", base_url="http://127.0.0.1/", attachments=root / "attachments")
-        assert (root / "site" / "index.html").is_file()
+        assert result.pages > 0 and result.warnings == []
         assert (root / "site" / "village" / target["village_code"] / "index.html").is_file()
-        return target, result.pages
+        return target
     finally:
         if not db.is_closed():
             db.close()
@@ -107,13 +106,13 @@ def public_site(request, tmp_path_factory):
             url = f"sqlite:///{root / 'xfjy.sqlite3'}"
         else:
             url = stack.enter_context(pg_schema(f"xfjy_site_{os.getpid()}_{uuid.uuid4().hex[:8]}"))
-        target, pages = _build(url, root)
+        target = _build(url, root)
         from site_builder.serve import site_app
 
         server = LiveServer(site_app(root / "site"))
         server.start()
         stack.callback(server.stop)
-        yield PublicSite(backend=backend, url=server.url, pages=pages, **target)
+        yield PublicSite(backend=backend, url=server.url, **target)
 
 
 @pytest.fixture
@@ -145,10 +144,13 @@ def _page_width(page) -> int:
     return page.evaluate("document.documentElement.scrollWidth")
 
 
-def _widest(page) -> list[str]:
-    """What sticks out past the viewport's right edge (for the failure message), outermost first."""
-    return page.evaluate("""() => {
-        const limit = window.innerWidth, found = [];
+def _widest(page, limit: int) -> list[str]:
+    """What sticks out past ``limit`` px (for the failure message), outermost first.
+
+    Not ``window.innerWidth``: on a mobile viewport Chromium widens the layout viewport to fit what overflows
+    (and zooms the page out), so the element that overflows never looks wider than the window."""
+    return page.evaluate("""limit => {
+        const found = [];
         for (const el of document.body.querySelectorAll('*')) {
             const box = el.getBoundingClientRect();
             if (box.width && box.right > limit + 1 && !found.some(f => f.el.contains(el)))
@@ -156,14 +158,14 @@ def _widest(page) -> list[str]:
                     ? '.' + el.className.trim().split(/\\s+/).join('.') : ''} right=${Math.round(box.right)}`});
         }
         return found.slice(0, 8).map(f => f.text);
-    }""")
+    }""", limit)
 
 
 def _overflow(page, name: str) -> str | None:
-    width = _page_width(page)
-    if width <= PHONE["viewport"]["width"] + OVERFLOW_SLACK_PX:
+    width, phone = _page_width(page), PHONE["viewport"]["width"]
+    if width <= phone + OVERFLOW_SLACK_PX:
         return None
-    return f"{name} ({page.url}) is {width}px wide on a {PHONE['viewport']['width']}px phone: {_widest(page)}"
+    return f"{name} ({page.url}) is {width}px wide on a {phone}px phone: {_widest(page, phone)}"
 
 
 def test_walk_down_from_home_to_a_village(page, public_site):
@@ -178,20 +180,20 @@ def test_walk_down_from_home_to_a_village(page, public_site):
     prefectures.get_by_role("link", name=site.prefecture_name, exact=True).click()
     page.wait_for_url(f"{site.url}/area/{site.prefecture_code}/")
     expect(page.locator("h1")).to_have_text(site.prefecture_name)
+    screenshot(page, site.backend, "prefecture", prefix="site")
     overflows.append(_overflow(page, site.prefecture_name))
 
     page.locator("h2#units + table").get_by_role("link", name=site.county_name, exact=True).click()
     page.wait_for_url(f"{site.url}/area/{site.county_code}/")
     expect(page.locator("h1")).to_have_text(site.county_name)
+    screenshot(page, site.backend, "county", prefix="site")
     overflows.append(_overflow(page, site.county_name))
 
     page.locator("h2#villages + table").get_by_role("link", name=site.village_name, exact=True).click()
     page.wait_for_url(f"{site.url}{site.village_path}")
     expect(page.locator("h1")).to_have_text(site.village_name)
     expect(page.locator(".xfjy-card-label", has_text="已筹善款")).to_be_visible()
-    spending = page.get_by_role("heading", name="支出明细").first
-    spending.scroll_into_view_if_needed()
-    expect(spending).to_be_visible()
+    expect(page.get_by_role("heading", name="支出明细").first).to_be_visible()  # one per project
     screenshot(page, site.backend, "village", prefix="site")
     overflows.append(_overflow(page, site.village_name))
 
@@ -213,7 +215,9 @@ def test_search_finds_a_village_by_its_chinese_name(page, public_site):
                        has=page.locator("h1", has_text=site.village_name))
     hit = hit.and_(page.locator(f'a[href$="{site.village_path}"]'))
     expect(hit.first).to_be_visible(timeout=SEARCH_TIMEOUT_MS)
-    screenshot(page, site.backend, "search", prefix="site")
+    # As the phone shows it: while open, Material's search overlay is a circle scaled 45× (clipped by the
+    # page), which a full-page shot would stretch to ~1260 px wide.
+    screenshot(page, site.backend, "search", prefix="site", full_page=False)
     hit.first.click()
     page.wait_for_url(re.compile(re.escape(f"{site.url}{site.village_path}") + r"(\?.*)?(#.*)?$"))
     expect(page.locator("h1")).to_have_text(site.village_name)
@@ -223,11 +227,14 @@ def test_nothing_is_loaded_from_outside_the_site(context, page, public_site):
     site = public_site
     requested: list[str] = []
     context.on("request", lambda request: requested.append(request.url))  # pages and their workers
+    own = f"{site.url}/"
     for path in ("/", site.village_path):
-        page.goto(f"{site.url}{path}")
+        # the search worker fetches the index after the page has loaded: wait for it, so that it is recorded
+        with context.expect_event("request", lambda r: r.url == f"{own}search/search_index.json",
+                                  timeout=SEARCH_TIMEOUT_MS):
+            page.goto(f"{site.url}{path}")
         page.wait_for_load_state("networkidle")
         expect(page.locator("h1").first).to_be_visible()
-    own = f"{site.url}/"
     assert f"{site.url}{site.village_path}" in requested
     assert any(url.startswith(f"{own}assets/") for url in requested), requested
     outside = [url for url in requested if not (url.startswith(own) or url.startswith("data:"))]

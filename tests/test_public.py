@@ -104,9 +104,9 @@ DIGITS = "0123456789"
 GLUE_FREE = st.sampled_from(list(" -+()（）：:，。、\n\t电话联系手机号王村社元"))
 CHUNK = st.one_of(
     st.text(alphabet=DIGITS, min_size=1, max_size=20),
-    st.from_regex(r"1[3-9]\d{9}", fullmatch=True),
-    st.from_regex(r"(\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}", fullmatch=True),
-    st.from_regex(r"\(?0\d{2,3}\)?[- ]?\d{7,8}", fullmatch=True),
+    st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True),
+    st.from_regex(r"(\+?86[- ]?)?1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}", fullmatch=True),
+    st.from_regex(r"\(?0[0-9]{2,3}\)?[- ]?[0-9]{7,8}", fullmatch=True),
     st.text(alphabet="PZTXxab", min_size=1, max_size=3),
     GLUE_FREE,
 )
@@ -134,13 +134,22 @@ def test_property_no_free_standing_mobile_number_survives_redact(text):
 
 
 @settings(max_examples=300, deadline=None)
-@given(TEXT)
+@given(TEXT.map(lambda s: s.replace("(", " ")))
 def test_property_redact_is_idempotent_and_keeps_text_without_digits(text):
-    """``redact`` is idempotent; text with no digit at all comes back unchanged."""
+    """For the same texts with no ASCII ``(``: ``redact`` is idempotent (what it leaves, it would leave
+    again), and text with no digit at all comes back unchanged. With ``(`` it is not idempotent: see
+    ``test_a_parenthesised_landline_right_after_a_digit_is_removed``."""
     once = redact(text)
     assert redact(once) == once
     no_digits = re.sub(r"\d", "", text)
     assert redact(no_digits) == no_digits
+
+
+@pytest.mark.xfail(strict=True, reason="BUG db/public.py PRIVATE_NUMBER: the (?<![\\dA-Za-z]) guard is checked "
+                                       "before the '(' of '(0471)', so a landline right after a digit or letter is kept")
+@pytest.mark.parametrize("text", ["手机13812345678(0471)1234567", "房间302(0471)1234567"])
+def test_a_parenthesised_landline_right_after_a_digit_is_removed(text):
+    assert "1234567" not in redact(text)
 
 
 @pytest.mark.xfail(strict=True, reason="BUG db/public.py PRIVATE_NUMBER: full-width digits (Chinese IME) are not "

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from db.clock import now
 from db.database import database, open_database
 from db.models import Area, PublishRun, Village
 from site_builder.check import broken_links
@@ -69,10 +70,10 @@ class Backend:
                                 cwd=ROOT, env=self.env(**extra_env), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
 
-    def run(self, *args: str, **extra_env: str) -> subprocess.CompletedProcess:
+    def run(self, *args: str, timeout: float = COMMAND_TIMEOUT, **extra_env: str) -> subprocess.CompletedProcess:
         proc = self.start(*args, **extra_env)
         try:
-            out, err = proc.communicate(timeout=COMMAND_TIMEOUT)
+            out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
@@ -328,7 +329,7 @@ def test_publish_refuses_while_another_holds_the_lock(backend):
     existing, since = release_dirs(b), last_run_id(b)
     with holding_lock(b):
         assert is_running(b.site)
-        result = b.run("publish")
+        result = b.run("publish", timeout=60)  # a publish that waited for the lock would hang here
         assert result.returncode != 0, result.stdout
         assert BUSY in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
@@ -358,16 +359,16 @@ def test_publish_wait_waits_for_the_lock(backend):
             proc.kill()
             proc.communicate()
             raise
-        released = time.monotonic()
+        released_at = now()
     out, err = proc.communicate(timeout=COMMAND_TIMEOUT)
     assert proc.returncode == 0, (out, err)
-    assert time.monotonic() > released
     assert "公示网站已发布" in out
     after = live(b)
     assert after != before
     complete(after)
     newest = runs(b)[-1]
     assert (newest.id > since, newest.status, newest.release) == (True, "ok", after.name)
+    assert newest.started_at >= released_at, "the waiting publish started before the lock was released"
 
 
 def test_two_publishes_at_once_do_not_overlap(backend):

@@ -22,6 +22,7 @@ from .build import build
 from .check import broken_links
 
 KEEP_RELEASES = 3
+ADOPTED = "00000000-000000-adopted"  # sorts before every real release, so it is pruned first
 
 
 class PublishBusy(XfjyError):
@@ -97,7 +98,7 @@ def _swap(site: Path, target: Path) -> None:
 def _adopt_plain_directory(site: Path, releases: Path) -> None:
     """A ``site`` that is a plain folder (copied by hand) becomes the first release."""
     if site.exists() and not site.is_symlink():
-        adopted = releases / "adopted"
+        adopted = releases / ADOPTED
         os.replace(site, adopted)
         _swap(site, adopted)
 
@@ -106,7 +107,7 @@ def _remove_leftovers(releases: Path, keep: Path | None) -> None:
     """Folders of builds that were killed before they finished (no successful run names them)."""
     finished = {name for (name,) in PublishRun.select(PublishRun.release).where(PublishRun.status == "ok").tuples()}
     for path in releases.iterdir():
-        if path.is_dir() and path != keep and path.name != "adopted" and path.name not in finished:
+        if path.is_dir() and path.resolve() != keep and path.name != ADOPTED and path.name not in finished:
             shutil.rmtree(path, ignore_errors=True)
 
 
@@ -114,7 +115,7 @@ def _prune(releases: Path, keep: int, live: Path) -> None:
     """Keep the live release and the ones just before it (for a quick roll-back by hand)."""
     finished = sorted((p for p in releases.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.name)
     for path in finished[:-keep]:
-        if path != live:
+        if path.resolve() != live.resolve():
             shutil.rmtree(path, ignore_errors=True)
 
 

@@ -5,6 +5,7 @@ The public site and its open data show donors only as they consented, never a ph
 """
 from __future__ import annotations
 
+import html
 import re
 
 from .disclosures import PUBLISHABLE_STATES
@@ -18,8 +19,15 @@ REDACTED = "［已隐去］"
 # other digits are left alone so that amounts and voucher numbers survive.
 _ID_NUMBER = r"[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
 _MOBILE = r"(?:\+?86[-\s]?)?1[3-9]\d(?:[-\s]?\d{4}){2}"
-_LANDLINE = r"(?:\(0\d{2,3}\)|0\d{2,3})[-\s]?\d{7,8}"
-PRIVATE_NUMBER = re.compile(rf"(?<![\dA-Za-z])(?:{_ID_NUMBER}|{_MOBILE}|{_LANDLINE})(?![\dA-Za-z])")
+_LANDLINE = r"0\d{2,3}[-\s]?\d{7,8}"
+_BRACKETED_LANDLINE = r"\(0\d{2,3}\)[-\s]?\d{7,8}"  # the bracket already separates it from what precedes
+PRIVATE_NUMBER = re.compile(
+    rf"(?:(?<![\dA-Za-z])(?:{_ID_NUMBER}|{_MOBILE}|{_LANDLINE})|{_BRACKETED_LANDLINE})(?![\dA-Za-z])")
+# Chinese input methods type full-width digits and letters; they are matched as their ASCII twins.
+_FULL_WIDTH = str.maketrans({chr(0xFF10 + i): str(i) for i in range(10)}
+                            | {chr(0xFF21 + i): chr(0x41 + i) for i in range(26)}
+                            | {chr(0xFF41 + i): chr(0x61 + i) for i in range(26)}
+                            | {"\uff08": "(", "\uff09": ")", "\uff0b": "+", "\uff0d": "-", "\u3000": " "})
 
 PUBLIC_PROJECT_STATES = PUBLISHABLE_STATES
 
@@ -37,18 +45,27 @@ def donor_label(name: str, consent: str) -> str:
 
 
 def redact(text: str) -> str:
-    """Text with every phone and ID number replaced by ``［已隐去］``."""
-    return PRIVATE_NUMBER.sub(REDACTED, text or "")
+    """Text with every phone and ID number (ASCII or full-width) replaced by ``［已隐去］``."""
+    text = text or ""
+    ascii_twin = text.translate(_FULL_WIDTH)  # same length, so spans carry over to the original
+    parts, end = [], 0
+    for match in PRIVATE_NUMBER.finditer(ascii_twin):
+        parts += [text[end:match.start()], REDACTED]
+        end = match.end()
+    return "".join(parts) + text[end:] if parts else text
 
 
 def public_html(text: str) -> str:
-    """Staff-typed Markdown as safe HTML, with private numbers removed first."""
-    return render_markdown(redact(text))
+    """Staff-typed Markdown as safe HTML, private numbers removed before and after sanitizing
+    (markup between the digits, stripped by the sanitizer, must not join them back together)."""
+    return redact(render_markdown(redact(text)))
 
 
 def public_text(text: str) -> str:
-    """Staff- or donor-typed text as plain text (no markup at all), private numbers removed."""
-    return redact(plain(text)).strip()
+    """Staff- or donor-typed text as plain text (no markup, no entities), private numbers removed.
+
+    The result is text, not HTML: whatever shows it (templates, CSV) escapes it for its own format."""
+    return redact(html.unescape(redact(plain(text)))).strip()
 
 
 def federation(area_name: str, level: int) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 
 from .disclosures import PUBLISHABLE_STATES
 from .names import masked
@@ -32,6 +33,7 @@ _FULL_WIDTH = str.maketrans({chr(0xFF10 + i): str(i) for i in range(10)}
 PUBLIC_PROJECT_STATES = PUBLISHABLE_STATES
 
 
+@lru_cache(maxsize=65536)
 def donor_label(name: str, consent: str) -> str:
     """A donor as the public sees them: the name only with consent, ``张**`` with partial consent."""
     name = redact(name or "").strip()
@@ -44,9 +46,14 @@ def donor_label(name: str, consent: str) -> str:
     return ANONYMOUS
 
 
+_DIGIT = re.compile(r"[0-9\uff10-\uff19]")
+
+
 def redact(text: str) -> str:
     """Text with every phone and ID number (ASCII or full-width) replaced by ``［已隐去］``."""
     text = text or ""
+    if _DIGIT.search(text) is None:
+        return text
     ascii_twin = text.translate(_FULL_WIDTH)  # same length, so spans carry over to the original
     parts, end = [], 0
     for match in PRIVATE_NUMBER.finditer(ascii_twin):
@@ -55,6 +62,7 @@ def redact(text: str) -> str:
     return "".join(parts) + text[end:] if parts else text
 
 
+@lru_cache(maxsize=4096)
 def public_html(text: str) -> str:
     """Staff-typed Markdown as safe HTML, private numbers removed before and after sanitizing
     (markup between the digits, stripped by the sanitizer, must not join them back together)."""
@@ -65,6 +73,15 @@ def public_text(text: str) -> str:
     """Staff- or donor-typed text as plain text (no markup, no entities), private numbers removed.
 
     The result is text, not HTML: whatever shows it (templates, CSV) escapes it for its own format."""
+    if not text:
+        return ""
+    if "<" not in text and "&" not in text:
+        return redact(text).strip()
+    return _marked_up_text(text)
+
+
+@lru_cache(maxsize=65536)
+def _marked_up_text(text: str) -> str:
     return redact(html.unescape(redact(plain(text)))).strip()
 
 
@@ -73,6 +90,7 @@ def federation(area_name: str, level: int) -> str:
     return "中华慈善总会" if level == 0 else f"{area_name}慈善总会"
 
 
+@lru_cache(maxsize=65536)
 def account_label(kind: str, area_name: str, area_level: int | None, name: str) -> str:
     """A ledger account as the public ledger names it (no account numbers, no people)."""
     if kind == "special":

@@ -276,11 +276,11 @@ def _details(villages: list[VillageInfo]) -> dict[int, Details]:
         & ((Entry.kind == "refund") | Entry.reverses.is_null(False))).tuples()}
     donations = (Donation.select(Donation.id, Donation.project, Donation.donated_at, Donation.donor_name,
                                  Donation.name_consent, Donation.amount, Donation.channel, Donation.message)
-                 .where(Donation.project.in_(ids)).order_by(Donation.project, Donation.donated_at.desc(), Donation.id.desc())
-                 .tuples())
-    for did, pid, at, name, consent, amount, channel, message in donations:
+                 .where(Donation.project.in_(ids)).order_by(Donation.project, Donation.donated_at.desc(), Donation.id.desc()))
+    channels = Donation.CHANNELS
+    for did, pid, at, name, consent, amount, channel, message in _raw(donations):
         result[village_of[pid]].donations.append(DonationRow(
-            pid, at.date(), donor_label(name, consent), amount, Donation.CHANNELS.get(channel, channel),
+            pid, _day(at), donor_label(name, consent), amount, channels.get(channel, channel),
             public_text(message), did in returned))
     for row in _entries(Entry.project.in_(ids)):
         result[village_of[row.project_id]].entries.append(row)
@@ -362,24 +362,36 @@ def _threads(disclosures: dict[int, DisclosureRow]) -> list[DisclosureRow]:
     return sorted(threads, key=lambda d: (d.published_on, d.id), reverse=True)
 
 
+def _raw(query):
+    """Rows of a query as plain tuples straight from the driver (no per-row model conversion)."""
+    sql, params = query.sql()
+    return database.execute_sql(sql, params).fetchall()
+
+
+def _day(value) -> dt.date:
+    """A date from what either driver returns for a date or timestamp column (SQLite: text)."""
+    if isinstance(value, str):
+        return dt.date(int(value[:4]), int(value[5:7]), int(value[8:10]))
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _accounts(condition) -> dict[int, tuple[str, str]]:
+    """Kind and public label of the accounts the entries under ``condition`` touch."""
+    touched = Entry.select(Entry.from_account).where(condition) | Entry.select(Entry.to_account).where(condition)
+    query = (Account.select(Account.id, Account.kind, Account.name, Area.name, Area.level)
+             .join(Area, JOIN.LEFT_OUTER, on=(Account.area == Area.id)).where(Account.id.in_(touched)))
+    return {aid: (kind, account_label(kind, area or "", level, name)) for aid, kind, name, area, level in _raw(query)}
+
+
 def _entries(condition) -> list[EntryRow]:
-    Source, Target = Account.alias(), Account.alias()
-    SourceArea, TargetArea = Area.alias(), Area.alias()
-    query = (Entry.select(Entry.id, Entry.project, Entry.booked_on, Entry.kind,
-                          Source.kind, Source.name, SourceArea.name, SourceArea.level,
-                          Target.kind, Target.name, TargetArea.name, TargetArea.level,
-                          Entry.amount, Entry.reverses, Entry.reason, Entry.memo)
-             .join_from(Entry, Source, on=(Entry.from_account == Source.id))
-             .join_from(Source, SourceArea, on=(Source.area == SourceArea.id), join_type=JOIN.LEFT_OUTER)
-             .join_from(Entry, Target, on=(Entry.to_account == Target.id))
-             .join_from(Target, TargetArea, on=(Target.area == TargetArea.id), join_type=JOIN.LEFT_OUTER)
-             .where(condition).order_by(Entry.id).tuples())
+    accounts = _accounts(condition)
+    query = (Entry.select(Entry.id, Entry.project, Entry.booked_on, Entry.kind, Entry.from_account, Entry.to_account,
+                          Entry.amount, Entry.reverses, Entry.reason, Entry.memo).where(condition).order_by(Entry.id))
     rows = []
-    for (eid, pid, booked, kind, s_kind, s_name, s_area, s_level, t_kind, t_name, t_area, t_level, amount, reverses,
-         reason, memo) in query:
-        memo, reason = entry_note(kind, memo, reason)
-        rows.append(EntryRow(eid, pid, booked, kind, account_label(s_kind, s_area or "", s_level, s_name),
-                             account_label(t_kind, t_area or "", t_level, t_name), s_kind, t_kind, amount, reverses,
+    for eid, pid, booked, kind, source, target, amount, reverses, reason, memo in _raw(query):
+        memo, reason = entry_note(kind, memo, reason) if memo or reason else ("", "")
+        (s_kind, s_label), (t_kind, t_label) = accounts[source], accounts[target]
+        rows.append(EntryRow(eid, pid, _day(booked), kind, s_label, t_label, s_kind, t_kind, amount, reverses,
                              reason, memo))
     return rows
 

@@ -1,33 +1,46 @@
-"""Build the public site: snapshot → Markdown pages + open data → one Material for MkDocs build.
+"""Build the public site: snapshot → pages, posters and open data → one Material for MkDocs site.
 
-The hand-written pages in ``content/`` are copied into a staging folder, the generated pages are
-written beside them, and the root ``mkdocs.yml`` builds the lot. Files that need no theme (open data,
-posters, receipts) are written straight into the output after MkDocs, which empties its folder first.
+1. **Theme pass.** The hand-written pages in ``content/`` are copied into a staging folder with the
+   data dictionary, the news index and one *shell* per kind of generated page (``shells.py``), and the
+   root ``mkdocs.yml`` builds them into the output (MkDocs empties it first).
+2. **Pages.** From one consistent snapshot, every area and village page is rendered as a raw HTML body
+   and stamped into its shell; village work (reading the heavy rows, privacy shaping, page, poster,
+   open data) is split across worker processes that read the same snapshot.
+3. **Whole-site files.** The region's open data is the villages' files joined in order; the search
+   index is Material's own indexer run over each generated page; the sitemap lists every page.
+
+``naive=True`` skips the shells and gives MkDocs every page as Markdown: the same output, slowly
+(the tests compare the two).
 """
 from __future__ import annotations
 
+import gzip
+import json
 import logging
+import multiprocessing
 import os
 import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 from mkdocs.commands.build import build as mkdocs_build
 from mkdocs.config import load_config
+from mkdocs.utils import get_build_date
 from mkdocs.utils.meta import get_data
 
+from db.database import database, is_postgres, open_database
 from db.errors import XfjyError
 
-from . import opendata, snapshot
-from .pages import Site
+from . import opendata, shells, snapshot
+from .pages import Page, Site
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
 CONFIG = ROOT / "mkdocs.yml"
-CHUNK = 250
-EXTRA_DIRS = ("data/region", "data/village", "poster", "files")
+CHUNK = 200
 
 
 class BuildError(XfjyError):
@@ -40,6 +53,7 @@ class BuildResult:
     files: int = 0
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -62,65 +76,325 @@ def news_items(content: Path) -> list[NewsItem]:
     return sorted(items, key=lambda n: (n.date, n.slug), reverse=True)
 
 
+def default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def build(out: os.PathLike, *, base_url: str = "", attachments: os.PathLike | None = None,
-          content: os.PathLike = CONTENT, config_file: os.PathLike = CONFIG) -> BuildResult:
-    """Build the whole site into ``out`` (emptied first). Raises ``BuildError`` and leaves ``out`` unusable on failure."""
+          content: os.PathLike = CONTENT, config_file: os.PathLike = CONFIG, workers: int = 1,
+          naive: bool = False) -> BuildResult:
+    """Build the whole site into ``out`` (emptied first); raises ``BuildError`` on failure.
+
+    ``workers > 1`` reads the database from several processes and needs committed data: on SQLite
+    they read an online backup taken at the start, on PostgreSQL an exported snapshot."""
     started = time.perf_counter()
     out, content = Path(out).resolve(), Path(content)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".xfjy-stage-", dir=out.parent))
+    builder = _Builder(out, stage, base_url, Path(attachments) if attachments else None, content, Path(config_file),
+                       workers, naive)
     try:
-        docs, extra = stage / "docs", stage / "extra"
-        shutil.copytree(content, docs)
-        result = BuildResult()
-        names: list[str] = []
-        result.files += _generate(docs, extra, names, base_url, Path(attachments) if attachments else None, content)
-        result.pages = sum(1 for _ in docs.rglob("*.md"))
-        result.warnings = _mkdocs(docs, out, base_url, Path(config_file), names)
-        _no_cdn(out)
-        for name in EXTRA_DIRS:
-            if (extra / name).exists():
-                (out / name).parent.mkdir(parents=True, exist_ok=True)
-                os.replace(extra / name, out / name)
+        builder.run()
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-    result.seconds = time.perf_counter() - started
-    return result
+    builder.result.seconds = time.perf_counter() - started
+    return builder.result
 
 
-def _generate(docs: Path, extra: Path, names: list[str], base_url: str, attachments: Path | None,
-              content: Path) -> int:
-    """Write every generated page into ``docs`` and every extra file into ``extra``; returns the extras count."""
-    news = news_items(content)
-    files = 0
-    with snapshot.read() as snap:
-        site = Site(snap, base_url)
-        names.extend(site.place_names())
-        intro = (content / "index.md").read_text(encoding="utf-8") if (content / "index.md").exists() else ""
-        _write(docs / "index.md", site.home(intro, news))
-        _write(docs / "area" / "index.md", site.areas_index())
-        for code, text in site.area_pages():
-            _write(docs / "area" / f"{code}.md", text)
-        if not (content / "news" / "index.md").exists():
-            _write(docs / "news" / "index.md", site.news_index(news))
-        _write(docs / "data" / "index.md", site.data_page())
-        region = opendata.RegionWriter(extra / "data" / "region")
-        try:
-            for start in range(0, len(snap.villages), CHUNK):
-                chunk = snap.villages[start:start + CHUNK]
-                details = snap.village_details(chunk)
-                for village in chunk:
-                    d = details[village.id]
-                    _write(docs / "village" / f"{village.code}.md", site.village(village, d))
-                    _write(extra / "poster" / f"{village.code}.html", site.poster(village))
-                    rows = opendata.village_rows(village, site.where[village.id], d)
-                    files += 1 + opendata.write_village(extra / "data" / "village" / village.code, rows)
-                    region.add(rows)
-                    files += _copy_receipts(d, attachments, extra / "files")
-            region.add({"ledger": [opendata.ledger_row(e) for e in snap.pool_entries]})
-        finally:
-            files += region.close()
-    return files
+class _Builder:
+    def __init__(self, out, stage, base_url, attachments, content, config_file, workers, naive):
+        self.out, self.stage, self.base_url, self.attachments = out, stage, base_url, attachments
+        self.content, self.config_file, self.workers, self.naive = content, config_file, workers, naive
+        self.docs = stage / "docs"
+        self.result = BuildResult()
+        self.news = news_items(content)
+        self.clock = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.result.timings[name] = round(now - self.clock, 3)
+        self.clock = now
+
+    def run(self) -> None:
+        shutil.copytree(self.content, self.docs)
+        with _frozen(self.workers, self.stage) as source, snapshot.read() as snap:
+            source.export()
+            self.lap("snapshot")
+            site = Site(snap, self.base_url)
+            _write(self.docs / "data" / "index.md", site.data_page())
+            if not (self.content / "news" / "index.md").exists():
+                _write(self.docs / "news" / "index.md", site.news_index(self.news))
+            _teach_jieba(site.place_names())
+            if self.naive:
+                self._naive(site, snap)
+            else:
+                self._stamped(site, snap, source)
+        _no_cdn(self.out)
+        self.result.pages = sum(1 for _ in self.out.rglob("index.html"))
+        self.lap("finish")
+
+    # -- the fast way ---------------------------------------------------------------------------------
+
+    def _stamped(self, site: Site, snap, source) -> None:
+        index_md = self.docs / "index.md"
+        intro = index_md.read_text(encoding="utf-8") if index_md.exists() else "# 首页\n"
+        _write(index_md, intro.rstrip("\n") + f"\n\n{shells.BODY}\n")
+        for name, path in shells.SHELLS.items():
+            title = "各地公示" if name == "areas" else shells.TITLE
+            _write(self.docs / path, shells.shell_markdown(title=title))
+        self.result.warnings = _mkdocs(self.docs, self.out, self.base_url, self.config_file)
+        self.lap("theme")
+        village_shell = shells.Shell(_take(self.out / "village" / shells.CODE))
+        area_shell = shells.Shell(_take(self.out / "area" / shells.CODE))
+        areas_shell = shells.Shell((self.out / "area" / "index.html").read_text(encoding="utf-8"))
+        home = shells.HomeShell((self.out / "index.html").read_text(encoding="utf-8"))
+
+        stamped: list[Page] = []
+        areas = site.areas_index()
+        _write(self.out / "area" / "index.html", areas_shell.stamp(areas))
+        stamped.append(areas)
+        for page in site.area_pages():
+            _write(self.out / page.url / "index.html", area_shell.stamp(page, page.url.split("/")[1]))
+            stamped.append(page)
+        _write(self.out / "index.html", home.stamp(site.home(self.news)))
+        self.lap("areas")
+
+        entries = _search_entries(stamped)
+        slices = _slices(snap.villages, self.workers)
+        job = _Job(self.out, self.stage, village_shell, site, self.attachments)
+        if len(slices) > 1:
+            context = multiprocessing.get_context("fork")
+            global _JOB
+            _JOB = (job, source)
+            with context.Pool(len(slices)) as pool:
+                outcomes = pool.map(_work_in_child, range(len(slices)))
+        else:
+            outcomes = [job.villages(slices[0])] if slices else []
+        self.lap("villages")
+        for village_entries, files in outcomes:
+            entries += village_entries
+            self.result.files += files
+        self.result.files += _region_files(self.out, snap)
+        _write_search_index(self.out, entries, drop={f"village/{shells.CODE}/", f"area/{shells.CODE}/", "area/"})
+        _write_sitemap(self.out, [p.url for p in stamped] + [f"village/{v.code}/" for v in snap.villages])
+        self.lap("assemble")
+
+    # -- the plain way (reference) ---------------------------------------------------------------------
+
+    def _naive(self, site: Site, snap) -> None:
+        index_md = self.docs / "index.md"
+        intro = index_md.read_text(encoding="utf-8") if index_md.exists() else "# 首页\n"
+        _write(index_md, intro.rstrip("\n") + "\n\n" + site.home(self.news) + "\n")
+        pages = [site.areas_index(), *site.area_pages()]
+        extra = self.stage / "extra"
+        job = _Job(extra, self.stage, None, site, self.attachments)
+        for start in range(0, len(snap.villages), CHUNK):
+            chunk = snap.villages[start:start + CHUNK]
+            for village, details, files in job.render(chunk):
+                pages.append(site.village(village, details))
+                self.result.files += files
+        for page in pages:
+            _write(self.docs / page.source, shells.page_markdown(page))
+        self.result.warnings = _mkdocs(self.docs, self.out, self.base_url, self.config_file)
+        for name in ("poster", "files", "data/village"):
+            if (extra / name).exists():
+                (self.out / name).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(extra / name, self.out / name)
+        self.result.files += _region_files(self.out, snap)
+
+
+# -- villages, in this process or in workers ---------------------------------------------------------------
+
+@dataclass
+class _Job:
+    out: Path
+    stage: Path
+    shell: shells.Shell | None
+    site: Site
+    attachments: Path | None
+
+    def render(self, villages):
+        """Per village: details, and the files written for it (poster, open data, receipts)."""
+        for start in range(0, len(villages), CHUNK):
+            chunk = villages[start:start + CHUNK]
+            details = snapshot.shape(chunk, snapshot.fetch(chunk))
+            for village in chunk:
+                d = details[village.id]
+                files = _write(self.out / "poster" / f"{village.code}.html", self.site.poster(village, d))
+                rows = opendata.village_rows(village, self.site.where[village.id], d)
+                files += opendata.write_village(self.out / "data" / "village" / village.code, rows)
+                files += _copy_receipts(d, self.attachments, self.out / "files")
+                yield village, d, files
+
+    def villages(self, villages) -> tuple[list[dict], int]:
+        pages, files = [], 0
+        for village, details, written in self.render(villages):
+            page = self.site.village(village, details)
+            _write(self.out / page.url / "index.html", self.shell.stamp(page, village.code))
+            pages.append(page)
+            files += written
+        return _search_entries(pages), files
+
+
+_JOB = None
+
+
+def _work_in_child(index: int):
+    """A worker process: its own connection to the same snapshot, then its share of the villages."""
+    job, source = _JOB
+    source.attach()
+    return job.villages(_slices(job.site.snapshot.villages, len(source.slices))[index])
+
+
+def _slices(items: list, count: int) -> list[list]:
+    if not items:
+        return []
+    count = max(1, min(count, len(items) // CHUNK or 1))
+    size = -(-len(items) // count)
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+class _Source:
+    """Where worker processes read the snapshot the parent reads."""
+
+    def __init__(self, workers: int, url: str | None = None):
+        self.slices = range(workers)
+        self.url, self.snapshot_id = url, None
+
+    def export(self) -> None:
+        """Inside the parent's snapshot transaction: let the workers join it (PostgreSQL)."""
+        if len(self.slices) > 1 and is_postgres():
+            self.snapshot_id = database.execute_sql("SELECT pg_export_snapshot()").fetchone()[0]
+
+    def attach(self) -> None:
+        if self.url is None:
+            return
+        db = open_database(self.url)  # the inherited connection belongs to the parent: never touched here
+        db.connect()
+        if self.snapshot_id:
+            db.execute_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            db.execute_sql("SET TRANSACTION SNAPSHOT %s", (self.snapshot_id,))
+
+
+class _frozen:
+    """One snapshot for all processes: SQLite is copied with the online backup API and everyone reads the
+    copy; PostgreSQL exports the parent's snapshot. With one worker, nothing is needed."""
+
+    def __init__(self, workers: int, stage: Path):
+        self.workers, self.stage = workers, stage
+        self.previous = None
+
+    def __enter__(self) -> _Source:
+        if self.workers <= 1:
+            return _Source(1)
+        if database.in_transaction():
+            raise BuildError("多进程生成需要已提交的数据（当前连接有未提交的事务）")
+        if is_postgres():
+            return _Source(self.workers, _pg_url())
+        copy = self.stage / "snapshot.sqlite3"
+        target = _sqlite3().connect(copy)
+        database.connection().backup(target)
+        target.close()
+        self.previous = database.obj
+        url = f"sqlite:///{copy}"
+        open_database(url).connect()
+        return _Source(self.workers, url)
+
+    def __exit__(self, *exc) -> None:
+        if self.workers <= 1:
+            return
+        if self.previous is not None:
+            database.close()
+            database.initialize(self.previous)
+
+
+def _sqlite3():
+    import sqlite3
+
+    return sqlite3
+
+
+def _pg_url() -> str:
+    from flask import current_app
+
+    try:
+        return current_app.config["DATABASE_URL"]
+    except RuntimeError:
+        return os.environ["DATABASE_URL"]
+
+
+# -- whole-site files -------------------------------------------------------------------------------------
+
+def _region_files(out: Path, snap) -> int:
+    """``data/region/*``: the villages' files joined in page order, then the entries of no village."""
+    region = out / "data" / "region"
+    region.mkdir(parents=True, exist_ok=True)
+    folders = [out / "data" / "village" / v.code for v in snap.villages]
+    pool_rows = {"ledger": [opendata.ledger_row(e) for e in snap.pool_entries]}
+    for name in opendata.TABLES:
+        opendata.join_csv(region / f"{name}.csv", [f / f"{name}.csv" for f in folders], name,
+                          pool_rows.get(name, []))
+        opendata.join_json(region / f"{name}.json", [f / f"{name}.json" for f in folders], name,
+                           pool_rows.get(name, []))
+    return 2 * len(opendata.TABLES)
+
+
+def _search_entries(pages: list[Page]) -> list[dict]:
+    """What Material's search plugin would index for these pages (its own code, run on their content)."""
+    from material.plugins.search.plugin import SearchIndex
+
+    index = SearchIndex()
+    for page in pages:
+        meta = {"title": page.title, "description": page.description}
+        index.add_entry_from_context(SimpleNamespace(content=page.body, toc=[], url=page.url, meta=meta,
+                                                     title=page.title))
+    return index.entries
+
+
+def _write_search_index(out: Path, entries: list[dict], drop: set[str]) -> None:
+    path = out / "search" / "search_index.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    kept = [e for e in data["docs"] if e["location"].split("#")[0] not in drop]
+    data["docs"] = kept + entries
+    path.write_text(json.dumps(data, separators=(",", ":"), default=str), encoding="utf-8")
+
+
+def _write_sitemap(out: Path, urls: list[str]) -> None:
+    """MkDocs' sitemap without the shells, with every stamped page in the same form."""
+    path = out / "sitemap.xml"
+    if not path.exists():
+        return
+    text = path.read_text(encoding="utf-8")
+    blocks = text.split("<url>")
+    head, items = blocks[0], [b for b in blocks[1:] if shells.CODE not in b]
+    tail = items[-1].split("</url>", 1)[1] if items else "\n</urlset>"
+    items = [b.split("</url>", 1)[0] + "</url>" for b in items]
+    template = next(b for b in blocks[1:] if f"village/{shells.CODE}/" in b).split("</url>", 1)[0] + "</url>"
+    listed = {b.split("<loc>")[1].split("</loc>")[0] for b in items}
+    for url in urls:
+        block = template.replace(f"village/{shells.CODE}/", url)
+        if block.split("<loc>")[1].split("</loc>")[0] not in listed:
+            items.append(block)
+    text = head + "".join("<url>" + b for b in items) + tail
+    path.write_text(text, encoding="utf-8")
+    with open(out / "sitemap.xml.gz", "wb") as raw, gzip.GzipFile(
+            fileobj=raw, filename="sitemap.xml", mode="wb", mtime=_build_timestamp()) as compressed:
+        compressed.write(text.encode("utf-8"))
+
+
+def _build_timestamp() -> int:
+    """Midnight (UTC) of the build date, so that two builds of one day write the same bytes."""
+    import datetime as dt
+
+    day = dt.datetime.strptime(get_build_date(), "%Y-%m-%d").replace(tzinfo=dt.timezone.utc)
+    return int(day.timestamp())
+
+
+def _take(folder: Path) -> str:
+    """Read a shell page and remove it from the output."""
+    text = (folder / "index.html").read_text(encoding="utf-8")
+    shutil.rmtree(folder)
+    return text
 
 
 def _copy_receipts(details, attachments: Path | None, target: Path) -> int:
@@ -139,19 +413,26 @@ def _copy_receipts(details, attachments: Path | None, target: Path) -> int:
         target.mkdir(parents=True, exist_ok=True)
         try:
             os.link(source, dest)
+        except FileExistsError:
+            continue
         except OSError:
             shutil.copyfile(source, dest)
         copied += 1
     return copied
 
 
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+def _write(path: Path, text: str) -> int:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return 1
 
 
 def _teach_jieba(names: list[str]) -> None:
-    """The same as Material's ``jieba_dict_user`` option, without a file that jieba never closes."""
+    """What Material's ``jieba_dict_user`` option does, without a file jieba never closes: every place
+    name becomes one word, so a name typed whole into the search box (光明社区) is one term."""
     import jieba
 
     for name in names:
@@ -187,18 +468,14 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def _mkdocs(docs: Path, out: Path, base_url: str, config_file: Path, names: list[str]) -> list[str]:
-    """One MkDocs build; any warning (a broken Markdown link, a bad page) fails it, like ``--strict``.
-
-    Village and place names go into jieba's user dictionary, so that a name typed whole into the
-    search box (光明社区) is one term of the index rather than two (光明 / 社区)."""
+def _mkdocs(docs: Path, out: Path, base_url: str, config_file: Path) -> list[str]:
+    """One MkDocs build; any warning (a broken Markdown link, a bad page) fails it, like ``--strict``."""
     collect = _Collect()
     logger = logging.getLogger("mkdocs")
     logger.addHandler(collect)
     try:
         config = load_config(config_file=str(config_file), docs_dir=str(docs), site_dir=str(out),
                              site_url=base_url or None)
-        _teach_jieba(names)
         config.plugins.on_startup(command="build", dirty=False)
         try:
             mkdocs_build(config)
@@ -209,3 +486,6 @@ def _mkdocs(docs: Path, out: Path, base_url: str, config_file: Path, names: list
     if collect.messages:
         raise BuildError("网站生成出现问题：" + "；".join(collect.messages[:5]))
     return collect.messages
+
+
+__all__ = ["build", "BuildError", "BuildResult", "news_items", "default_workers", "get_build_date"]

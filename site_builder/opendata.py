@@ -132,31 +132,27 @@ def write_village(directory: Path, rows: dict[str, list[list]]) -> int:
     return 2 * len(rows)
 
 
-class RegionWriter:
-    """The region-wide files, appended to village by village so that no table is held in memory."""
+def join_csv(target: Path, parts: list[Path], name: str, extra_rows: list[list]) -> None:
+    """One CSV from the village files (each one's BOM and header skipped) and some rows of no village."""
+    with open(target, "wb") as out:
+        out.write(("\ufeff" + csv_text(name, [])).encode("utf-8"))
+        for part in parts:
+            data = part.read_bytes()
+            out.write(data[data.index(b"\r\n") + 2:])
+        out.write(csv_text(name, extra_rows, header=False).encode("utf-8"))
 
-    def __init__(self, directory: Path):
-        directory.mkdir(parents=True, exist_ok=True)
-        self.csv = {n: open(directory / f"{n}.csv", "w", encoding="utf-8", newline="") for n in TABLES}
-        self.json = {n: open(directory / f"{n}.json", "w", encoding="utf-8") for n in TABLES}
-        self.first = dict.fromkeys(TABLES, True)
-        for name in TABLES:
-            self.csv[name].write("\ufeff" + csv_text(name, []))
-            self.json[name].write("[")
 
-    def add(self, rows: dict[str, list[list]]) -> None:
-        for name, table in rows.items():
-            if not table:
-                continue
-            self.csv[name].write(csv_text(name, table, header=False))
-            for record in json_records(name, table):
-                self.json[name].write(("" if self.first[name] else ",")
-                                      + json.dumps(record, ensure_ascii=False, separators=(",", ":")))
-                self.first[name] = False
-
-    def close(self) -> int:
-        for name in TABLES:
-            self.json[name].write("]")
-            self.json[name].close()
-            self.csv[name].close()
-        return 2 * len(TABLES)
+def join_json(target: Path, parts: list[Path], name: str, extra_rows: list[list]) -> None:
+    """One JSON array from the village arrays, in order, then some rows of no village."""
+    with open(target, "wb") as out:
+        out.write(b"[")
+        first = True
+        for part in parts:
+            data = part.read_bytes()[1:-1]
+            if data:
+                out.write(data if first else b"," + data)
+                first = False
+        for record in json_records(name, extra_rows):
+            out.write((b"" if first else b",") + json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode())
+            first = False
+        out.write(b"]")

@@ -65,6 +65,32 @@ def settlement(project: ProjectInfo) -> str:
     return "没有未使用的善款需要结转。"
 
 
+_NOT_IN_TITLES = str.maketrans("", "", "<>&\"'\r\n\\")
+
+
+@dataclass
+class Page:
+    """A generated page: what MkDocs would be given as front matter and content (raw HTML)."""
+
+    url: str            # "village/150102001001/"
+    title: str
+    description: str
+    body: str
+
+    @property
+    def source(self) -> str:
+        """The Markdown file MkDocs would build this page from."""
+        return self.url + "index.md" if self.url.count("/") <= 1 else self.url.rstrip("/") + ".md"
+
+    def markdown(self) -> str:
+        return f"---\ntitle: {self.title}\ndescription: {self.description}\n---\n\n{self.body}\n"
+
+
+def title_text(text: str) -> str:
+    """Names as page titles: no character that HTML or YAML would treat specially."""
+    return " ".join(str(text).translate(_NOT_IN_TITLES).split())
+
+
 @dataclass
 class Where:
     """A village's place in the tree, for breadcrumbs and tables."""
@@ -120,7 +146,7 @@ class Site:
 
     def _render(self, template: str, **context) -> str:
         context.setdefault("taken_at", self.snapshot.taken_at)
-        return self.env.get_template(template).render(**context)
+        return self.env.get_template(template).render(**context).strip()
 
     def counties_of(self, prefecture: Place) -> list[Place]:
         """A 盟市's 旗县市区; 满洲里市 and 二连浩特市 are their own and have no list."""
@@ -134,36 +160,44 @@ class Site:
     def prefecture_rows(self) -> list[UnitRow]:
         return [self._unit_row(p, self.by_prefecture.get(p.id, [])) for p in self.prefectures]
 
-    def home(self, intro: str, news: list) -> str:
-        return self._render("home.md", intro=Markup(intro), root="", summary=summarize(self.snapshot.villages),
+    def home(self, news: list) -> str:
+        """The generated part of the home page (the hand-written part is ``content/index.md``)."""
+        return self._render("home.html", root="", summary=summarize(self.snapshot.villages),
                             units=self.prefecture_rows(), quota_chart=quota_chart(self.snapshot.quota),
                             latest=self.snapshot.latest_disclosures, news=news)
 
-    def areas_index(self) -> str:
-        return self._render("areas.md", root="../", summary=summarize(self.snapshot.villages),
+    def areas_index(self) -> Page:
+        body = self._render("areas.html", root="../", summary=summarize(self.snapshot.villages),
                             units=self.prefecture_rows())
+        return Page("area/", "各地公示", "内蒙古自治区各盟市“幸福家园”村社互助工程公示汇总", body)
 
     def area_pages(self):
-        """``(code, markdown)`` of every 盟市 page and every 旗县市区 page."""
+        """Every 盟市 page and every 旗县市区 page."""
         for prefecture in self.prefectures:
             counties = self.counties_of(prefecture)
             villages = self.by_prefecture.get(prefecture.id, [])
             if counties:
                 units = [self._unit_row(c, self.by_county.get(c.id, [])) for c in counties]
-                yield prefecture.code, self._render(
-                    "area.md", root="../../", place=prefecture, summary=summarize(villages), villages=None,
+                body = self._render(
+                    "area.html", root="../../", place=prefecture, summary=summarize(villages), villages=None,
                     units=units, up=UnitRow("各地公示", "area/", 0, 0, Totals()), trail=self._trail(prefecture))
+                yield self._area_page(prefecture, body)
                 for county in counties:
-                    yield county.code, self._county(county, up=prefecture)
+                    yield self._county(county, up=prefecture)
             else:
-                yield prefecture.code, self._county(prefecture, up=None)
+                yield self._county(prefecture, up=None)
 
-    def _county(self, county: Place, up: Place | None) -> str:
+    def _area_page(self, place: Place, body: str) -> Page:
+        name = title_text(place.name)
+        return Page(f"area/{place.code}/", name, f"{name}“幸福家园”村社互助工程各村社公示汇总", body)
+
+    def _county(self, county: Place, up: Place | None) -> Page:
         villages = self.by_county.get(county.id, [])
         rows = [(v, self.where[v.id].township.name) for v in villages]
-        return self._render("area.md", root="../../", place=county, summary=summarize(villages), villages=rows,
+        body = self._render("area.html", root="../../", place=county, summary=summarize(villages), villages=rows,
                             units=None, up=up and UnitRow(up.name, f"area/{up.code}/", 0, 0, Totals()),
                             trail=self._trail(county))
+        return self._area_page(county, body)
 
     def _trail(self, place: Place) -> str:
         """The place's ancestors from the region down, e.g. ``内蒙古自治区 · 呼和浩特市``."""
@@ -174,20 +208,26 @@ class Site:
             cursor = self.snapshot.places.get(cursor.parent_id)
         return " · ".join(reversed(names))
 
-    def village(self, village: VillageInfo, details) -> str:
+    def village(self, village: VillageInfo, details) -> Page:
         hours = TeamSize(details.volunteers, details.service_minutes).hours
-        return self._render("village.md", root="../../", v=village, d=details, t=village.totals,
-                            place=self.where[village.id], hours=hours)
+        where = self.where[village.id]
+        body = self._render("village.html", root="../../", v=village, d=details, t=village.totals, place=where,
+                            hours=hours)
+        name = title_text(village.name)
+        places = title_text(f"{where.prefecture.name}{where.county.name}{where.township.name}")
+        return Page(f"village/{village.code}/", name, f"{places}{name}的“幸福家园”互助基金项目公示", body)
 
-    def poster(self, village: VillageInfo) -> str:
+    def poster(self, village: VillageInfo, details) -> str:
         url = f"{self.base_url}village/{village.code}/"
-        qr = segno.make(url, error="m").svg_inline(scale=4, omitsize=True, title=f"{village.name}公示页二维码")
-        return self._render("poster.html", v=village, t=village.totals, place=self.where[village.id], url=url,
+        # A fixed mask is as valid as the best one segno would search for, and five times faster.
+        qr = segno.make(url, error="m", mask=0, micro=False).svg_inline(
+            scale=4, omitsize=True, title=f"{village.name}公示页二维码")
+        return self._render("poster.html", v=village, d=details, t=village.totals, place=self.where[village.id], url=url,
                             qr=Markup(qr), target=sum(p.target for p in village.projects))
 
     def data_page(self) -> str:
         example = self.snapshot.villages[0].code if self.snapshot.villages else ""
-        return self._render("data.md", tables=TABLES, example=example)
+        return self._render("data.md", tables=TABLES, example=example) + "\n"
 
     def news_index(self, news: list) -> str:
-        return self._render("news.md", news=news)
+        return self._render("news.md", news=news) + "\n"

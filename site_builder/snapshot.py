@@ -194,6 +194,7 @@ class Details:
     evaluations: list[EvaluationRow] = field(default_factory=list)
     volunteers: int = 0
     service_minutes: int = 0
+    updated_at: dt.datetime | None = None  # the village's latest change: its page's "更新于"
 
     def on_page(self, project_id: int) -> list[DonationRow]:
         return [d for d in self.donations if d.project_id == project_id][:DONATIONS_ON_PAGE]
@@ -229,7 +230,7 @@ def read():
 
 
 def _load() -> Snapshot:
-    taken_at = now()
+    taken_at = _data_time()
     columns = (Area.id, Area.code, Area.name, Area.level, Area.parent, Area.path, Area.county)
     places = {row[0]: Place(*row) for row in Area.select(*columns).where(Area.level < Level.VILLAGE).tuples()}
     villages = []
@@ -260,47 +261,97 @@ def _load() -> Snapshot:
               .order_by(Disclosure.published_on.desc(), Disclosure.id.desc()).limit(10))
     for d in recent:
         project = by_project[d.project_id]
-        latest.append((_disclosure(d), by_id[project.village_id], project))
+        latest.append((_disclosure(d.id, d.project_id, d.title, d.published_on, d.period_start, d.period_end, d.body,
+                                   d.corrects_id, d.correction_note), by_id[project.village_id], project))
     return Snapshot(taken_at, places, villages, quota_report(), latest, _entries(Entry.project.is_null()))
 
 
-def _details(villages: list[VillageInfo]) -> dict[int, Details]:
+def _data_time() -> dt.datetime:
+    """When the published data last changed (not when the build ran), so that two builds of the same
+    data are the same bytes."""
+    times = [Entry.select(Entry.posted_at).order_by(Entry.id.desc()).limit(1).scalar(),
+             Project.select(fn.MAX(Project.updated_at)).scalar(),
+             Disclosure.select(fn.MAX(Disclosure.created_at)).scalar(),
+             Expenditure.select(fn.MAX(Expenditure.created_at)).scalar(),
+             Village.select(fn.MAX(Village.created_at)).scalar()]
+    times = [_moment(t) for t in times if t]
+    return max(times) if times else dt.datetime(2023, 1, 1)
+
+
+def _moment(value) -> dt.datetime:
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value[:19])
+    return value.replace(tzinfo=None, microsecond=0) if isinstance(value, dt.datetime) else \
+        dt.datetime.combine(value, dt.time())
+
+
+def fetch(villages: list[VillageInfo]) -> dict:
+    """The heavy rows of some villages, as plain tuples (cheap to read, and to send to a worker)."""
+    ids = [p.id for v in villages for p in v.projects]
+    raw = dict(returned=set(), donations=[], accounts={}, entries=[], reversed_spending=set(), spending=[], disclosures=[],
+               files=[], reviews=[], evaluations=[], volunteers=[], minutes=[], changed=[])
+    village_ids = [v.id for v in villages]
+    raw["volunteers"] = list(Volunteer.select(Volunteer.village, fn.COUNT(Volunteer.id))
+                             .where(Volunteer.village.in_(village_ids)).group_by(Volunteer.village).tuples())
+    raw["minutes"] = list(ServiceRecord.select(Volunteer.village, fn.SUM(ServiceRecord.minutes)).join(Volunteer)
+                          .where(Volunteer.village.in_(village_ids)).group_by(Volunteer.village).tuples())
+    if not ids:
+        return raw
+    for model, column in ((Entry, Entry.posted_at), (Disclosure, Disclosure.created_at),
+                          (Expenditure, Expenditure.created_at)):
+        raw["changed"] += _raw(model.select(model.project, fn.MAX(column)).where(model.project.in_(ids))
+                               .group_by(model.project))
+    raw["returned"] = {row[0] for row in _raw(Entry.select(Entry.donation).where(
+        Entry.project.in_(ids) & Entry.donation.is_null(False)
+        & ((Entry.kind == "refund") | Entry.reverses.is_null(False))))}
+    raw["donations"] = _raw(
+        Donation.select(Donation.id, Donation.project, Donation.donated_at, Donation.donor_name, Donation.name_consent,
+                        Donation.amount, Donation.channel, Donation.message)
+        .where(Donation.project.in_(ids)).order_by(Donation.project, Donation.donated_at.desc(), Donation.id.desc()))
+    raw["accounts"], raw["entries"] = _entry_rows(Entry.project.in_(ids))
+    raw["reversed_spending"] = {row[0] for row in _raw(Entry.select(Entry.expenditure).where(
+        Entry.project.in_(ids) & Entry.expenditure.is_null(False) & Entry.reverses.is_null(False)))}
+    raw["spending"] = _raw(Expenditure.select(Expenditure.id, Expenditure.project, Expenditure.spent_on, Expenditure.item,
+                                              Expenditure.payee, Expenditure.amount, Expenditure.voucher_no)
+                           .where(Expenditure.project.in_(ids)).order_by(Expenditure.spent_on, Expenditure.id))
+    raw["disclosures"] = [
+        (d.id, d.project_id, d.title, d.published_on, d.period_start, d.period_end, d.body, d.corrects_id,
+         d.correction_note)
+        for d in Disclosure.select().where(Disclosure.project.in_(ids)).order_by(Disclosure.published_on, Disclosure.id)]
+    spending_ids = [row[0] for row in raw["spending"]] or [0]
+    disclosure_ids = [row[0] for row in raw["disclosures"]] or [0]
+    raw["files"] = list(Attachment.select(Attachment.sha256, Attachment.filename, Attachment.mime, Attachment.expenditure,
+                                          Attachment.disclosure).where(Attachment.published & (
+        Attachment.expenditure.in_(spending_ids) | Attachment.disclosure.in_(disclosure_ids))).tuples())
+    raw["reviews"] = list(ProjectReview.select(ProjectReview.project, ProjectReview.at, ProjectReview.action,
+                                               ProjectReview.to_state, ProjectReview.decision, ProjectReview.unit)
+                          .where(ProjectReview.project.in_(ids)).order_by(ProjectReview.at, ProjectReview.id).tuples())
+    raw["evaluations"] = list(Evaluation.select(Evaluation.project, Evaluation.evaluated_on, Evaluation.result,
+                                                Evaluation.score, Evaluation.unit)
+                              .where(Evaluation.project.in_(ids)).order_by(Evaluation.evaluated_on, Evaluation.id)
+                              .tuples())
+    return raw
+
+
+def shape(villages: list[VillageInfo], raw: dict) -> dict[int, Details]:
+    """The rows of ``fetch`` as the public may see them, per village (no database needed)."""
     result = {v.id: Details() for v in villages}
     village_of = {p.id: v.id for v in villages for p in v.projects}
-    ids = list(village_of)
-    if not ids:
-        _volunteers(result)
-        return result
-    returned = {row[0] for row in Entry.select(Entry.donation).where(
-        Entry.project.in_(ids) & Entry.donation.is_null(False)
-        & ((Entry.kind == "refund") | Entry.reverses.is_null(False))).tuples()}
-    donations = (Donation.select(Donation.id, Donation.project, Donation.donated_at, Donation.donor_name,
-                                 Donation.name_consent, Donation.amount, Donation.channel, Donation.message)
-                 .where(Donation.project.in_(ids)).order_by(Donation.project, Donation.donated_at.desc(), Donation.id.desc()))
-    channels = Donation.CHANNELS
-    for did, pid, at, name, consent, amount, channel, message in _raw(donations):
+    returned, channels = raw["returned"], Donation.CHANNELS
+    for did, pid, at, name, consent, amount, channel, message in raw["donations"]:
         result[village_of[pid]].donations.append(DonationRow(
             pid, _day(at), donor_label(name, consent), amount, channels.get(channel, channel),
             public_text(message), did in returned))
-    for row in _entries(Entry.project.in_(ids)):
+    for row in _shape_entries(raw["accounts"], raw["entries"]):
         result[village_of[row.project_id]].entries.append(row)
-    reversed_spending = {row[0] for row in Entry.select(Entry.expenditure).where(
-        Entry.project.in_(ids) & Entry.expenditure.is_null(False) & Entry.reverses.is_null(False)).tuples()}
     spending = {}
-    for row in (Expenditure.select(Expenditure.id, Expenditure.project, Expenditure.spent_on, Expenditure.item,
-                                   Expenditure.payee, Expenditure.amount, Expenditure.voucher_no)
-                .where(Expenditure.project.in_(ids)).order_by(Expenditure.spent_on, Expenditure.id).tuples()):
-        line = SpendingRow(row[0], row[1], row[2], public_text(row[3]), public_text(row[4]), row[5], public_text(row[6]),
-                           row[0] in reversed_spending)
-        spending[line.id] = line
-        result[village_of[line.project_id]].spending.append(line)
-    disclosures = {}
-    for d in Disclosure.select().where(Disclosure.project.in_(ids)).order_by(Disclosure.published_on, Disclosure.id):
-        disclosures[d.id] = _disclosure(d)
-    files = Attachment.select(Attachment.sha256, Attachment.filename, Attachment.mime, Attachment.expenditure,
-                              Attachment.disclosure).where(Attachment.published & (
-        Attachment.expenditure.in_(list(spending) or [0]) | Attachment.disclosure.in_(list(disclosures) or [0])))
-    for sha, filename, mime, expenditure_id, disclosure_id in files.tuples():
+    for sid, pid, on, item, payee, amount, voucher in raw["spending"]:
+        line = SpendingRow(sid, pid, _day(on), public_text(item), public_text(payee), amount, public_text(voucher),
+                           sid in raw["reversed_spending"])
+        spending[sid] = line
+        result[village_of[pid]].spending.append(line)
+    disclosures = {row[0]: _disclosure(*row) for row in raw["disclosures"]}
+    for sha, filename, mime, expenditure_id, disclosure_id in raw["files"]:
         receipt = Receipt(sha, public_text(filename), mime)
         if expenditure_id in spending:
             spending[expenditure_id].receipts.append(receipt)
@@ -308,30 +359,28 @@ def _details(villages: list[VillageInfo]) -> dict[int, Details]:
             disclosures[disclosure_id].files.append(receipt)
     for thread in _threads(disclosures):
         result[village_of[thread.project_id]].disclosures.append(thread)
-    for pid, at, action, to_state, decision, unit in (
-            ProjectReview.select(ProjectReview.project, ProjectReview.at, ProjectReview.action, ProjectReview.to_state,
-                                 ProjectReview.decision, ProjectReview.unit)
-            .where(ProjectReview.project.in_(ids)).order_by(ProjectReview.at, ProjectReview.id).tuples()):
-        label = _step_label(action, to_state)
-        result[village_of[pid]].reviews.append(ReviewRow(pid, at, label, public_text(unit), decision))
-    for pid, on, outcome, score, unit in (
-            Evaluation.select(Evaluation.project, Evaluation.evaluated_on, Evaluation.result, Evaluation.score,
-                              Evaluation.unit)
-            .where(Evaluation.project.in_(ids)).order_by(Evaluation.evaluated_on, Evaluation.id).tuples()):
+    for pid, at, action, to_state, decision, unit in raw["reviews"]:
+        result[village_of[pid]].reviews.append(ReviewRow(pid, at, _step_label(action, to_state), public_text(unit),
+                                                         decision))
+    for pid, on, outcome, score, unit in raw["evaluations"]:
         result[village_of[pid]].evaluations.append(
             EvaluationRow(pid, on, Evaluation.RESULTS.get(outcome, outcome), score, public_text(unit)))
-    _volunteers(result)
+    for vid, count in raw["volunteers"]:
+        result[vid].volunteers = count
+    for vid, minutes in raw["minutes"]:
+        result[vid].service_minutes = int(minutes or 0)
+    for village in villages:
+        moments = [_moment(village.fund_established_on)] if village.fund_established_on else []
+        result[village.id].updated_at = max(moments + [_moment(p.updated_at) for p in village.projects], default=None)
+    for pid, moment in raw["changed"]:
+        details = result[village_of[pid]]
+        if moment and (details.updated_at is None or _moment(moment) > details.updated_at):
+            details.updated_at = _moment(moment)
     return result
 
 
-def _volunteers(result: dict[int, Details]) -> None:
-    ids = list(result)
-    for vid, count in (Volunteer.select(Volunteer.village, fn.COUNT(Volunteer.id))
-                       .where(Volunteer.village.in_(ids)).group_by(Volunteer.village).tuples()):
-        result[vid].volunteers = count
-    for vid, minutes in (ServiceRecord.select(Volunteer.village, fn.SUM(ServiceRecord.minutes)).join(Volunteer)
-                         .where(Volunteer.village.in_(ids)).group_by(Volunteer.village).tuples()):
-        result[vid].service_minutes = int(minutes or 0)
+def _details(villages: list[VillageInfo]) -> dict[int, Details]:
+    return shape(villages, fetch(villages))
 
 
 def _step_label(action: str, to_state: str) -> str:
@@ -341,9 +390,9 @@ def _step_label(action: str, to_state: str) -> str:
     return PROJECT.label(to_state)
 
 
-def _disclosure(d: Disclosure) -> DisclosureRow:
-    return DisclosureRow(d.id, d.project_id, public_text(d.title), d.published_on, d.period_start, d.period_end,
-                         public_html(d.body), d.corrects_id, public_text(d.correction_note))
+def _disclosure(did, project_id, title, published_on, period_start, period_end, body, corrects, note) -> DisclosureRow:
+    return DisclosureRow(did, project_id, public_text(title), published_on, period_start, period_end, public_html(body),
+                         corrects, public_text(note))
 
 
 def _threads(disclosures: dict[int, DisclosureRow]) -> list[DisclosureRow]:
@@ -383,12 +432,19 @@ def _accounts(condition) -> dict[int, tuple[str, str]]:
     return {aid: (kind, account_label(kind, area or "", level, name)) for aid, kind, name, area, level in _raw(query)}
 
 
-def _entries(condition) -> list[EntryRow]:
-    accounts = _accounts(condition)
+def _entry_rows(condition) -> tuple[dict, list[tuple]]:
     query = (Entry.select(Entry.id, Entry.project, Entry.booked_on, Entry.kind, Entry.from_account, Entry.to_account,
                           Entry.amount, Entry.reverses, Entry.reason, Entry.memo).where(condition).order_by(Entry.id))
+    return _accounts(condition), _raw(query)
+
+
+def _entries(condition) -> list[EntryRow]:
+    return _shape_entries(*_entry_rows(condition))
+
+
+def _shape_entries(accounts: dict, raw: list[tuple]) -> list[EntryRow]:
     rows = []
-    for eid, pid, booked, kind, source, target, amount, reverses, reason, memo in _raw(query):
+    for eid, pid, booked, kind, source, target, amount, reverses, reason, memo in raw:
         memo, reason = entry_note(kind, memo, reason) if memo or reason else ("", "")
         (s_kind, s_label), (t_kind, t_label) = accounts[source], accounts[target]
         rows.append(EntryRow(eid, pid, _day(booked), kind, s_label, t_label, s_kind, t_kind, amount, reverses,

@@ -19,6 +19,7 @@ import json
 import logging
 import multiprocessing
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -339,14 +340,22 @@ def _region_files(out: Path, snap) -> int:
     return 2 * len(opendata.TABLES)
 
 
+_EXCLUDED = re.compile(r"<[a-z][a-z0-9]*\s[^>]*data-search-exclude")
+
+
 def _search_entries(pages: list[Page]) -> list[dict]:
-    """What Material's search plugin would index for these pages (its own code, run on their content)."""
+    """What Material's search plugin would index for these pages (its own code, run on their content).
+
+    Generated bodies put everything after their first ``data-search-exclude`` element out of search,
+    so only the part before it is parsed (the tests compare with Material indexing whole pages)."""
     from material.plugins.search.plugin import SearchIndex
 
     index = SearchIndex()
     for page in pages:
         meta = {"title": page.title, "description": page.description}
-        index.add_entry_from_context(SimpleNamespace(content=page.body, toc=[], url=page.url, meta=meta,
+        cut = _EXCLUDED.search(page.body)
+        content = page.body[:cut.start()] if cut else page.body
+        index.add_entry_from_context(SimpleNamespace(content=content, toc=[], url=page.url, meta=meta,
                                                      title=page.title))
     return index.entries
 

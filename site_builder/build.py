@@ -250,7 +250,7 @@ def _work_in_child(index: int):
 def _slices(items: list, count: int) -> list[list]:
     if not items:
         return []
-    count = max(1, min(count, len(items) // CHUNK or 1))
+    count = max(1, min(count, len(items)))
     size = -(-len(items) // count)
     return [items[i:i + size] for i in range(0, len(items), size)]
 
@@ -395,7 +395,7 @@ def _build_timestamp() -> int:
     """Midnight (UTC) of the build date, so that two builds of one day write the same bytes."""
     import datetime as dt
 
-    day = dt.datetime.strptime(get_build_date(), "%Y-%m-%d").replace(tzinfo=dt.timezone.utc)
+    day = dt.datetime.strptime(get_build_date(), "%Y-%m-%d").replace(tzinfo=dt.UTC)
     return int(day.timestamp())
 
 

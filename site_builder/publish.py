@@ -38,7 +38,7 @@ def live_release(site: Path) -> Path | None:
 
 
 def publish(site: os.PathLike, *, base_url: str = "", attachments: os.PathLike | None = None, wait: bool = False,
-            requested_by: str = "", check: bool = True) -> PublishRun:
+            requested_by: str = "", check: bool = True, workers: int = 1) -> PublishRun:
     site = Path(site).absolute()
     site.parent.mkdir(parents=True, exist_ok=True)
     with open(site.with_name(site.name + ".lock"), "a+") as lock:
@@ -47,12 +47,12 @@ def publish(site: os.PathLike, *, base_url: str = "", attachments: os.PathLike |
         except BlockingIOError:
             raise PublishBusy("另一次发布正在进行，本次未执行") from None
         try:
-            return _publish_locked(site, base_url, attachments, requested_by, check)
+            return _publish_locked(site, base_url, attachments, requested_by, check, workers)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _publish_locked(site: Path, base_url, attachments, requested_by: str, check: bool) -> PublishRun:
+def _publish_locked(site: Path, base_url, attachments, requested_by: str, check: bool, workers: int) -> PublishRun:
     PublishRun.update(status="interrupted", errors="发布进程中断（被终止或服务器重启）", finished_at=now()).where(
         PublishRun.status == "running").execute()
     run = PublishRun.create(started_at=now(), requested_by=requested_by)
@@ -63,7 +63,7 @@ def _publish_locked(site: Path, base_url, attachments, requested_by: str, check:
     _remove_leftovers(releases, keep=live_release(site))
     target = releases / f"{now():%Y%m%d-%H%M%S}-{run.id}"
     try:
-        result = build(target, base_url=base_url, attachments=attachments)
+        result = build(target, base_url=base_url, attachments=attachments, workers=workers)
         if check:
             broken = broken_links(target, urlsplit(base_url).path or "/")
             if broken:

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from peewee import JOIN, fn
 
 from db.areas import quota_report
-from db.clock import now
 from db.database import database, is_postgres
 from db.models import (
     Account,

@@ -442,3 +442,17 @@ def test_build_site_builds_elsewhere_without_touching_the_live_site(backend, tmp
     assert release_dirs(b) == existing
     assert last_run_id(b) == since, "build-site recorded a publish"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["preview"], "build-site left its staging folder"
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_workers_read_one_snapshot_and_write_the_same_site_as_one_process(backend, tmp_path):
+    """Two worker processes (an SQLite backup, or PostgreSQL's exported snapshot) give the same bytes."""
+    b = backend
+    b.ok("build-site", "--out", tmp_path / "one", "--workers", "1")
+    b.ok("build-site", "--out", tmp_path / "two", "--workers", "2")
+    one, two = _tree(tmp_path / "one"), _tree(tmp_path / "two")
+    assert sorted(one) == sorted(two) and len(one) > 100
+    assert [name for name in one if one[name] != two[name]] == []

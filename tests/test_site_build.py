@@ -227,3 +227,26 @@ def test_search_finds_villages_by_whole_name_but_holds_no_donations(built):
 def test_village_page_stays_small(built):
     sizes = [p.stat().st_size for p in (built["site"] / "village").glob("*/index.html")]
     assert max(sizes) <= 40 * 1024, max(sizes)
+
+
+# -- shells ----------------------------------------------------------------------------------------------
+
+def test_stamped_pages_are_what_mkdocs_renders_page_by_page(built, tmp_path):
+    """Every file equals the site MkDocs builds from each page's own Markdown; the search index and the
+    sitemap hold the same entries (in another order)."""
+    naive = tmp_path / "naive"
+    build(naive, base_url="https://xfjy.example.org/", attachments=built["site"].parent / "attachments", naive=True)
+    fast, slow = {p.relative_to(built["site"]) for p in _files(built["site"])}, {p.relative_to(naive) for p in _files(naive)}
+    assert fast == slow
+    unordered = {Path("search/search_index.json"), Path("sitemap.xml"), Path("sitemap.xml.gz")}
+    differing = [str(p) for p in fast - unordered if (built["site"] / p).read_bytes() != (naive / p).read_bytes()]
+    assert differing == []
+
+    def entries(root):
+        docs = json.loads((root / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+        return sorted(json.dumps(d, sort_keys=True, ensure_ascii=False) for d in docs)
+
+    assert entries(built["site"]) == entries(naive)
+    locations = [sorted(re.findall(r"<loc>(.*?)</loc>", (root / "sitemap.xml").read_text(encoding="utf-8")))
+                 for root in (built["site"], naive)]
+    assert locations[0] == locations[1]

@@ -444,8 +444,11 @@ def _teach_jieba(names: list[str]) -> None:
     name becomes one word, so a name typed whole into the search box (光明社区) is one term."""
     import jieba
 
+    jieba.initialize()
+    known = jieba.dt.FREQ
     for name in names:
-        jieba.add_word(name, freq=100_000)
+        if known.get(name, 0) < 100_000:  # teaching a word twice would shift every other word's odds
+            jieba.add_word(name, freq=100_000)
 
 
 CDN_SCRIPTS = (

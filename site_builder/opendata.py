@@ -2,6 +2,8 @@
 
 Files live at stable addresses: ``data/region/<table>.csv|json`` for the whole region and
 ``data/village/<code>/<table>.csv|json`` for one village. ``TABLES`` is also the data dictionary.
+A JSON file is ``{"table": …, "columns": […], "rows": [[…], …]}``: the CSV's header and rows, without
+repeating every column name in every row (a million donations stay a manageable download).
 """
 from __future__ import annotations
 
@@ -118,17 +120,25 @@ def csv_text(name: str, rows: list[list], header: bool = True) -> str:
     return out.getvalue()
 
 
-def json_records(name: str, rows: list[list]) -> list[dict]:
-    names = [c.name for c in TABLES[name][1]]
-    return [dict(zip(names, row)) for row in rows]
+def json_head(name: str) -> str:
+    columns = json.dumps([c.name for c in TABLES[name][1]], ensure_ascii=False, separators=(",", ":"))
+    return f'{{"table":"{name}","columns":{columns},"rows":['
+
+
+def json_rows(rows: list[list]) -> str:
+    """The rows as the inside of a JSON array (no brackets), so that files can be joined."""
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))[1:-1]
+
+
+def json_text(name: str, rows: list[list]) -> str:
+    return json_head(name) + json_rows(rows) + "]}"
 
 
 def write_village(directory: Path, rows: dict[str, list[list]]) -> int:
     directory.mkdir(parents=True, exist_ok=True)
     for name, table in rows.items():
         (directory / f"{name}.csv").write_text("\ufeff" + csv_text(name, table), encoding="utf-8")
-        (directory / f"{name}.json").write_text(
-            json.dumps(json_records(name, table), ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        (directory / f"{name}.json").write_text(json_text(name, table), encoding="utf-8")
     return 2 * len(rows)
 
 
@@ -143,16 +153,13 @@ def join_csv(target: Path, parts: list[Path], name: str, extra_rows: list[list])
 
 
 def join_json(target: Path, parts: list[Path], name: str, extra_rows: list[list]) -> None:
-    """One JSON array from the village arrays, in order, then some rows of no village."""
+    """One JSON table from the village tables' rows, in order, then some rows of no village."""
+    head = json_head(name).encode("utf-8")
     with open(target, "wb") as out:
-        out.write(b"[")
+        out.write(head)
         first = True
-        for part in parts:
-            data = part.read_bytes()[1:-1]
-            if data:
-                out.write(data if first else b"," + data)
+        for chunk in [part.read_bytes()[len(head):-2] for part in parts] + [json_rows(extra_rows).encode("utf-8")]:
+            if chunk:
+                out.write(chunk if first else b"," + chunk)
                 first = False
-        for record in json_records(name, extra_rows):
-            out.write((b"" if first else b",") + json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode())
-            first = False
-        out.write(b"]")
+        out.write(b"]}")

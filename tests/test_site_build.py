@@ -134,8 +134,11 @@ def test_region_open_data_adds_up_to_the_ledger(built):
         ledger_rows = list(csv.DictReader(f))
     assert len(ledger_rows) == Entry.select().where(
         Entry.project.in_(public) | Entry.project.is_null()).count()
-    records = json.loads((site / "data" / "region" / "donations.json").read_text(encoding="utf-8"))
-    assert len(records) == Donation.select().where(Donation.project.in_(public)).count()
+    table = json.loads((site / "data" / "region" / "donations.json").read_text(encoding="utf-8"))
+    assert table["columns"][:3] == ["village_code", "project_code", "date"]
+    assert len(table["rows"]) == Donation.select().where(Donation.project.in_(public)).count()
+    village = json.loads((site / "data" / "village" / built["village_code"] / "donations.json").read_text(encoding="utf-8"))
+    assert village["columns"] == table["columns"] and 0 < len(village["rows"]) < len(table["rows"])
 
 
 def test_home_page_shows_region_totals(built):

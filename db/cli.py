@@ -184,9 +184,10 @@ def build_site(out: Path, base_url: str | None, workers: int | None) -> None:
 @click.option("--wait", is_flag=True, help="已有发布在进行时等待它结束，而不是退出")
 @click.option("--base-url", default=None, help="网站的公开地址（默认取配置 SITE_URL）")
 @click.option("--workers", default=None, type=click.IntRange(1, 64), help="并行进程数（默认按 CPU 核数，最多 4）")
+@click.option("--full", is_flag=True, help="全部重新生成（默认只重新生成数据有变化的村社）")
 @click.option("--requested-by", default="", hidden=True)
 @with_appcontext
-def publish(wait: bool, base_url: str | None, workers: int | None, requested_by: str) -> None:
+def publish(wait: bool, base_url: str | None, workers: int | None, full: bool, requested_by: str) -> None:
     """生成公示网站并原子替换正在发布的版本；失败时保留上一版。每晚由定时任务运行。"""
     from site_builder.build import default_workers
     from site_builder.publish import publish as publish_site
@@ -195,7 +196,8 @@ def publish(wait: bool, base_url: str | None, workers: int | None, requested_by:
     _require_schema()
     site = Path(current_app.config["SITE_DIR"])
     run = publish_site(site, base_url=base_url or current_app.config["SITE_URL"], attachments=_attachments(),
-                       wait=wait, requested_by=requested_by or "命令行", workers=workers or default_workers())
+                       wait=wait, requested_by=requested_by or "命令行", workers=workers or default_workers(),
+                       full=full)
     click.echo(f"公示网站已发布到 {site}：页面 {run.pages}，数据与附件文件 {run.files}，用时 {run.seconds:.1f} 秒")
 
 

@@ -55,6 +55,8 @@ class BuildResult:
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    rendered: int = 0    # villages rendered (the rest were linked from the previous build)
+    manifest: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -83,17 +85,24 @@ def default_workers() -> int:
 
 def build(out: os.PathLike, *, base_url: str = "", attachments: os.PathLike | None = None,
           content: os.PathLike = CONTENT, config_file: os.PathLike = CONFIG, workers: int = 1,
-          naive: bool = False) -> BuildResult:
+          naive: bool = False, previous: os.PathLike | None = None, previous_manifest: dict | None = None
+          ) -> BuildResult:
     """Build the whole site into ``out`` (emptied first); raises ``BuildError`` on failure.
 
     ``workers > 1`` reads the database from several processes and needs committed data: on SQLite
-    they read an online backup taken at the start, on PostgreSQL an exported snapshot."""
+    they read an online backup taken at the start, on PostgreSQL an exported snapshot.
+
+    ``previous`` (a finished build) with its ``previous_manifest`` (``BuildResult.manifest``) makes the
+    build incremental: villages whose data digest is unchanged are linked from it, not rendered again.
+    The output is the same either way."""
     started = time.perf_counter()
     out, content = Path(out).resolve(), Path(content)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".xfjy-stage-", dir=out.parent))
     builder = _Builder(out, stage, base_url, Path(attachments) if attachments else None, content, Path(config_file),
                        workers, naive)
+    if previous is not None and previous_manifest:
+        builder.previous, builder.previous_manifest = Path(previous), previous_manifest
     try:
         builder.run()
     finally:
@@ -110,6 +119,7 @@ class _Builder:
         self.result = BuildResult()
         self.news = news_items(content)
         self.clock = time.perf_counter()
+        self.previous, self.previous_manifest = None, {}
 
     def lap(self, name: str) -> None:
         now = time.perf_counter()
@@ -160,24 +170,38 @@ class _Builder:
         _write(self.out / "index.html", home.stamp(site.home(self.news)))
         self.lap("areas")
 
-        entries = _search_entries(stamped)
-        slices = _slices(snap.villages, self.workers)
+        entries = [e for page in stamped for e in _search_entries([page])]
+        theme = _theme_fingerprint(self.docs, self.base_url)
+        digests = _digests(snap)
+        previous = self.previous_manifest.get("villages", {}) \
+            if self.previous_manifest.get("theme") == theme else {}
+        kept = {code for code, digest in digests.items() if previous.get(code, [None])[0] == digest}
+        changed = [v for v in snap.villages if v.code not in kept]
+        self.lap("digests")
+        records = {}
+        slices = _slices(changed, self.workers)
         job = _Job(self.out, self.stage, village_shell, site, self.attachments)
         if len(slices) > 1:
             context = multiprocessing.get_context("fork")
             global _JOB
-            _JOB = (job, source)
+            _JOB = (job, source, slices)
             with context.Pool(len(slices)) as pool:
                 outcomes = pool.map(_work_in_child, range(len(slices)))
         else:
             outcomes = [job.villages(slices[0])] if slices else []
+        for outcome in outcomes:
+            records.update(outcome)
+        self.result.rendered = len(changed)
+        records.update(_link_kept(self.previous, self.out, kept, previous))
         self.lap("villages")
-        for village_entries, files in outcomes:
-            entries += village_entries
-            self.result.files += files
+        for village in snap.villages:
+            entries += records[village.code]["entries"]
+            self.result.files += records[village.code]["files"]
         self.result.files += _region_files(self.out, snap)
         _write_search_index(self.out, entries, drop={f"village/{shells.CODE}/", f"area/{shells.CODE}/", "area/"})
         _write_sitemap(self.out, [p.url for p in stamped] + [f"village/{v.code}/" for v in snap.villages])
+        self.result.manifest = {"theme": theme, "villages": {
+            code: [digests[code], records[code]["receipts"], records[code]["entries"]] for code in digests}}
         self.lap("assemble")
 
     # -- the plain way (reference) ---------------------------------------------------------------------
@@ -191,9 +215,9 @@ class _Builder:
         job = _Job(extra, self.stage, None, site, self.attachments)
         for start in range(0, len(snap.villages), CHUNK):
             chunk = snap.villages[start:start + CHUNK]
-            for village, details, files in job.render(chunk):
+            for village, details, files, receipts in job.render(chunk):
                 pages.append(site.village(village, details))
-                self.result.files += files
+                self.result.files += files + len(receipts)
         for page in pages:
             _write(self.docs / page.source, shells.page_markdown(page))
         self.result.warnings = _mkdocs(self.docs, self.out, self.base_url, self.config_file)
@@ -215,7 +239,7 @@ class _Job:
     attachments: Path | None
 
     def render(self, villages):
-        """Per village: details, and the files written for it (poster, open data, receipts)."""
+        """Per village: details, the files written for it (poster, open data) and its receipts."""
         for start in range(0, len(villages), CHUNK):
             chunk = villages[start:start + CHUNK]
             details = snapshot.shape(chunk, snapshot.fetch(chunk))
@@ -224,17 +248,18 @@ class _Job:
                 files = _write(self.out / "poster" / f"{village.code}.html", self.site.poster(village, d))
                 rows = opendata.village_rows(village, self.site.where[village.id], d)
                 files += opendata.write_village(self.out / "data" / "village" / village.code, rows)
-                files += _copy_receipts(d, self.attachments, self.out / "files")
-                yield village, d, files
+                receipts = _copy_receipts(d, self.attachments, self.out / "files")
+                yield village, d, files, receipts
 
-    def villages(self, villages) -> tuple[list[dict], int]:
-        pages, files = [], 0
-        for village, details, written in self.render(villages):
+    def villages(self, villages) -> dict[str, dict]:
+        """Render and stamp these villages; per village code: its search entries, files and receipts."""
+        records = {}
+        for village, details, files, receipts in self.render(villages):
             page = self.site.village(village, details)
             _write(self.out / page.url / "index.html", self.shell.stamp(page, village.code))
-            pages.append(page)
-            files += written
-        return _search_entries(pages), files
+            records[village.code] = {"entries": _search_entries([page]), "files": files + 1 + len(receipts),
+                                     "receipts": receipts}
+        return records
 
 
 _JOB = None
@@ -242,9 +267,57 @@ _JOB = None
 
 def _work_in_child(index: int):
     """A worker process: its own connection to the same snapshot, then its share of the villages."""
-    job, source = _JOB
+    job, source, slices = _JOB
     source.attach()
-    return job.villages(_slices(job.site.snapshot.villages, len(source.slices))[index])
+    return job.villages(slices[index])
+
+
+def _digests(snap) -> dict[str, str]:
+    by_id = snapshot.fingerprints(snap)
+    return {v.code: by_id[v.id] for v in snap.villages}
+
+
+def _link_kept(previous: Path | None, out: Path, kept: set[str], manifest: dict) -> dict[str, dict]:
+    """Hard-link an unchanged village's files from the previous build (its page, poster, data, receipts)."""
+    records = {}
+    for code in sorted(kept):
+        _, receipts, entries = manifest[code]
+        files = 0
+        for relative in (f"village/{code}/index.html", f"poster/{code}.html",
+                         *(f"data/village/{code}/{name}.{kind}" for name in opendata.TABLES for kind in ("csv", "json")),
+                         *(f"files/{name}" for name in receipts)):
+            target = out / relative
+            if target.exists():
+                continue
+            try:
+                os.link(previous / relative, target)
+            except FileNotFoundError:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.link(previous / relative, target)
+            files += 1
+        records[code] = {"entries": entries, "files": files, "receipts": receipts}
+    return records
+
+
+_OUTPUT_CODE = ("site_builder", "db/public.py", "db/text.py", "db/money.py", "db/totals.py", "db/volunteers.py")
+
+
+def _theme_fingerprint(docs: Path, base_url: str) -> str:
+    """Everything besides a village's own data that its files depend on: the theme's sources, the code
+    and templates that render it, the versions of MkDocs and Material, the address and the day."""
+    import hashlib
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(f"{base_url}|{get_build_date()}|{version('mkdocs')}|{version('mkdocs-material')}".encode())
+    files = [(docs, p) for p in sorted(docs.rglob("*")) if p.is_file()]
+    for name in _OUTPUT_CODE:
+        path = ROOT / name
+        code = sorted(p for p in path.rglob("*") if p.suffix in (".py", ".html", ".md")) if path.is_dir() else [path]
+        files += [(ROOT, p) for p in code]
+    for base, path in files:
+        digest.update(str(path.relative_to(base)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def _slices(items: list, count: int) -> list[list]:
@@ -406,15 +479,17 @@ def _take(folder: Path) -> str:
     return text
 
 
-def _copy_receipts(details, attachments: Path | None, target: Path) -> int:
+def _copy_receipts(details, attachments: Path | None, target: Path) -> list[str]:
+    """Link (or copy) the village's published receipts into ``files/``; returns their public names."""
     from db.attachments import path_for
 
-    copied = 0
+    names = []
     receipts = [r for s in details.spending for r in s.receipts] + [f for d in details.disclosures for f in d.files]
     for receipt in receipts:
         if attachments is None:
             raise BuildError("有公开的票据，但未配置附件目录（ATTACHMENTS_DIR）")
         source, dest = path_for(attachments, receipt.sha256), target / receipt.public_name
+        names.append(receipt.public_name)
         if dest.exists():
             continue
         if not source.exists():
@@ -426,8 +501,7 @@ def _copy_receipts(details, attachments: Path | None, target: Path) -> int:
             continue
         except OSError:
             shutil.copyfile(source, dest)
-        copied += 1
-    return copied
+    return sorted(set(names))
 
 
 def _write(path: Path, text: str) -> int:

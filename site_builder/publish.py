@@ -8,6 +8,7 @@ leaves the live site untouched. Every run is recorded in ``publish_run``.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 import time
@@ -38,7 +39,7 @@ def live_release(site: Path) -> Path | None:
 
 
 def publish(site: os.PathLike, *, base_url: str = "", attachments: os.PathLike | None = None, wait: bool = False,
-            requested_by: str = "", check: bool = True, workers: int = 1) -> PublishRun:
+            requested_by: str = "", check: bool = True, workers: int = 1, full: bool = False) -> PublishRun:
     site = Path(site).absolute()
     site.parent.mkdir(parents=True, exist_ok=True)
     with open(site.with_name(site.name + ".lock"), "a+") as lock:
@@ -47,12 +48,13 @@ def publish(site: os.PathLike, *, base_url: str = "", attachments: os.PathLike |
         except BlockingIOError:
             raise PublishBusy("另一次发布正在进行，本次未执行") from None
         try:
-            return _publish_locked(site, base_url, attachments, requested_by, check, workers)
+            return _publish_locked(site, base_url, attachments, requested_by, check, workers, full)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _publish_locked(site: Path, base_url, attachments, requested_by: str, check: bool, workers: int) -> PublishRun:
+def _publish_locked(site: Path, base_url, attachments, requested_by: str, check: bool, workers: int,
+                    full: bool) -> PublishRun:
     PublishRun.update(status="interrupted", errors="发布进程中断（被终止或服务器重启）", finished_at=now()).where(
         PublishRun.status == "running").execute()
     run = PublishRun.create(started_at=now(), requested_by=requested_by)
@@ -62,20 +64,37 @@ def _publish_locked(site: Path, base_url, attachments, requested_by: str, check:
     _adopt_plain_directory(site, releases)
     _remove_leftovers(releases, keep=live_release(site))
     target = releases / f"{now():%Y%m%d-%H%M%S}-{run.id}"
+    live = live_release(site)
+    manifest = None if full or live is None else _read_manifest(live)
     try:
-        result = build(target, base_url=base_url, attachments=attachments, workers=workers)
+        result = build(target, base_url=base_url, attachments=attachments, workers=workers,
+                       previous=live if manifest else None, previous_manifest=manifest)
         if check:
             broken = broken_links(target, urlsplit(base_url).path or "/")
             if broken:
                 raise XfjyError(f"发现 {len(broken)} 个无效链接，例如 {broken[0][0]} → {broken[0][1]}")
+        _manifest_path(target).write_text(json.dumps(result.manifest, ensure_ascii=False), encoding="utf-8")
     except BaseException as exc:
         shutil.rmtree(target, ignore_errors=True)
+        _manifest_path(target).unlink(missing_ok=True)
         _finish(run, started, status="failed", errors=str(exc) or type(exc).__name__)
         raise
     _swap(site, target)
     _prune(releases, keep=KEEP_RELEASES, live=target)
     _finish(run, started, status="ok", pages=result.pages, files=result.files, release=target.name)
     return run
+
+
+def _manifest_path(release: Path) -> Path:
+    """Digests of what a release was built from, kept beside it (not published) for the next publish."""
+    return release.with_name(release.name + ".manifest.json")
+
+
+def _read_manifest(release: Path) -> dict | None:
+    try:
+        return json.loads(_manifest_path(release).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _finish(run: PublishRun, started: float, **fields) -> None:
@@ -109,6 +128,7 @@ def _remove_leftovers(releases: Path, keep: Path | None) -> None:
     for path in releases.iterdir():
         if path.is_dir() and path.resolve() != keep and path.name != ADOPTED and path.name not in finished:
             shutil.rmtree(path, ignore_errors=True)
+            _manifest_path(path).unlink(missing_ok=True)
 
 
 def _prune(releases: Path, keep: int, live: Path) -> None:
@@ -117,6 +137,7 @@ def _prune(releases: Path, keep: int, live: Path) -> None:
     for path in finished[:-keep]:
         if path.resolve() != live.resolve():
             shutil.rmtree(path, ignore_errors=True)
+            _manifest_path(path).unlink(missing_ok=True)
 
 
 def is_running(site: Path) -> bool:

@@ -256,8 +256,10 @@ def test_publish_swaps_releases_keeps_three_and_records_runs(backend):
     published_villages(b, r2)
     assert (r1 / "index.html").is_file(), "the previous release is gone"
 
-    remaining = sorted(p for p in release_dirs(b) if not p.startswith("."))
+    remaining = sorted(p.name for p in b.releases.iterdir() if p.is_dir() and not p.name.startswith("."))
     assert len(remaining) == KEEP_RELEASES, remaining
+    manifests = sorted(p.name for p in b.releases.iterdir() if p.name.endswith(".manifest.json"))
+    assert manifests == sorted(f"{r.name}.manifest.json" for r in (r1, r2)), "each publish keeps its digests beside it"
     assert remaining[-2:] == sorted([r1.name, r2.name])
     assert fakes[0][0] not in remaining, "a release older than the newest three was kept"
     assert not any(name.startswith(".") for name in release_dirs(b)), release_dirs(b)
@@ -406,7 +408,8 @@ def test_failed_build_keeps_previous_site(backend, tmp_path):
     empty = tmp_path / "no-attachments"
     empty.mkdir()
 
-    result = b.run("publish", XFJY_ATTACHMENTS_DIR=str(empty))
+    # --full: an incremental publish of unchanged data links receipts from the live release instead
+    result = b.run("publish", "--full", XFJY_ATTACHMENTS_DIR=str(empty))
     assert result.returncode != 0, result.stdout
     assert MISSING_RECEIPT in result.stderr, result.stderr
     assert "Traceback" not in result.stderr

@@ -53,3 +53,8 @@ test: install-test chromium
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+# The performance bench of issue 5 (builds its own databases under /tmp; see docs/performance.md):
+# `make bench` measures at 14,000 villages; `make bench BENCH_ARGS="--villages 2000"` is the quick mode.
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)

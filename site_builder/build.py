@@ -201,7 +201,7 @@ class _Builder:
         _write_search_index(self.out, entries, drop={f"village/{shells.CODE}/", f"area/{shells.CODE}/", "area/"})
         _write_sitemap(self.out, [p.url for p in stamped] + [f"village/{v.code}/" for v in snap.villages])
         self.result.manifest = {"theme": theme, "villages": {
-            code: [digests[code], records[code]["receipts"], records[code]["entries"]] for code in digests}}
+            code: [digests[code], records[code]["receipts"], records[code]["entries"], code in kept] for code in digests}}
         self.lap("assemble")
 
     # -- the plain way (reference) ---------------------------------------------------------------------
@@ -281,7 +281,7 @@ def _link_kept(previous: Path | None, out: Path, kept: set[str], manifest: dict)
     """Hard-link an unchanged village's files from the previous build (its page, poster, data, receipts)."""
     records = {}
     for code in sorted(kept):
-        _, receipts, entries = manifest[code]
+        _, receipts, entries = manifest[code][:3]
         files = 0
         for relative in (f"village/{code}/index.html", f"poster/{code}.html",
                          *(f"data/village/{code}/{name}.{kind}" for name in opendata.TABLES for kind in ("csv", "json")),

@@ -1,0 +1,123 @@
+"""Run a command as a subprocess: wall time, and the peak RSS of its whole process tree (no psutil).
+
+The tree is walked through ``/proc/<pid>/task/*/children`` and each process's ``VmRSS`` is read from
+``/proc/<pid>/status``, every 0.1 s. Forked workers share copy-on-write pages with their parent, which
+this sum counts once per process: it is an upper bound of the memory really in use.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI = [sys.executable, "-c", "from db.cli import main; main()"]
+INTERVAL = 0.1
+
+
+@dataclass
+class Outcome:
+    args: list[str]
+    returncode: int
+    seconds: float
+    peak_bytes: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    @property
+    def peak_mb(self) -> float:
+        return self.peak_bytes / 1024 / 1024
+
+    def failure(self) -> str:
+        """One line saying why the command failed (its last error line)."""
+        lines = [line for line in (self.stderr or self.stdout).strip().splitlines() if line.strip()]
+        return f"exit {self.returncode}: {lines[-1][:300] if lines else 'no output'}"
+
+
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (children of all its threads, recursively)."""
+    found, stack = [], [pid]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        try:
+            tasks = os.listdir(f"/proc/{current}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{current}/task/{task}/children") as handle:
+                    stack.extend(int(child) for child in handle.read().split())
+            except OSError:
+                continue
+    return found
+
+
+def rss(pid: int) -> int:
+    """Resident memory of one process in bytes (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def tree_rss(pid: int) -> int:
+    return sum(rss(p) for p in descendants(pid))
+
+
+class PeakSampler(threading.Thread):
+    """Samples the tree's RSS sum until stopped; ``peak`` is the largest sum seen."""
+
+    def __init__(self, pid: int, interval: float = INTERVAL):
+        super().__init__(daemon=True)
+        self.pid, self.interval, self.peak = pid, interval, 0
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.peak = max(self.peak, tree_rss(self.pid))
+            self._stop_event.wait(self.interval)
+
+    def stop(self) -> int:
+        self._stop_event.set()
+        self.join()
+        return self.peak
+
+
+def run(args: list[str], env: dict[str, str], timeout: float | None = None, cwd: Path = ROOT) -> Outcome:
+    """Run ``args`` to the end, timing it and sampling its memory."""
+    started = time.perf_counter()
+    process = subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sampler = PeakSampler(process.pid)
+    sampler.start()
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        stdout, stderr = process.communicate()
+        stderr += f"\n超时（{timeout} 秒），已终止"
+    seconds = time.perf_counter() - started
+    peak = sampler.stop()
+    return Outcome(list(args), process.returncode, seconds, peak, stdout, stderr)
+
+
+def xfjy(*args: str, env: dict[str, str], timeout: float | None = None) -> Outcome:
+    """One real ``xfjy`` command (``db.cli.main``) in its own Python process."""
+    return run([*CLI, *map(str, args)], env, timeout)
+
+
+def module(name: str, *args: str, env: dict[str, str], timeout: float | None = None) -> Outcome:
+    """``python -m <name> args`` (the bench's own helpers: naive baseline, 1 % change)."""
+    return run([sys.executable, "-m", name, *map(str, args)], env, timeout)

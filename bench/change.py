@@ -33,7 +33,7 @@ SPEND = 10_000  # 100.00 元
 
 def public_projects() -> dict[int, list[Project]]:
     """Village id → its public projects, for villages with a 互助基金 (the ones that have a page)."""
-    query = (Project.select(Project, Village.id).join(Village).where(
+    query = (Project.select().join(Village).where(
         Project.state.in_(PUBLIC_PROJECT_STATES) & Village.fund_established_on.is_null(False)).order_by(Project.id))
     villages: dict[int, list[Project]] = {}
     for project in query:

@@ -168,15 +168,16 @@ def backup(dest: Path) -> None:
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="输出目录（会被清空）")
 @click.option("--base-url", default=None, help="网站的公开地址，用于海报二维码（默认取配置 SITE_URL）")
 @click.option("--workers", default=None, type=click.IntRange(1, 64), help="并行进程数（默认按 CPU 核数，最多 4）")
+@click.option("--area", "area", default=None, help="只生成这个省级或盟市级单位的网站（区划代码，默认内蒙古自治区）")
 @with_appcontext
-def build_site(out: Path, base_url: str | None, workers: int | None) -> None:
+def build_site(out: Path, base_url: str | None, workers: int | None, area: str | None) -> None:
     """只生成公示网站到指定目录（不替换正在发布的网站）。"""
     from site_builder.build import build, default_workers
 
     _connect()
     _require_schema()
     result = build(out, base_url=base_url or current_app.config["SITE_URL"], attachments=_attachments(),
-                   workers=workers or default_workers())
+                   workers=workers or default_workers(), area=area)
     click.echo(f"公示网站已生成到 {out}：页面 {result.pages}，数据与附件文件 {result.files}，用时 {result.seconds:.1f} 秒")
 
 
@@ -185,9 +186,11 @@ def build_site(out: Path, base_url: str | None, workers: int | None) -> None:
 @click.option("--base-url", default=None, help="网站的公开地址（默认取配置 SITE_URL）")
 @click.option("--workers", default=None, type=click.IntRange(1, 64), help="并行进程数（默认按 CPU 核数，最多 4）")
 @click.option("--full", is_flag=True, help="全部重新生成（默认只重新生成数据有变化的村社）")
+@click.option("--area", "area", default=None, help="只发布这个省级或盟市级单位的网站（区划代码，默认内蒙古自治区）")
 @click.option("--requested-by", default="", hidden=True)
 @with_appcontext
-def publish(wait: bool, base_url: str | None, workers: int | None, full: bool, requested_by: str) -> None:
+def publish(wait: bool, base_url: str | None, workers: int | None, full: bool, area: str | None,
+            requested_by: str) -> None:
     """生成公示网站并原子替换正在发布的版本；失败时保留上一版。每晚由定时任务运行。"""
     from site_builder.build import default_workers
     from site_builder.publish import publish as publish_site
@@ -197,7 +200,7 @@ def publish(wait: bool, base_url: str | None, workers: int | None, full: bool, r
     site = Path(current_app.config["SITE_DIR"])
     run = publish_site(site, base_url=base_url or current_app.config["SITE_URL"], attachments=_attachments(),
                        wait=wait, requested_by=requested_by or "命令行", workers=workers or default_workers(),
-                       full=full)
+                       full=full, area=area)
     click.echo(f"公示网站已发布到 {site}：页面 {run.pages}，数据与附件文件 {run.files}，用时 {run.seconds:.1f} 秒")
 
 

@@ -85,8 +85,8 @@ def default_workers() -> int:
 
 def build(out: os.PathLike, *, base_url: str = "", attachments: os.PathLike | None = None,
           content: os.PathLike = CONTENT, config_file: os.PathLike = CONFIG, workers: int = 1,
-          naive: bool = False, previous: os.PathLike | None = None, previous_manifest: dict | None = None
-          ) -> BuildResult:
+          naive: bool = False, previous: os.PathLike | None = None, previous_manifest: dict | None = None,
+          area: str | None = None) -> BuildResult:
     """Build the whole site into ``out`` (emptied first); raises ``BuildError`` on failure.
 
     ``workers > 1`` reads the database from several processes and needs committed data: on SQLite
@@ -103,6 +103,7 @@ def build(out: os.PathLike, *, base_url: str = "", attachments: os.PathLike | No
                        workers, naive)
     if previous is not None and previous_manifest:
         builder.previous, builder.previous_manifest = Path(previous), previous_manifest
+    builder.area = area
     try:
         builder.run()
     finally:
@@ -120,6 +121,7 @@ class _Builder:
         self.news = news_items(content)
         self.clock = time.perf_counter()
         self.previous, self.previous_manifest = None, {}
+        self.area = None
 
     def lap(self, name: str) -> None:
         now = time.perf_counter()
@@ -128,7 +130,7 @@ class _Builder:
 
     def run(self) -> None:
         shutil.copytree(self.content, self.docs)
-        with _frozen(self.workers, self.stage) as source, snapshot.read() as snap:
+        with _frozen(self.workers, self.stage) as source, snapshot.read(self.area) as snap:
             source.export()
             self.lap("snapshot")
             site = Site(snap, self.base_url)

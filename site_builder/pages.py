@@ -135,8 +135,9 @@ class Site:
         for v in snapshot.villages:
             self.by_county.setdefault(v.county_id, []).append(v)
             self.by_prefecture.setdefault(v.prefecture_id, []).append(v)
-        self.prefectures = [p for p in places.values() if p.level == Level.PREFECTURE]
-        self.prefectures.sort(key=lambda p: p.code)
+        root = snapshot.root
+        self.prefectures = sorted((p for p in places.values() if p.level == Level.PREFECTURE
+                                   and p.path.startswith(root.path)), key=lambda p: p.code)
 
     def place_names(self) -> list[str]:
         """Every village, township, county and 盟市 name: the words search must keep whole."""
@@ -158,18 +159,28 @@ class Site:
         return UnitRow(place.name, f"area/{place.code}/", s.villages, s.projects, s.totals)
 
     def prefecture_rows(self) -> list[UnitRow]:
+        """The units under the site's root: 盟市 for the region, 旗县市区 for one 盟市."""
+        if self.snapshot.root.level == Level.PREFECTURE:
+            counties = self.counties_of(self.snapshot.root) or [self.snapshot.root]
+            return [self._unit_row(c, self.by_county.get(c.id, [])) for c in counties]
         return [self._unit_row(p, self.by_prefecture.get(p.id, [])) for p in self.prefectures]
+
+    @property
+    def unit_label(self) -> str:
+        return "旗县市区" if self.snapshot.root.level == Level.PREFECTURE else "盟市"
 
     def home(self, news: list) -> str:
         """The generated part of the home page (the hand-written part is ``content/index.md``)."""
-        return self._render("home.html", root="", summary=summarize(self.snapshot.villages),
+        return self._render("home.html", root="", summary=summarize(self.snapshot.villages), unit=self.unit_label,
+                            place=self.snapshot.root,
                             units=self.prefecture_rows(), quota_chart=quota_chart(self.snapshot.quota),
                             latest=self.snapshot.latest_disclosures, news=news)
 
     def areas_index(self) -> Page:
         body = self._render("areas.html", root="../", summary=summarize(self.snapshot.villages),
-                            units=self.prefecture_rows())
-        return Page("area/", "各地公示", "内蒙古自治区各盟市“幸福家园”村社互助工程公示汇总", body)
+                            units=self.prefecture_rows(), unit=self.unit_label, place=self.snapshot.root)
+        name = title_text(self.snapshot.root.name)
+        return Page("area/", "各地公示", f"{name}各{self.unit_label}“幸福家园”村社互助工程公示汇总", body)
 
     def area_pages(self):
         """Every 盟市 page and every 旗县市区 page."""

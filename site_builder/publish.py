@@ -39,7 +39,8 @@ def live_release(site: Path) -> Path | None:
 
 
 def publish(site: os.PathLike, *, base_url: str = "", attachments: os.PathLike | None = None, wait: bool = False,
-            requested_by: str = "", check: bool = True, workers: int = 1, full: bool = False) -> PublishRun:
+            requested_by: str = "", check: bool = True, workers: int = 1, full: bool = False,
+            area: str | None = None) -> PublishRun:
     site = Path(site).absolute()
     site.parent.mkdir(parents=True, exist_ok=True)
     with open(site.with_name(site.name + ".lock"), "a+") as lock:
@@ -48,13 +49,13 @@ def publish(site: os.PathLike, *, base_url: str = "", attachments: os.PathLike |
         except BlockingIOError:
             raise PublishBusy("另一次发布正在进行，本次未执行") from None
         try:
-            return _publish_locked(site, base_url, attachments, requested_by, check, workers, full)
+            return _publish_locked(site, base_url, attachments, requested_by, check, workers, full, area)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _publish_locked(site: Path, base_url, attachments, requested_by: str, check: bool, workers: int,
-                    full: bool) -> PublishRun:
+                    full: bool, area: str | None) -> PublishRun:
     PublishRun.update(status="interrupted", errors="发布进程中断（被终止或服务器重启）", finished_at=now()).where(
         PublishRun.status == "running").execute()
     run = PublishRun.create(started_at=now(), requested_by=requested_by)
@@ -68,7 +69,7 @@ def _publish_locked(site: Path, base_url, attachments, requested_by: str, check:
     manifest = None if full or live is None else _read_manifest(live)
     try:
         result = build(target, base_url=base_url, attachments=attachments, workers=workers,
-                       previous=live if manifest else None, previous_manifest=manifest)
+                       previous=live if manifest else None, previous_manifest=manifest, area=area)
         if check:
             kept = {code for code, record in result.manifest.get("villages", {}).items() if record[3]}
             broken = broken_links(target, urlsplit(base_url).path or "/",

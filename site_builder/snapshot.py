@@ -15,6 +15,7 @@ from peewee import JOIN, fn
 
 from db.areas import quota_report
 from db.database import database, is_postgres
+from db.errors import XfjyError
 from db.models import (
     Account,
     Area,
@@ -210,6 +211,7 @@ class Snapshot:
     quota: list
     latest_disclosures: list[tuple[DisclosureRow, VillageInfo, ProjectInfo]]
     pool_entries: list[EntryRow]
+    root: Place  # the area this site covers: the region, or one 盟市 (``xfjy publish --area``)
 
     def village_details(self, villages: list[VillageInfo]) -> dict[int, Details]:
         return _details(villages)
@@ -219,24 +221,31 @@ class Snapshot:
 
 
 @contextmanager
-def read():
-    """A consistent snapshot for the whole build; nothing is written."""
+def read(area_code: str | None = None):
+    """A consistent snapshot for the whole build (of ``area_code``'s subtree); nothing is written."""
     outermost = not database.in_transaction()
     with database.atomic():
         if is_postgres() and outermost:
             database.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        yield _load()
+        yield _load(area_code or REGION_CODE)
 
 
-def _load() -> Snapshot:
+REGION_CODE = "150000"
+
+
+def _load(area_code: str) -> Snapshot:
     taken_at = _data_time()
     columns = (Area.id, Area.code, Area.name, Area.level, Area.parent, Area.path, Area.county)
     places = {row[0]: Place(*row) for row in Area.select(*columns).where(Area.level < Level.VILLAGE).tuples()}
+    root = next((p for p in places.values() if p.code == area_code), None)
+    if root is None or root.level not in (Level.REGION, Level.PREFECTURE):
+        raise XfjyError(f"区划代码 {area_code} 不是省级或盟市级单位")
     villages = []
     query = (Village.select(Village.id, Area.id, Area.code, Area.name, Area.parent, Area.county, Area.prefecture,
                             Village.kind, Batch.name, Village.fund_established_on, Village.leader_name)
              .join_from(Village, Area).join_from(Village, Batch)
-             .where(Village.fund_established_on.is_null(False)).order_by(Area.path).tuples())
+             .where(Village.fund_established_on.is_null(False) & Area.path.startswith(root.path))
+             .order_by(Area.path).tuples())
     for vid, area_id, code, name, parent, county, prefecture, kind, batch, established, leader in query:
         villages.append(VillageInfo(vid, code, name, kind, area_id, parent, county, prefecture, batch, established,
                                     public_text(leader)))
@@ -262,7 +271,10 @@ def _load() -> Snapshot:
         project = by_project[d.project_id]
         latest.append((_disclosure(d.id, d.project_id, d.title, d.published_on, d.period_start, d.period_end, d.body,
                                    d.corrects_id, d.correction_note), by_id[project.village_id], project))
-    return Snapshot(taken_at, places, villages, quota_report(), latest, _entries(Entry.project.is_null()))
+    pools = Account.select(Account.id).join(Area).where(Area.path.startswith(root.path))
+    lines = [line for line in quota_report() if line.prefecture.path.startswith(root.path)]
+    return Snapshot(taken_at, places, villages, lines, latest,
+                    _entries(Entry.project.is_null() & Entry.to_account.in_(pools)), root)
 
 
 def _data_time() -> dt.datetime:

@@ -253,3 +253,19 @@ def test_stamped_pages_are_what_mkdocs_renders_page_by_page(built, tmp_path):
     locations = [sorted(re.findall(r"<loc>(.*?)</loc>", (root / "sitemap.xml").read_text(encoding="utf-8")))
                  for root in (built["site"], naive)]
     assert locations[0] == locations[1]
+
+
+def test_one_prefecture_builds_as_a_site_of_its_own(built, tmp_path):
+    """``--area``: a 盟市's site holds its villages only, lists its 旗县市区 on the home page, links resolve."""
+    prefecture = Area.get(Area.code == "150200")
+    shard = tmp_path / "baotou"
+    build(shard, base_url="https://baotou.example.org/", attachments=built["site"].parent / "attachments", area="150200")
+    mine = {code for (code,) in Village.select(Area.code).join(Area).where(
+        Village.fund_established_on.is_null(False) & Area.path.startswith(prefecture.path)).tuples()}
+    assert {p.parent.name for p in (shard / "village").glob("*/index.html")} == mine
+    assert {p.parent.name for p in (shard / "area").glob("*/index.html")} == {
+        code for (code,) in Area.select(Area.code).where(Area.path.startswith(prefecture.path)
+                                                         & (Area.level <= Level.COUNTY)).tuples()}
+    home = (shard / "index.html").read_text(encoding="utf-8")
+    assert "包头市汇总" in home and "各旗县市区" in home
+    assert broken_links(shard) == []

@@ -199,11 +199,13 @@ class _Builder:
         for village in snap.villages:
             entries += records[village.code]["entries"]
             self.result.files += records[village.code]["files"]
-        self.result.files += _region_files(self.out, snap)
+        files, positions = _region_files(self.out, snap, self.previous, previous, kept)
+        self.result.files += files
         _write_search_index(self.out, entries, drop={f"village/{shells.CODE}/", f"area/{shells.CODE}/", "area/"})
         _write_sitemap(self.out, [p.url for p in stamped] + [f"village/{v.code}/" for v in snap.villages])
         self.result.manifest = {"theme": theme, "villages": {
-            code: [digests[code], records[code]["receipts"], records[code]["entries"], code in kept] for code in digests}}
+            code: [digests[code], records[code]["receipts"], records[code]["entries"], code in kept, positions[code]]
+            for code in digests}}
         self.lap("assemble")
 
     # -- the plain way (reference) ---------------------------------------------------------------------
@@ -227,7 +229,7 @@ class _Builder:
             if (extra / name).exists():
                 (self.out / name).parent.mkdir(parents=True, exist_ok=True)
                 os.replace(extra / name, self.out / name)
-        self.result.files += _region_files(self.out, snap)
+        self.result.files += _region_files(self.out, snap)[0]
 
 
 # -- villages, in this process or in workers ---------------------------------------------------------------
@@ -401,18 +403,15 @@ def _pg_url() -> str:
 
 # -- whole-site files -------------------------------------------------------------------------------------
 
-def _region_files(out: Path, snap) -> int:
-    """``data/region/*``: the villages' files joined in page order, then the entries of no village."""
-    region = out / "data" / "region"
-    region.mkdir(parents=True, exist_ok=True)
-    folders = [out / "data" / "village" / v.code for v in snap.villages]
-    pool_rows = {"ledger": [opendata.ledger_row(e) for e in snap.pool_entries]}
-    for name in opendata.TABLES:
-        opendata.join_csv(region / f"{name}.csv", [f / f"{name}.csv" for f in folders], name,
-                          pool_rows.get(name, []))
-        opendata.join_json(region / f"{name}.json", [f / f"{name}.json" for f in folders], name,
-                           pool_rows.get(name, []))
-    return 2 * len(opendata.TABLES)
+def _region_files(out: Path, snap, previous: Path | None = None, manifest: dict | None = None,
+                  kept: frozenset = frozenset()) -> tuple[int, dict]:
+    """``data/region/*``: the villages' rows in page order, then the ledger entries of no village."""
+    positions = {code: record[4] for code, record in (manifest or {}).items() if len(record) > 4}
+    kept = frozenset(code for code in kept if code in positions)
+    extra = {"ledger": [opendata.ledger_row(e) for e in snap.pool_entries]}
+    where = opendata.join_region(out / "data" / "region", out / "data" / "village", [v.code for v in snap.villages],
+                                 extra, previous / "data" / "region" if previous else None, positions, kept)
+    return 2 * len(opendata.TABLES), where
 
 
 _EXCLUDED = re.compile(r"<[a-z][a-z0-9]*\s[^>]*data-search-exclude")

@@ -142,24 +142,59 @@ def write_village(directory: Path, rows: dict[str, list[list]]) -> int:
     return 2 * len(rows)
 
 
-def join_csv(target: Path, parts: list[Path], name: str, extra_rows: list[list]) -> None:
-    """One CSV from the village files (each one's BOM and header skipped) and some rows of no village."""
-    with open(target, "wb") as out:
-        out.write(("\ufeff" + csv_text(name, [])).encode("utf-8"))
-        for part in parts:
-            data = part.read_bytes()
-            out.write(data[data.index(b"\r\n") + 2:])
-        out.write(csv_text(name, extra_rows, header=False).encode("utf-8"))
+def _payload(data: bytes, kind: str, head: bytes) -> bytes:
+    """The rows of one village's file: after the CSV header line, or inside the JSON ``rows`` array."""
+    if kind == "csv":
+        return data[data.index(b"\r\n") + 2:]
+    return data[len(head):-2]
 
 
-def join_json(target: Path, parts: list[Path], name: str, extra_rows: list[list]) -> None:
-    """One JSON table from the village tables' rows, in order, then some rows of no village."""
-    head = json_head(name).encode("utf-8")
-    with open(target, "wb") as out:
-        out.write(head)
-        first = True
-        for chunk in [part.read_bytes()[len(head):-2] for part in parts] + [json_rows(extra_rows).encode("utf-8")]:
-            if chunk:
-                out.write(chunk if first else b"," + chunk)
-                first = False
-        out.write(b"]}")
+def join_region(region: Path, villages: Path, codes: list[str], extra: dict[str, list[list]],
+                previous: Path | None = None, positions: dict | None = None, kept: frozenset = frozenset()) -> dict:
+    """``region/<table>.csv|json``: the villages' rows in ``codes`` order, then rows of no village.
+
+    Returns where each village's rows sit in each file. A village in ``kept`` has the same files as
+    in ``previous`` (a build whose ``positions`` are given), so its rows are copied from the previous
+    region file in one sequential read instead of opening its own files."""
+    import mmap
+
+    region.mkdir(parents=True, exist_ok=True)
+    where: dict[str, dict] = {code: {} for code in codes}
+    for name in TABLES:
+        for kind in ("csv", "json"):
+            file = f"{name}.{kind}"
+            head = (("\ufeff" + csv_text(name, [])) if kind == "csv" else json_head(name)).encode("utf-8")
+            tail_rows = csv_text(name, extra.get(name, []), header=False) if kind == "csv" else \
+                json_rows(extra.get(name, []))
+            old = None
+            if previous is not None and kept and (previous / file).exists():
+                with open(previous / file, "rb") as handle:
+                    old = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if handle.seek(0, 2) else None
+            try:
+                with open(region / file, "wb") as out:
+                    out.write(head)
+                    offset, first = len(head), True
+                    for code in codes:
+                        if old is not None and code in kept:
+                            start, length = positions[code][file]
+                            chunk = old[start:start + length]
+                        else:
+                            chunk = _payload((villages / code / file).read_bytes(), kind, head)
+                        if not chunk:
+                            where[code][file] = [offset, 0]
+                            continue
+                        if kind == "json" and not first:
+                            out.write(b",")
+                            offset += 1
+                        out.write(chunk)
+                        where[code][file] = [offset, len(chunk)]
+                        offset += len(chunk)
+                        first = False
+                    tail = tail_rows.encode("utf-8")
+                    if tail and kind == "json" and not first:
+                        out.write(b",")
+                    out.write(tail + (b"]}" if kind == "json" else b""))
+            finally:
+                if old is not None:
+                    old.close()
+    return where

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from peewee import Case, fn
 
+from .jurisdiction import holds_every_village
 from .models import Account, Area, Entry, Project, Village
 
 SIGNED_AMOUNT = fn.SUM(Case(None, ((Entry.reverses.is_null(), Entry.amount),), Entry.amount * -1))
@@ -60,7 +61,7 @@ def totals(project_ids=None, area: Area | None = None) -> Totals:
     )
     if project_ids is not None:
         query = query.where(Entry.project.in_(project_ids))
-    if area is not None:
+    if area is not None and not holds_every_village(area):
         villages = Village.select(Village.id).join(Area).where(Area.path.startswith(area.path))
         query = query.where(Entry.project.in_(Project.select(Project.id).where(Project.village.in_(villages))))
     result = Totals()

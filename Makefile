@@ -48,7 +48,7 @@ demo: install
 
 test: install-test chromium
 	bash tests/services.sh
-	$(BIN)/ruff check db admin site_builder tests
+	$(BIN)/ruff check db admin site_builder tests bench
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -119,7 +119,8 @@ def machine_lines(results: dict) -> list[str]:
         f"MkDocs {m['mkdocs']} · mkdocs-material {m['mkdocs_material']}",
         f"数据集：{d['villages']:,} 个村社，{d['donations']:,} 笔捐赠（seed {d['seed']}）"
         + ("，快速模式（目标按 14,000 村社 / 1,000,000 笔捐赠设定）" if d["villages"] < 14_000 else ""),
-        f"开始于 {results['started_at']}，用时 {results['seconds']:.0f} 秒",
+        f"开始于 {results['started_at']}，用时 {results['seconds']:.0f} 秒"
+        + (f"，代码 {results['git']}" if results.get("git") else ""),
     ]
 
 

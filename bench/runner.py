@@ -202,7 +202,11 @@ def step_incremental(b: Backend) -> None:
     b.details["publish_incremental"] = {"seconds": outcome.seconds, "peak_mb": round(outcome.peak_mb, 1),
                                         "output": outcome.stdout.strip()}
     b.figures["publish_peak_mb"] = round(max(b.figures.get("publish_peak_mb", 0), outcome.peak_mb), 1)
-    log(b.name, f"publish: {outcome.seconds:.1f} s, peak {outcome.peak_mb:.0f} MB")
+    rendered = rerendered_villages(b.site)
+    if rendered is not None:
+        b.details["publish_incremental"]["villages_rendered"] = rendered
+        b.notes["增量发布"] = f"重新生成 {rendered} 个村社页面，其余从上一版硬链接"
+    log(b.name, f"publish: {outcome.seconds:.1f} s, peak {outcome.peak_mb:.0f} MB, {rendered} village pages rendered")
     full = b.root / "full-build"
     log(b.name, "build-site (full, for comparison) …")
     outcome = checked(b.xfjy("build-site", "--out", full), "build-site")
@@ -215,6 +219,21 @@ def step_incremental(b: Backend) -> None:
         b.notes["不同的文件"] = ", ".join(differing[:5]) + (" …" if len(differing) > 5 else "")
     if not b.args.keep:
         shutil.rmtree(full, ignore_errors=True)
+
+
+def rerendered_villages(site: Path) -> int | None:
+    """Village pages of the live release that are not hard links of the previous release's."""
+    live = site.resolve()
+    releases = sorted(p for p in live.parent.iterdir() if p.is_dir() and not p.name.startswith(".") and p != live)
+    if not releases:
+        return None
+    previous = releases[-1]
+    count = 0
+    for page in (live / "village").glob("*/index.html"):
+        before = previous / page.relative_to(live)
+        if not before.exists() or before.stat().st_ino != page.stat().st_ino:
+            count += 1
+    return count
 
 
 def compare_trees(left: Path, right: Path) -> list[str]:
@@ -354,6 +373,18 @@ def run_backend(b: Backend, villages: int, donations: int, args) -> None:
 
 # -- the command ---------------------------------------------------------------------------------------
 
+def git_state() -> str:
+    """The commit measured (with ``+dirty`` when the working tree has changes), or "" outside git."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return head + ("+dirty" if dirty else "") if head else ""
+
+
 def machine() -> dict:
     from importlib.metadata import version
 
@@ -392,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {"started_at": dt.datetime.now().isoformat(timespec="seconds"), "machine": machine(),
                "dataset": {"villages": villages, "donations": donations, "seed": args.seed,
                            "import_rows": args.import_rows, "quick": villages < FULL_VILLAGES},
-               "workdir": str(workdir), "backends": {}}
+               "workdir": str(workdir), "git": git_state(), "backends": {}}
     print("\n".join(report.machine_lines(dict(results, seconds=0))[:2]), file=sys.stderr, flush=True)
     backends = [Backend(name, workdir, args) for name in names]
     try:
@@ -417,6 +448,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"work folder kept: {workdir}", file=sys.stderr)
     results["seconds"] = time.perf_counter() - started
+    if git_state() != results["git"]:
+        results["git"] += f" → {git_state()} (the code changed during the run)"
     print()
     print(report.text_table(results))
     if args.json:

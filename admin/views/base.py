@@ -15,7 +15,7 @@ from flask_admin.contrib.peewee.form import save_inline
 from flask_admin.model.ajax import DEFAULT_PAGE_SIZE
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from peewee import IntegrityError, Model
+from peewee import ForeignKeyField, IntegrityError, Model
 
 from db import audit
 from db.database import write_transaction
@@ -167,6 +167,27 @@ class XfjyModelView(ModelView):
     # -- jurisdiction below every path ----------------------------------------------------------
     def get_query(self):
         return scoped(self.model.select(), current_user)
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        """The page of rows, with the rows each foreign-key column names loaded in one query per column
+        (not one per row: 50 donations name 50 projects)."""
+        count, query = super().get_list(page, sort_column, sort_desc, search, filters, execute=False,
+                                        page_size=page_size)
+        if not execute:
+            return count, query
+        rows = list(query.execute())
+        for name in self.column_list or ():
+            field = self.model._meta.fields.get(name)
+            if not isinstance(field, ForeignKeyField) or not rows:
+                continue
+            keys = {row.__data__.get(field.name) for row in rows} - {None}
+            target = field.rel_model
+            related = {obj.get_id(): obj for obj in target.select().where(target._meta.primary_key.in_(list(keys)))}
+            for row in rows:
+                key = row.__data__.get(field.name)
+                if key in related:
+                    row.__rel__[field.name] = related[key]
+        return count, rows
 
     def get_one(self, id):
         try:

@@ -169,16 +169,22 @@ class Site:
     def unit_label(self) -> str:
         return "旗县市区" if self.snapshot.root.level == Level.PREFECTURE else "盟市"
 
+    @property
+    def scope_label(self) -> str:
+        """How the totals of the whole site are headed: 全区 for the region, the 盟市's name otherwise."""
+        return self.snapshot.root.name if self.snapshot.root.level == Level.PREFECTURE else "全区"
+
     def home(self, news: list) -> str:
         """The generated part of the home page (the hand-written part is ``content/index.md``)."""
         return self._render("home.html", root="", summary=summarize(self.snapshot.villages), unit=self.unit_label,
-                            place=self.snapshot.root,
+                            place=self.snapshot.root, scope=self.scope_label,
                             units=self.prefecture_rows(), quota_chart=quota_chart(self.snapshot.quota),
                             latest=self.snapshot.latest_disclosures, news=news)
 
     def areas_index(self) -> Page:
         body = self._render("areas.html", root="../", summary=summarize(self.snapshot.villages),
-                            units=self.prefecture_rows(), unit=self.unit_label, place=self.snapshot.root)
+                            units=self.prefecture_rows(), unit=self.unit_label, place=self.snapshot.root,
+                            scope=self.scope_label)
         name = title_text(self.snapshot.root.name)
         return Page("area/", "各地公示", f"{name}各{self.unit_label}“幸福家园”村社互助工程公示汇总", body)
 

@@ -113,11 +113,24 @@ def project_filters(link):
     return village_filters(link, lambda villages: link.in_(Project.select(Project.id).where(Project.village.in_(villages))))
 
 
-class XfjyModelView(ModelView):
+class RoleGuard:
+    """A screen open to the roles in ``roles``: others get 403, signed-out users the login page."""
+
+    roles: tuple[str, ...] = Role.ALL
+
+    def is_accessible(self):
+        return current_user.is_authenticated and current_user.role in self.roles
+
+    def inaccessible_callback(self, name, **kwargs):
+        if current_user.is_authenticated:
+            return "无权访问", 403
+        return redirect(url_for("auth.login", next=request.full_path))
+
+
+class XfjyModelView(RoleGuard, ModelView):
     """Declarative grid over one model, confined to the signed-in user's area."""
 
     form_base_class = FlaskForm
-    roles: tuple[str, ...] = Role.ALL
     money_columns: tuple[str, ...] = ()
     can_view_details = True
     can_export = True
@@ -156,14 +169,6 @@ class XfjyModelView(ModelView):
         return "搜索：" + "、".join(self.column_labels.get(f.name, f.name) for f in self._search_fields or [])
 
     # -- who may open the view ----------------------------------------------------------------
-    def is_accessible(self):
-        return current_user.is_authenticated and current_user.role in self.roles
-
-    def inaccessible_callback(self, name, **kwargs):
-        if current_user.is_authenticated:
-            return "无权访问", 403
-        return redirect(url_for("auth.login", next=request.full_path))
-
     # -- jurisdiction below every path ----------------------------------------------------------
     def get_query(self):
         return scoped(self.model.select(), current_user)

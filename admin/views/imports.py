@@ -21,6 +21,8 @@ from db.imports import (
 from db.models import Donation, Role
 from db.money import format_fen
 
+from .base import RoleGuard
+
 KINDS = {
     "donations": ("捐赠明细", DONATION_COLUMNS, preview_donations, import_donations, "donation.index_view"),
     "villages": ("村社名单", VILLAGE_COLUMNS, preview_villages, import_villages, "village.index_view"),
@@ -29,16 +31,8 @@ SUFFIXES = (".csv", ".xlsx")
 SHOWN_ROWS = 200
 
 
-class ImportView(BaseView):
+class ImportView(RoleGuard, BaseView):
     roles = (Role.VILLAGE, Role.TOWNSHIP, Role.COUNTY, Role.PREFECTURE, Role.REGION)
-
-    def is_accessible(self):
-        return current_user.is_authenticated and current_user.role in self.roles
-
-    def inaccessible_callback(self, name, **kwargs):
-        if current_user.is_authenticated:
-            return "无权访问", 403
-        return redirect(url_for("auth.login", next=request.full_path))
 
     @expose("/")
     def index(self):

@@ -6,12 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import current_app, flash, redirect, url_for
 from flask_admin import BaseView, expose
 from flask_login import current_user
 
 from db.models import PublishRun, Role
 from site_builder.publish import is_running
+
+from .base import RoleGuard
 
 SHOWN_RUNS = 20
 
@@ -27,16 +29,8 @@ def start_publish(app, username: str) -> None:
     log.close()
 
 
-class PublishView(BaseView):
+class PublishView(RoleGuard, BaseView):
     roles = (Role.REGION, Role.ADMIN)
-
-    def is_accessible(self):
-        return current_user.is_authenticated and current_user.role in self.roles
-
-    def inaccessible_callback(self, name, **kwargs):
-        if current_user.is_authenticated:
-            return "无权访问", 403
-        return redirect(url_for("auth.login", next=request.full_path))
 
     @expose("/")
     def index(self):

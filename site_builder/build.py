@@ -452,7 +452,10 @@ def _write_sitemap(out: Path, urls: list[str]) -> None:
     head, items = blocks[0], [b for b in blocks[1:] if shells.CODE not in b]
     tail = items[-1].split("</url>", 1)[1] if items else "\n</urlset>"
     items = [b.split("</url>", 1)[0] + "</url>" for b in items]
-    template = next(b for b in blocks[1:] if f"village/{shells.CODE}/" in b).split("</url>", 1)[0] + "</url>"
+    template = next((b for b in blocks[1:] if f"village/{shells.CODE}/" in b), None)
+    if template is None:  # no site_url: MkDocs lists no pages
+        return
+    template = template.split("</url>", 1)[0] + "</url>"
     listed = {b.split("<loc>")[1].split("</loc>")[0] for b in items}
     for url in urls:
         block = template.replace(f"village/{shells.CODE}/", url)

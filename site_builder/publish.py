@@ -74,7 +74,7 @@ def _publish_locked(site: Path, base_url, attachments, requested_by: str, check:
             kept = {code for code, record in result.manifest.get("villages", {}).items() if record[3]}
             broken = broken_links(target, urlsplit(base_url).path or "/",
                                   skip=lambda page: page.parent.name in kept and page.parent.parent.name == "village"
-                                  or page.parent.name == "poster" and page.stem in kept)
+                                  or page.parent.name == "poster" and page.stem in kept, workers=workers)
             if broken:
                 raise XfjyError(f"发现 {len(broken)} 个无效链接，例如 {broken[0][0]} → {broken[0][1]}")
         _manifest_path(target).write_text(json.dumps(result.manifest, ensure_ascii=False), encoding="utf-8")

@@ -147,3 +147,12 @@ def test_the_site_may_be_given_as_a_relative_path_or_through_a_symlink(tmp_path,
     link.symlink_to(site)
     monkeypatch.chdir(tmp_path)
     assert broken_links(Path("site")) == broken_links(link) == [("index.html", "missing/")]
+
+
+def test_two_workers_report_the_same_links_as_one(site):
+    for n in range(1200):
+        links = '<a href="../../">首页</a> <a href="../missing/">缺</a>' if n % 400 == 0 else '<a href="../../#top">顶</a>'
+        page(site, f"village/15012110{n:04d}/", links)
+    single = sorted(broken_links(site))
+    assert len(single) == 3
+    assert broken_links(site, workers=2) == single

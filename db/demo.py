@@ -40,6 +40,7 @@ from .models import (
     Village,
     Volunteer,
 )
+from .totals import advance_tally
 from .workflow import ADMISSION, PROJECT
 
 AS_OF = dt.date(2026, 11, 1)
@@ -122,6 +123,7 @@ def generate(villages: int, donations: int | None = None, *, seed: int = 1, atta
         stats = {"村社": len(plans), "项目": len(projects), "捐赠": sum(len(p["donations"]) for p in projects),
                  "演示账号": len(users)}
         audit.record(None, "demo", table="village", summary="生成演示数据：" + "，".join(f"{k}{v}" for k, v in stats.items()))
+    advance_tally()
     report(100)
     return stats
 

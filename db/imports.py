@@ -22,6 +22,7 @@ from .errors import DataImportError, MoneyError, Problem
 from .jurisdiction import covers
 from .models import Donation, ImportRun, Project
 from .money import parse_fen
+from .totals import advance_tally
 from .workflow import PROJECT, RECEIVING_STATES
 
 MAX_FILE_BYTES = 30 * 1024 * 1024
@@ -330,6 +331,7 @@ def commit_donations(preview: DonationPreview, actor=None) -> ImportResult:
         ids = dict(Donation.select(Donation.txn_no, Donation.id).where(Donation.import_run == run).tuples())
         ledger.receive_donations_bulk(
             [(ids[r.txn_no], r.project.id, r.amount, r.txn_no, r.donated_at) for r in preview.rows], actor)
+        advance_tally()
         audit.record(actor, "import", run, summary=f"导入捐赠文件 {run.filename}：新增 {run.added} 条，跳过 {run.skipped} 条")
     return ImportResult(run.added, run.skipped, run)
 

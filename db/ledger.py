@@ -127,6 +127,18 @@ def _lock(acct: Account) -> None:
         Account.select(Account.id).where(Account.id == acct.id).for_update().execute()
 
 
+LEDGER_LOCK = 0x78666A79  # "xfjy": one PostgreSQL advisory lock for every posting transaction
+
+
+def hold_ledger() -> None:
+    """Serialize posting until the transaction ends, so entry ids follow commit order.
+
+    SQLite already writes one transaction at a time; on PostgreSQL two postings could otherwise
+    commit out of id order, and a checkpoint taken in between would miss the earlier id."""
+    if is_postgres():
+        database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (LEDGER_LOCK,))
+
+
 # -- posting --------------------------------------------------------------------------------------
 
 def post(kind: str, source: Account, target: Account, amount: int, *, actor=None, project=None,
@@ -154,6 +166,7 @@ def post(kind: str, source: Account, target: Account, amount: int, *, actor=None
                       memo=memo[:256], user=actor.id if actor is not None and getattr(actor, "id", None) else None)
         if booked_on is not None:
             fields["booked_on"] = booked_on
+        hold_ledger()
         try:
             with database.atomic():
                 entry = Entry.create(**fields)
@@ -475,6 +488,7 @@ def post_many(rows: list[dict], actor=None, check: bool = True) -> int:
     with write_transaction():
         if check:
             _check_running_balances(rows)
+        hold_ledger()
         insert_rows(Entry, ENTRY_COLUMNS, ([row.get(c) for c in ENTRY_COLUMNS] for row in rows))
     return len(rows)
 
@@ -547,4 +561,6 @@ def integrity_problems() -> list[str]:
             problems.append(f"{_describe(Account.get_by_id(account_id))}余额为负：{value} 分")
     if total and Entry.select().where(Entry.amount <= 0).exists():
         problems.append("存在金额不为正的分录")
-    return problems
+    from .totals import tally_problems
+
+    return problems + tally_problems()

@@ -439,6 +439,25 @@ class AuditLog(BaseModel):
     after = TextField(default="")
 
 
+class LedgerTally(BaseModel):
+    """Net sums of the ledger up to entry ``through``, grouped as the totals read them.
+
+    Entries are append-only and are numbered in commit order (posting holds the ledger lock), so
+    a sum up to entry *n* never changes: the totals add these rows to the entries after *n*, and
+    ``db.totals.advance_tally`` folds those in from time to time. A cache, never an edited number:
+    ``db.ledger.integrity_problems`` compares it with the entries themselves."""
+
+    project = ForeignKeyField(Project, null=True, on_delete="RESTRICT", backref="+")
+    kind = CharField(max_length=16)
+    source_kind = CharField(max_length=16)
+    target_kind = CharField(max_length=16)
+    net = BigIntegerField()
+    through = BigIntegerField(index=True)
+
+    class Meta:
+        table_name = "ledger_tally"
+
+
 class Setting(BaseModel):
     key = CharField(max_length=64, primary_key=True)
     value = TextField()
@@ -466,7 +485,7 @@ class PublishRun(BaseModel):
 MODELS = [
     Area, Batch, Quota, User, Village, SupervisoryMember, Project, AdmissionStep, ProjectReview,
     ImportRun, Donation, Expenditure, Disclosure, Attachment, Evaluation, Volunteer, ServiceRecord,
-    Account, MatchingRule, Entry, AuditLog, Setting, PublishRun,
+    Account, MatchingRule, Entry, LedgerTally, AuditLog, Setting, PublishRun,
 ]
 
 __all__ = [m.__name__ for m in MODELS] + ["Level", "Role", "MODELS"]

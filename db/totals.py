@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from peewee import Case, fn
+from peewee import Case, Select, fn
 
+from .bulk import insert_rows
+from .database import database, write_transaction
 from .jurisdiction import holds_every_village
-from .models import Account, Area, Entry, Project, Village
+from .ledger import hold_ledger
+from .models import Account, Area, Entry, LedgerTally, Project, Village
 
 SIGNED_AMOUNT = fn.SUM(Case(None, ((Entry.reverses.is_null(), Entry.amount),), Entry.amount * -1))
 
@@ -46,50 +49,108 @@ def _add(totals: Totals, kind: str, source_kind: str, target_kind: str, net: int
             totals.from_project_to_fund += net
 
 
+def _flows(project_ids=None, area: Area | None = None, by_project: bool = False):
+    """Net amounts grouped by (project,) entry kind and the kinds of the two accounts.
+
+    One statement reads the tally and the entries after it, so a concurrent ``advance_tally`` is
+    seen either wholly or not at all."""
+    Source, Target = Account.alias(), Account.alias()
+    mark = LedgerTally.select(fn.COALESCE(fn.MAX(LedgerTally.through), 0))
+    recent = (Entry.select(Entry.project.alias("project"), Entry.kind.alias("kind"), Source.kind.alias("source_kind"),
+                           Target.kind.alias("target_kind"), SIGNED_AMOUNT.alias("net"))
+              .join_from(Entry, Source, on=(Entry.from_account == Source.id))
+              .join_from(Entry, Target, on=(Entry.to_account == Target.id))
+              .where(Entry.id > mark)
+              .group_by(Entry.project, Entry.kind, Source.kind, Target.kind))
+    tallied = LedgerTally.select(LedgerTally.project.alias("project"), LedgerTally.kind, LedgerTally.source_kind,
+                                 LedgerTally.target_kind, LedgerTally.net)
+    projects = project_ids
+    if area is not None and not holds_every_village(area):
+        villages = Village.select(Village.id).join(Area).where(Area.path.startswith(area.path))
+        projects = Project.select(Project.id).where(Project.village.in_(villages))
+    if projects is not None:
+        recent = recent.where(Entry.project.in_(projects))
+        tallied = tallied.where(LedgerTally.project.in_(projects))
+    elif by_project:
+        recent = recent.where(Entry.project.is_null(False))
+        tallied = tallied.where(LedgerTally.project.is_null(False))
+    both = tallied.union_all(recent).alias("flows")
+    keys = [both.c.kind, both.c.source_kind, both.c.target_kind]
+    if by_project:
+        keys.insert(0, both.c.project)
+    query = Select(from_list=[both], columns=[*keys, fn.SUM(both.c.net)]).group_by(*keys)
+    for row in query.bind(database).tuples():
+        *key, kind, source_kind, target_kind, net = row
+        if kind == "disbursement" and source_kind == "project":
+            source_kind, target_kind = target_kind, source_kind
+        yield (key[0] if key else None), kind, source_kind, target_kind, int(net or 0)
+
+
 def totals(project_ids=None, area: Area | None = None) -> Totals:
     """Totals over some projects, or over every project in ``area``'s subtree.
 
-    Net amounts are grouped by entry kind and the kinds of the two accounts; a reversal counts
-    negative under its original's kind, whichever direction it runs.
-    """
-    Source, Target = Account.alias(), Account.alias()
-    query = (
-        Entry.select(Entry.kind, Source.kind, Target.kind, SIGNED_AMOUNT)
-        .join_from(Entry, Source, on=(Entry.from_account == Source.id))
-        .join_from(Entry, Target, on=(Entry.to_account == Target.id))
-        .group_by(Entry.kind, Source.kind, Target.kind)
-    )
-    if project_ids is not None:
-        query = query.where(Entry.project.in_(project_ids))
-    if area is not None and not holds_every_village(area):
-        villages = Village.select(Village.id).join(Area).where(Area.path.startswith(area.path))
-        query = query.where(Entry.project.in_(Project.select(Project.id).where(Project.village.in_(villages))))
+    A reversal counts negative under its original's kind, whichever direction it runs."""
     result = Totals()
-    for kind, source_kind, target_kind, net in query.tuples():
-        if kind == "disbursement" and source_kind == "project":
-            source_kind, target_kind = target_kind, source_kind
-        _add(result, kind, source_kind, target_kind, int(net or 0))
+    for _, kind, source_kind, target_kind, net in _flows(project_ids, area):
+        _add(result, kind, source_kind, target_kind, net)
     return result
 
 
 def totals_by_project(project_ids=None) -> dict[int, Totals]:
     """Totals of each project in one grouped query (the public site's village pages)."""
+    result: dict[int, Totals] = {}
+    for project_id, kind, source_kind, target_kind, net in _flows(project_ids, by_project=True):
+        _add(result.setdefault(project_id, Totals()), kind, source_kind, target_kind, net)
+    return result
+
+
+def advance_tally() -> int:
+    """Fold the entries posted since the last checkpoint into ``LedgerTally``; returns how many.
+
+    Run by every publish, after the demo and after a donation import, so that reads add up at
+    most a day's entries. Holds the ledger lock, so every entry up to the new mark is committed."""
+    with write_transaction():
+        hold_ledger()
+        mark = LedgerTally.select(fn.COALESCE(fn.MAX(LedgerTally.through), 0)).scalar()
+        top = Entry.select(fn.COALESCE(fn.MAX(Entry.id), 0)).scalar()
+        if top <= mark:
+            return 0
+        Source, Target = Account.alias(), Account.alias()
+        sums: dict[tuple, int] = {}
+        for project, kind, source_kind, target_kind, net in LedgerTally.select(
+                LedgerTally.project, LedgerTally.kind, LedgerTally.source_kind, LedgerTally.target_kind,
+                LedgerTally.net).tuples():
+            sums[project, kind, source_kind, target_kind] = net
+        added = (Entry.select(Entry.project, Entry.kind, Source.kind, Target.kind, SIGNED_AMOUNT, fn.COUNT(Entry.id))
+                 .join_from(Entry, Source, on=(Entry.from_account == Source.id))
+                 .join_from(Entry, Target, on=(Entry.to_account == Target.id))
+                 .where((Entry.id > mark) & (Entry.id <= top))
+                 .group_by(Entry.project, Entry.kind, Source.kind, Target.kind))
+        folded = 0
+        for project, kind, source_kind, target_kind, net, count in added.tuples():
+            key = (project, kind, source_kind, target_kind)
+            sums[key] = sums.get(key, 0) + int(net)
+            folded += count
+        LedgerTally.delete().execute()
+        insert_rows(LedgerTally, ("project", "kind", "source_kind", "target_kind", "net", "through"),
+                    ((*key, net, top) for key, net in sorted(sums.items(), key=lambda item: repr(item[0]))))
+    return folded
+
+
+def tally_problems() -> list[str]:
+    """Differences between the tally and the entries it sums (an auditor's check of the cache)."""
+    mark = LedgerTally.select(fn.COALESCE(fn.MAX(LedgerTally.through), 0)).scalar()
     Source, Target = Account.alias(), Account.alias()
-    query = (
+    fresh = {(p, k, s, t): int(n) for p, k, s, t, n in (
         Entry.select(Entry.project, Entry.kind, Source.kind, Target.kind, SIGNED_AMOUNT)
         .join_from(Entry, Source, on=(Entry.from_account == Source.id))
         .join_from(Entry, Target, on=(Entry.to_account == Target.id))
-        .where(Entry.project.is_null(False))
-        .group_by(Entry.project, Entry.kind, Source.kind, Target.kind)
-    )
-    if project_ids is not None:
-        query = query.where(Entry.project.in_(project_ids))
-    result: dict[int, Totals] = {}
-    for project_id, kind, source_kind, target_kind, net in query.tuples():
-        if kind == "disbursement" and source_kind == "project":
-            source_kind, target_kind = target_kind, source_kind
-        _add(result.setdefault(project_id, Totals()), kind, source_kind, target_kind, int(net or 0))
-    return result
+        .where(Entry.id <= mark).group_by(Entry.project, Entry.kind, Source.kind, Target.kind).tuples())}
+    tallied = {(p, k, s, t): n for p, k, s, t, n in LedgerTally.select(
+        LedgerTally.project, LedgerTally.kind, LedgerTally.source_kind, LedgerTally.target_kind,
+        LedgerTally.net).tuples()}
+    return [f"汇总缓存与分录不符：项目 {key[0]}，{key[1]}，缓存 {tallied.get(key, 0)} 分，分录 {fresh.get(key, 0)} 分"
+            for key in sorted(set(fresh) | set(tallied), key=repr) if fresh.get(key, 0) != tallied.get(key, 0)]
 
 
 def add_up(items) -> Totals:

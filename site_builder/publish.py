@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from db.clock import now
 from db.errors import XfjyError
 from db.models import PublishRun
+from db.totals import advance_tally
 
 from .build import build
 from .check import broken_links
@@ -68,6 +69,7 @@ def _publish_locked(site: Path, base_url, attachments, requested_by: str, check:
     live = live_release(site)
     manifest = None if full or live is None else _read_manifest(live)
     try:
+        advance_tally()
         result = build(target, base_url=base_url, attachments=attachments, workers=workers,
                        previous=live if manifest else None, previous_manifest=manifest, area=area)
         if check:

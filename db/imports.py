@@ -9,6 +9,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import re
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from . import audit, ledger
+from .bulk import insert_rows
 from .clock import now
 from .database import write_transaction
 from .errors import DataImportError, MoneyError, Problem
@@ -38,6 +40,7 @@ CONSENT_WORDS = {
 CHANNEL_WORDS = {label: code for code, label in Donation.CHANNELS.items()} | {"": "online"}
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
                 "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", "%Y/%m/%d")
+CANONICAL_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")  # the platform's own export: no strptime
 FORMULA_PREFIX = "="
 
 
@@ -274,6 +277,11 @@ def _drop_existing(preview: DonationPreview, parsed: list[DonationRow]) -> None:
 
 def _parse_time(text: str) -> dt.datetime | None:
     text = text.strip()
+    if len(text) == 19 and CANONICAL_TIME.fullmatch(text):
+        try:
+            return dt.datetime.fromisoformat(text)
+        except ValueError:
+            return None
     for fmt in TIME_FORMATS:
         try:
             return dt.datetime.strptime(text, fmt)
@@ -321,13 +329,10 @@ def commit_donations(preview: DonationPreview, actor=None) -> ImportResult:
     with write_transaction():
         run = ImportRun.create(kind="donations", filename=Path(preview.filename).name[:256], sha256=preview.sha256,
                                added=len(preview.rows), skipped=preview.already, user=getattr(actor, "id", None))
-        records = [
-            dict(project=r.project.id, txn_no=r.txn_no, donor_name=r.donor_name, name_consent=r.name_consent,
-                 amount=r.amount, channel=r.channel, donated_at=r.donated_at, message=r.message, import_run=run.id)
-            for r in preview.rows
-        ]
-        for start in range(0, len(records), 1000):
-            Donation.insert_many(records[start:start + 1000]).execute()
+        insert_rows(Donation, ("project", "txn_no", "donor_name", "name_consent", "amount", "channel", "donated_at",
+                               "message", "import_run"),
+                    ((r.project.id, r.txn_no, r.donor_name, r.name_consent, r.amount, r.channel, r.donated_at,
+                      r.message, run.id) for r in preview.rows))
         ids = dict(Donation.select(Donation.txn_no, Donation.id).where(Donation.import_run == run).tuples())
         ledger.receive_donations_bulk(
             [(ids[r.txn_no], r.project.id, r.amount, r.txn_no, r.donated_at) for r in preview.rows], actor)

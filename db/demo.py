@@ -46,6 +46,8 @@ from .workflow import ADMISSION, PROJECT
 AS_OF = dt.date(2026, 11, 1)
 DEMO_PASSWORD = "xfjy-demo-2026"
 DONATIONS_PER_VILLAGE = 60
+SPENDING_PER_VILLAGE = 150_000 / 14_000  # about 150,000 spending lines at the region's full size
+RECEIPTS_PER_PROJECT = 3  # pilot projects get a receipt PDF for their first lines only
 REGION_PERSON = "内蒙古自治区慈善总会"
 
 STATE_MIX = {
@@ -115,7 +117,7 @@ def generate(villages: int, donations: int | None = None, *, seed: int = 1, atta
         raised = _create_donations(rng, projects, donations, report)
         report(75)
         _set_targets(rng, projects, raised)
-        _post_money(rng, projects, raised, attachments_root)
+        _post_money(rng, projects, raised, attachments_root, round(SPENDING_PER_VILLAGE * villages))
         report(90)
         _create_records(rng, plans, projects)
         users = _create_users(plans)
@@ -523,7 +525,8 @@ def _set_targets(rng: random.Random, projects: list[dict], raised: dict[int, int
         Project.update(target=Case(Project.id, chunk)).where(Project.id.in_([i for i, _ in chunk])).execute()
 
 
-def _post_money(rng: random.Random, projects: list[dict], raised: dict[int, int], attachments_root) -> None:
+def _post_money(rng: random.Random, projects: list[dict], raised: dict[int, int], attachments_root,
+                spending_lines: int) -> None:
     """Matching, disbursement down the chain, the deadline settlement, spending: one entry list, in order."""
     region = Area.get(Area.code == "150000")
     nation = ledger.nation()
@@ -614,7 +617,7 @@ def _post_money(rng: random.Random, projects: list[dict], raised: dict[int, int]
             share = rng.uniform(0.2, 0.7) if state == "implementing" else (1.0 if state == "closed" else rng.uniform(0.9, 1.0))
             expenditures.append((project, chain[-1], available * share // 1, hop_day))
     ledger.post_many(rows)
-    _create_expenditures(rng, expenditures, attachments_root)
+    _create_expenditures(rng, expenditures, attachments_root, spending_lines)
 
 
 def _row(kind, source, target, amount, project, day, memo, rule=None):
@@ -622,24 +625,26 @@ def _row(kind, source, target, amount, project, day, memo, rule=None):
                 rule=rule, memo=memo, booked_on=day, posted_at=dt.datetime.combine(day, dt.time(15, 0)))
 
 
-def _create_expenditures(rng: random.Random, plans: list, attachments_root) -> None:
+def _create_expenditures(rng: random.Random, plans: list, attachments_root, wanted: int) -> None:
+    """About ``wanted`` spending lines over the projects that spend; implementing ones have fewer so far."""
     rows, meta = [], []
+    mean = max(4, round(wanted / max(1, len(plans))))
     for project, account_id, amount, arrived in plans:
         amount = int(amount)
         if amount <= 0:
             continue
-        lines = rng.randint(1, 4) if project["state"] == "implementing" else rng.randint(2, 8)
+        lines = rng.randint(1, mean) if project["state"] == "implementing" else rng.randint(mean // 2, mean * 3 // 2)
         cuts = sorted(rng.sample(range(1, amount), min(lines - 1, amount - 1))) if amount > lines else []
         parts = [b - a for a, b in zip([0, *cuts], [*cuts, amount]) if b - a > 0]
         town = project["plan"].township[1][:2]
         day = arrived
         for k, part in enumerate(parts):
-            day = min(day + dt.timedelta(days=rng.randint(3, 30)), AS_OF)
+            day = min(day + dt.timedelta(days=rng.randint(1, max(3, 300 // len(parts)))), AS_OF)
             item = rng.choice(ITEMS)
             rows.append(dict(project=project["id"], spent_on=day, item=f"{item}（第 {k + 1} 批）",
                              payee=names.company(rng, town), amount=part, voucher_no=f"PZ{day:%Y}-{rng.randrange(10000):04d}",
                              approved_by=names.person(rng), created_at=dt.datetime.combine(day, dt.time(11, 0))))
-            meta.append((project, account_id))
+            meta.append((project, account_id, k))
     next_id = (Expenditure.select(Expenditure.id).order_by(Expenditure.id.desc()).scalar() or 0) + 1
     for i, row in enumerate(rows):
         row["id"] = next_id + i
@@ -649,11 +654,11 @@ def _create_expenditures(rng: random.Random, plans: list, attachments_root) -> N
         dict(kind="expenditure", from_account=account_id, to_account=payees[("payee", None, None, r["payee"])],
              amount=r["amount"], project=r["project"], expenditure=r["id"], booked_on=r["spent_on"],
              memo=f"{r['item']}（凭证 {r['voucher_no']}）", posted_at=r["created_at"])
-        for r, (project, account_id) in zip(rows, meta)
+        for r, (project, account_id, _) in zip(rows, meta)
     ])
     if attachments_root is not None:
-        for r, (project, _) in zip(rows, meta):
-            if project["plan"].batch == "pilot":
+        for r, (project, _, k) in zip(rows, meta):
+            if project["plan"].batch == "pilot" and k < RECEIPTS_PER_PROJECT:
                 attachments.store(attachments_root, _receipt_pdf(r), f"收据-{r['voucher_no']}.pdf",
                                   expenditure=Expenditure(id=r["id"]))
 

@@ -199,7 +199,8 @@ class _Builder:
         for village in snap.villages:
             entries += records[village.code]["entries"]
             self.result.files += records[village.code]["files"]
-        files, positions = _region_files(self.out, snap, self.previous, previous, kept)
+        spooled = {code: record["json"] for code, record in records.items() if "json" in record}
+        files, positions = _region_files(self.out, snap, spooled, self.previous, previous, kept)
         self.result.files += files
         _write_search_index(self.out, entries, drop={f"village/{shells.CODE}/", f"area/{shells.CODE}/", "area/"})
         _write_sitemap(self.out, [p.url for p in stamped] + [f"village/{v.code}/" for v in snap.villages])
@@ -217,10 +218,12 @@ class _Builder:
         pages = [site.areas_index(), *site.area_pages()]
         extra = self.stage / "extra"
         job = _Job(extra, self.stage, None, site, self.attachments)
+        spooled = {}
         for start in range(0, len(snap.villages), CHUNK):
             chunk = snap.villages[start:start + CHUNK]
-            for village, details, files, receipts in job.render(chunk):
+            for village, details, files, json_rows, receipts in job.render(chunk):
                 pages.append(site.village(village, details))
+                spooled[village.code] = json_rows
                 self.result.files += files + len(receipts)
         for page in pages:
             _write(self.docs / page.source, shells.page_markdown(page))
@@ -229,7 +232,7 @@ class _Builder:
             if (extra / name).exists():
                 (self.out / name).parent.mkdir(parents=True, exist_ok=True)
                 os.replace(extra / name, self.out / name)
-        self.result.files += _region_files(self.out, snap)[0]
+        self.result.files += _region_files(self.out, snap, spooled)[0]
 
 
 # -- villages, in this process or in workers ---------------------------------------------------------------
@@ -243,26 +246,33 @@ class _Job:
     attachments: Path | None
 
     def render(self, villages):
-        """Per village: details, the files written for it (poster, open data) and its receipts."""
-        for start in range(0, len(villages), CHUNK):
-            chunk = villages[start:start + CHUNK]
-            details = snapshot.shape(chunk, snapshot.fetch(chunk))
-            for village in chunk:
-                d = details[village.id]
-                files = _write(self.out / "poster" / f"{village.code}.html", self.site.poster(village, d))
-                rows = opendata.village_rows(village, self.site.where[village.id], d)
-                files += opendata.write_village(self.out / "data" / "village" / village.code, rows)
-                receipts = _copy_receipts(d, self.attachments, self.out / "files")
-                yield village, d, files, receipts
+        """Per village: details, the files written for it (poster, open data), where its JSON rows
+        were spooled, and its receipts."""
+        spool = opendata.Spool(self.stage / f"json-{os.getpid()}.bin")
+        try:
+            for start in range(0, len(villages), CHUNK):
+                chunk = villages[start:start + CHUNK]
+                details = snapshot.shape(chunk, snapshot.fetch(chunk))
+                for village in chunk:
+                    d = details[village.id]
+                    files = _write(self.out / "poster" / f"{village.code}.html", self.site.poster(village, d))
+                    rows = opendata.village_rows(village, self.site.where[village.id], d)
+                    written, spooled = opendata.write_village(self.out / "data" / "village" / village.code, rows,
+                                                              spool)
+                    receipts = _copy_receipts(d, self.attachments, self.out / "files")
+                    yield village, d, files + written, spooled, receipts
+        finally:
+            spool.close()
 
     def villages(self, villages) -> dict[str, dict]:
-        """Render and stamp these villages; per village code: its search entries, files and receipts."""
+        """Render and stamp these villages; per village code: its search entries, files, spooled JSON
+        rows and receipts."""
         records = {}
-        for village, details, files, receipts in self.render(villages):
+        for village, details, files, spooled, receipts in self.render(villages):
             page = self.site.village(village, details)
             _write(self.out / page.url / "index.html", self.shell.stamp(page, village.code))
             records[village.code] = {"entries": _search_entries([page]), "files": files + 1 + len(receipts),
-                                     "receipts": receipts}
+                                     "receipts": receipts, "json": spooled}
         return records
 
 
@@ -288,7 +298,7 @@ def _link_kept(previous: Path | None, out: Path, kept: set[str], manifest: dict)
         _, receipts, entries = manifest[code][:3]
         files = 0
         for relative in (f"village/{code}/index.html", f"poster/{code}.html",
-                         *(f"data/village/{code}/{name}.{kind}" for name in opendata.TABLES for kind in ("csv", "json")),
+                         *(f"data/village/{code}/{name}.csv" for name in opendata.TABLES),
                          *(f"files/{name}" for name in receipts)):
             target = out / relative
             if target.exists():
@@ -403,14 +413,14 @@ def _pg_url() -> str:
 
 # -- whole-site files -------------------------------------------------------------------------------------
 
-def _region_files(out: Path, snap, previous: Path | None = None, manifest: dict | None = None,
+def _region_files(out: Path, snap, spooled: dict, previous: Path | None = None, manifest: dict | None = None,
                   kept: frozenset = frozenset()) -> tuple[int, dict]:
     """``data/region/*``: the villages' rows in page order, then the ledger entries of no village."""
     positions = {code: record[4] for code, record in (manifest or {}).items() if len(record) > 4}
     kept = frozenset(code for code in kept if code in positions)
     extra = {"ledger": [opendata.ledger_row(e) for e in snap.pool_entries]}
     where = opendata.join_region(out / "data" / "region", out / "data" / "village", [v.code for v in snap.villages],
-                                 extra, previous / "data" / "region" if previous else None, positions, kept)
+                                 extra, spooled, previous / "data" / "region" if previous else None, positions, kept)
     return 2 * len(opendata.TABLES), where
 
 

@@ -1,7 +1,7 @@
 """Open data: the same rows the pages show, as CSV (UTF-8 with BOM, for Excel) and JSON.
 
 Files live at stable addresses: ``data/region/<table>.csv|json`` for the whole region and
-``data/village/<code>/<table>.csv|json`` for one village. ``TABLES`` is also the data dictionary.
+``data/village/<code>/<table>.csv`` for one village. ``TABLES`` is also the data dictionary.
 A JSON file is ``{"table": …, "columns": […], "rows": [[…], …]}``: the CSV's header and rows, without
 repeating every column name in every row (a million donations stay a manageable download).
 """
@@ -130,16 +130,35 @@ def json_rows(rows: list[list]) -> str:
     return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))[1:-1]
 
 
-def json_text(name: str, rows: list[list]) -> str:
-    return json_head(name) + json_rows(rows) + "]}"
+class Spool:
+    """One worker's JSON rows of its villages, end to end, for ``join_region`` to splice: JSON is
+    published for the whole region only, so a village's JSON need not be a file of its own."""
+
+    def __init__(self, path: Path):
+        self.path, self.handle = str(path), None
+
+    def add(self, data: bytes) -> list:
+        if self.handle is None:
+            self.handle = open(self.path, "ab")
+        offset = self.handle.tell()
+        self.handle.write(data)
+        return [self.path, offset, len(data)]
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
 
 
-def write_village(directory: Path, rows: dict[str, list[list]]) -> int:
+def write_village(directory: Path, rows: dict[str, list[list]], spool: Spool) -> tuple[int, dict]:
+    """The village's CSV files; its JSON rows go to ``spool``. Returns files written and where its
+    JSON rows are (``{"<table>.json": [spool, offset, length]}``)."""
     directory.mkdir(parents=True, exist_ok=True)
+    where = {}
     for name, table in rows.items():
         (directory / f"{name}.csv").write_text("\ufeff" + csv_text(name, table), encoding="utf-8")
-        (directory / f"{name}.json").write_text(json_text(name, table), encoding="utf-8")
-    return 2 * len(rows)
+        where[f"{name}.json"] = spool.add(json_rows(table).encode("utf-8"))
+    return len(rows), where
 
 
 def _payload(data: bytes, kind: str, head: bytes) -> bytes:
@@ -149,9 +168,11 @@ def _payload(data: bytes, kind: str, head: bytes) -> bytes:
     return data[len(head):-2]
 
 
-def join_region(region: Path, villages: Path, codes: list[str], extra: dict[str, list[list]],
+def join_region(region: Path, villages: Path, codes: list[str], extra: dict[str, list[list]], spooled: dict,
                 previous: Path | None = None, positions: dict | None = None, kept: frozenset = frozenset()) -> dict:
     """``region/<table>.csv|json``: the villages' rows in ``codes`` order, then rows of no village.
+
+    A village's CSV rows come from its own files, its JSON rows from where ``spooled[code]`` says.
 
     Returns where each village's rows sit in each file. A village in ``kept`` has the same files as
     in ``previous`` (a build whose ``positions`` are given), so its rows are copied from the previous
@@ -160,6 +181,7 @@ def join_region(region: Path, villages: Path, codes: list[str], extra: dict[str,
 
     region.mkdir(parents=True, exist_ok=True)
     where: dict[str, dict] = {code: {} for code in codes}
+    spools: dict[str, object] = {}
     for name in TABLES:
         for kind in ("csv", "json"):
             file = f"{name}.{kind}"
@@ -178,6 +200,8 @@ def join_region(region: Path, villages: Path, codes: list[str], extra: dict[str,
                         if old is not None and code in kept:
                             start, length = positions[code][file]
                             chunk = old[start:start + length]
+                        elif kind == "json":
+                            chunk = _spooled(spools, *spooled[code][file])
                         else:
                             chunk = _payload((villages / code / file).read_bytes(), kind, head)
                         if not chunk:
@@ -197,4 +221,13 @@ def join_region(region: Path, villages: Path, codes: list[str], extra: dict[str,
             finally:
                 if old is not None:
                     old.close()
+    for handle in spools.values():
+        handle.close()
     return where
+
+
+def _spooled(spools: dict, path: str, offset: int, length: int) -> bytes:
+    if path not in spools:
+        spools[path] = open(path, "rb")
+    spools[path].seek(offset)
+    return spools[path].read(length)

@@ -38,6 +38,7 @@ from db.totals import Totals, add_up, totals_by_project
 from db.workflow import PROJECT
 
 DONATIONS_ON_PAGE = 20
+SPENDING_ON_PAGE = 50  # a long spending list stays in the open data, so a page stays under 40 KB
 
 
 @dataclass
@@ -201,6 +202,11 @@ class Details:
 
     def count_for(self, project_id: int) -> int:
         return sum(1 for d in self.donations if d.project_id == project_id)
+
+    def spending_on_page(self, project_id: int) -> tuple[list[SpendingRow], int]:
+        """The project's latest spending lines (oldest first) and how many it has in all."""
+        rows = [s for s in self.spending if s.project_id == project_id]
+        return rows[-SPENDING_ON_PAGE:], len(rows)
 
 
 @dataclass
@@ -463,7 +469,8 @@ def _shape_entries(accounts: dict, raw: list[tuple]) -> list[EntryRow]:
     return rows
 
 
-__all__ = ["read", "Snapshot", "VillageInfo", "ProjectInfo", "Details", "federation", "DONATIONS_ON_PAGE"]
+__all__ = ["read", "Snapshot", "VillageInfo", "ProjectInfo", "Details", "federation", "DONATIONS_ON_PAGE",
+           "SPENDING_ON_PAGE"]
 
 
 def fingerprints(snap: Snapshot) -> dict[int, str]:

@@ -137,8 +137,11 @@ def test_region_open_data_adds_up_to_the_ledger(built):
     table = json.loads((site / "data" / "region" / "donations.json").read_text(encoding="utf-8"))
     assert table["columns"][:3] == ["village_code", "project_code", "date"]
     assert len(table["rows"]) == Donation.select().where(Donation.project.in_(public)).count()
-    village = json.loads((site / "data" / "village" / built["village_code"] / "donations.json").read_text(encoding="utf-8"))
-    assert village["columns"] == table["columns"] and 0 < len(village["rows"]) < len(table["rows"])
+    with open(site / "data" / "village" / built["village_code"] / "donations.csv", encoding="utf-8-sig", newline="") as f:
+        village = list(csv.reader(f))
+    assert village[0] == table["columns"] and 0 < len(village) - 1 < len(table["rows"])
+    assert [[str(cell) for cell in row] for row in table["rows"] if row[0] == built["village_code"]] == village[1:]
+    assert not list((site / "data" / "village").rglob("*.json"))
 
 
 def test_home_page_shows_region_totals(built):

@@ -628,7 +628,8 @@ def _row(kind, source, target, amount, project, day, memo, rule=None):
 def _create_expenditures(rng: random.Random, plans: list, attachments_root, wanted: int) -> None:
     """About ``wanted`` spending lines over the projects that spend; implementing ones have fewer so far."""
     rows, meta = [], []
-    mean = max(4, round(wanted / max(1, len(plans))))
+    implementing = sum(1 for plan in plans if plan[0]["state"] == "implementing")
+    mean = max(4, round(wanted / max(1, len(plans) - implementing / 2)))
     for project, account_id, amount, arrived in plans:
         amount = int(amount)
         if amount <= 0:

@@ -57,8 +57,7 @@ class AreaFilter(BasePeeweeFilter):
     def _choices(self):
         if not has_request_context():
             return []
-        field = Area.prefecture if self.level == Level.PREFECTURE else Area.county
-        query = Area.select().where(field == Area.id)
+        query = Area.select(Area.id, Area.name).where(Area.level == self.level)
         if current_user.is_authenticated and current_user.role != Role.ADMIN:
             ancestors = current_user.area.path.strip("/").split("/")
             query = query.where(Area.path.startswith(current_user.area.path) | Area.code.in_(ancestors))

@@ -164,6 +164,28 @@ def backup(dest: Path) -> None:
     click.echo(f"已备份到 {dest}（{dest.stat().st_size:,} 字节）")
 
 
+@cli.command("verify", with_appcontext=False)
+@click.argument("old", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def verify(old: Path, new: Path) -> None:
+    """核验新版公示网站的公开历史是否完整延续旧版（OLD、NEW 为两份下载的网站目录）。"""
+    from site_builder.history import read
+    from site_builder.history import verify as check
+
+    try:
+        problems = check(old, new)
+    except (OSError, ValueError, KeyError) as exc:
+        raise click.ClickException(f"无法读取公开历史（data/history/、data/heads.json）：{exc}") from exc
+    if problems:
+        for problem in problems:
+            click.echo(f"不一致：{problem}", err=True)
+        raise SystemExit(1)
+    old_links, new_links = read(old)[0], read(new)[0]
+    added = len(new_links) - len(old_links)
+    click.echo(f"核验通过：新版完整保留了旧版的 {len(old_links)} 条记录，并在其后新增 {added} 条；"
+               f"最新哈希 {new_links[-1].hash if new_links else '（空）'}")
+
+
 @cli.command("build-site")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="输出目录（会被清空）")
 @click.option("--base-url", default=None, help="网站的公开地址，用于海报二维码（默认取配置 SITE_URL）")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from werkzeug.security import generate_password_hash
 
-from . import attachments, audit, ledger, names
+from . import attachments, audit, history, ledger, names
 from .areas import counties_of, prefectures
 from .bulk import insert_rows
 from .database import database, is_postgres
@@ -126,6 +126,7 @@ def generate(villages: int, donations: int | None = None, *, seed: int = 1, atta
                  "演示账号": len(users)}
         audit.record(None, "demo", table="village", summary="生成演示数据：" + "，".join(f"{k}{v}" for k, v in stats.items()))
     advance_tally()
+    history.seal()
     report(100)
     return stats
 

@@ -561,6 +561,7 @@ def integrity_problems() -> list[str]:
             problems.append(f"{_describe(Account.get_by_id(account_id))}余额为负：{value} 分")
     if total and Entry.select().where(Entry.amount <= 0).exists():
         problems.append("存在金额不为正的分录")
+    from .history import problems as history_problems
     from .totals import tally_problems
 
-    return problems + tally_problems()
+    return problems + tally_problems() + history_problems()

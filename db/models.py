@@ -458,6 +458,22 @@ class LedgerTally(BaseModel):
         table_name = "ledger_tally"
 
 
+class ChainLink(BaseModel):
+    """One link of the public history (``db.history``): a record, its number and its chained hash."""
+
+    RECORDS = {"entry": "分录", "disclosure": "公示"}
+
+    seq = BigIntegerField(primary_key=True)
+    record = CharField(max_length=16)
+    record_id = BigIntegerField()
+    hash = CharField(max_length=64)
+    linked_at = DateTimeField(default=now)
+
+    class Meta:
+        table_name = "chain_link"
+        indexes = ((("record", "record_id"), True),)
+
+
 class Setting(BaseModel):
     key = CharField(max_length=64, primary_key=True)
     value = TextField()
@@ -477,6 +493,9 @@ class PublishRun(BaseModel):
     release = CharField(max_length=64, default="")
     errors = TextField(default="")
     requested_by = CharField(max_length=64, default="")
+    head_seq = BigIntegerField(null=True)  # the public history's head this publish wrote (heads.json)
+    head_hash = CharField(max_length=64, default="")
+    head_at = DateTimeField(null=True)  # the data time of that head (the site's "更新于")
 
     class Meta:
         table_name = "publish_run"
@@ -485,7 +504,7 @@ class PublishRun(BaseModel):
 MODELS = [
     Area, Batch, Quota, User, Village, SupervisoryMember, Project, AdmissionStep, ProjectReview,
     ImportRun, Donation, Expenditure, Disclosure, Attachment, Evaluation, Volunteer, ServiceRecord,
-    Account, MatchingRule, Entry, LedgerTally, AuditLog, Setting, PublishRun,
+    Account, MatchingRule, Entry, LedgerTally, ChainLink, AuditLog, Setting, PublishRun,
 ]
 
 __all__ = [m.__name__ for m in MODELS] + ["Level", "Role", "MODELS"]

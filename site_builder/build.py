@@ -35,6 +35,7 @@ from mkdocs.utils.meta import get_data
 from db.database import database, is_postgres, open_database
 from db.errors import XfjyError
 
+from . import history as site_history
 from . import opendata, shells, snapshot
 from .pages import Page, Site
 
@@ -55,6 +56,7 @@ class BuildResult:
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    head: dict = field(default_factory=dict)  # the public history's head (site_builder.history)
     rendered: int = 0    # villages rendered (the rest were linked from the previous build)
     manifest: dict = field(default_factory=dict)
 
@@ -142,6 +144,8 @@ class _Builder:
                 self._naive(site, snap)
             else:
                 self._stamped(site, snap, source)
+            self.result.head = site_history.write(self.out, snap.taken_at)
+            self.lap("history")
         _no_cdn(self.out)
         self.result.pages = sum(1 for _ in self.out.rglob("index.html"))
         self.lap("finish")

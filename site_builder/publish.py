@@ -12,9 +12,11 @@ import json
 import os
 import shutil
 import time
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from db import history
 from db.clock import now
 from db.errors import XfjyError
 from db.models import PublishRun
@@ -70,6 +72,7 @@ def _publish_locked(site: Path, base_url, attachments, requested_by: str, check:
     manifest = None if full or live is None else _read_manifest(live)
     try:
         advance_tally()
+        history.seal()
         result = build(target, base_url=base_url, attachments=attachments, workers=workers,
                        previous=live if manifest else None, previous_manifest=manifest, area=area)
         if check:
@@ -87,7 +90,9 @@ def _publish_locked(site: Path, base_url, attachments, requested_by: str, check:
         raise
     _swap(site, target)
     _prune(releases, keep=KEEP_RELEASES, live=target)
-    _finish(run, started, status="ok", pages=result.pages, files=result.files, release=target.name)
+    _finish(run, started, status="ok", pages=result.pages, files=result.files, release=target.name,
+            head_seq=result.head.get("seq"), head_hash=result.head.get("hash", ""),
+            head_at=datetime.fromisoformat(result.head["at"]) if result.head.get("at") else None)
     return run
 
 

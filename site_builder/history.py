@@ -1,0 +1,75 @@
+"""The public history's files: ``data/history/<first seq>.jsonl`` (one link per line, 10,000 a file),
+``data/history/head.json`` and ``data/heads.json``, the list of every head a publish has written."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from db import history
+from db.models import PublishRun
+
+
+def write(out: Path, taken_at) -> dict:
+    """Write the history as the database now computes it; returns the head written."""
+    folder = out / "data" / "history"
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, files, last = None, [], None
+    try:
+        for link in history.links():
+            if (link.seq - 1) % history.SEGMENT == 0:
+                if handle is not None:
+                    handle.close()
+                name = f"{link.seq:09d}.jsonl"
+                files.append(name)
+                handle = open(folder / name, "w", encoding="utf-8", newline="\n")
+            handle.write(link.line() + "\n")
+            last = link
+    finally:
+        if handle is not None:
+            handle.close()
+    head = {"seq": last.seq if last else 0, "hash": last.hash if last else history.GENESIS,
+            "at": _moment(taken_at), "files": files}
+    (folder / "head.json").write_text(json.dumps(head, ensure_ascii=False, indent=1), encoding="utf-8")
+    heads = [{"seq": seq, "hash": digest, "at": _moment(at)}
+             for seq, digest, at in PublishRun.select(PublishRun.head_seq, PublishRun.head_hash, PublishRun.head_at)
+             .where((PublishRun.status == "ok") & PublishRun.head_seq.is_null(False)).order_by(PublishRun.id).tuples()]
+    heads = [h for i, h in enumerate(heads) if i == 0 or (h["seq"], h["hash"]) != (heads[i - 1]["seq"], heads[i - 1]["hash"])]
+    if not heads or (heads[-1]["seq"], heads[-1]["hash"]) != (head["seq"], head["hash"]):
+        heads.append({"seq": head["seq"], "hash": head["hash"], "at": head["at"]})
+    (out / "data" / "heads.json").write_text(json.dumps(heads, ensure_ascii=False, indent=1), encoding="utf-8")
+    return head
+
+
+def _moment(value) -> str:
+    return str(value)[:19].replace(" ", "T") if value else ""
+
+
+def read(site: Path) -> tuple[list[history.Link], list[dict]]:
+    """A published copy's history and its list of heads."""
+    folder = Path(site) / "data" / "history"
+    head = json.loads((folder / "head.json").read_text(encoding="utf-8"))
+    links = []
+    for name in head["files"]:
+        with open(folder / name, encoding="utf-8") as handle:
+            links += history.read_lines(handle)
+    heads = json.loads((Path(site) / "data" / "heads.json").read_text(encoding="utf-8"))
+    return links, heads
+
+
+def verify(old_site: Path, new_site: Path) -> list[str]:
+    """Why the new copy does not extend the old one (empty when it does)."""
+    old_links, old_heads = read(old_site)
+    new_links, new_heads = read(new_site)
+    problems = []
+    broken = history.compare(old_links, new_links)
+    if broken:
+        problems.append(broken)
+    if new_heads[:len(old_heads)] != old_heads:
+        problems.append("新版的 heads.json 没有原样保留旧版的全部发布记录：发布历史被改写")
+    for label, links, heads in (("旧版", old_links, old_heads), ("新版", new_links, new_heads)):
+        by_seq = {link.seq: link.hash for link in links}
+        for h in heads:
+            if h["seq"] and by_seq.get(h["seq"]) != h["hash"]:
+                problems.append(f"{label} heads.json 中第 {h['seq']} 条的哈希与该版公开历史不符")
+                break
+    return problems

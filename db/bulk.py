@@ -24,6 +24,12 @@ def insert_rows(model, columns: Sequence[str], rows: Iterable[Sequence], page: i
     cursor.close()
 
 
+def raw_rows(query) -> list[tuple]:
+    """Rows of a query as plain tuples straight from the driver (no per-row model conversion)."""
+    sql, params = query.sql()
+    return database.execute_sql(sql, params).fetchall()
+
+
 # Dates as peewee stores them in SQLite (our own adapters: the sqlite3 module's defaults are deprecated).
 sqlite3.register_adapter(dt.datetime, lambda value: value.isoformat(" "))
 sqlite3.register_adapter(dt.date, lambda value: value.isoformat())

@@ -17,9 +17,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from peewee import JOIN
+from peewee import JOIN, fn
 
-from .bulk import insert_rows
+from .bulk import insert_rows, raw_rows
 from .clock import now
 from .database import write_transaction
 from .models import Account, Area, ChainLink, Disclosure, Entry, Project
@@ -67,10 +67,10 @@ def _entry_bodies(condition) -> dict[int, dict]:
              .join_from(Source, SourceProject, JOIN.LEFT_OUTER, on=(Source.project == SourceProject.id))
              .join_from(Target, TargetProject, JOIN.LEFT_OUTER, on=(Target.project == TargetProject.id))
              .join_from(Entry, Project, JOIN.LEFT_OUTER, on=(Entry.project == Project.id))
-             .where(condition).tuples())
+             .where(condition))
     bodies = {}
     for (eid, kind, amount, booked, reverses, reason, project, s_kind, s_area, s_project, s_name,
-         t_kind, t_area, t_project, t_name) in query:
+         t_kind, t_area, t_project, t_name) in raw_rows(query):
         bodies[eid] = {"type": "entry", "id": eid, "kind": kind, "amount": int(amount), "booked_on": _day(booked),
                        "project": project or "", "reverses": reverses, "reason": public_text(reason),
                        "from": [s_kind, s_area or "", s_project or "", s_name],
@@ -82,14 +82,20 @@ def _disclosure_bodies(condition) -> dict[int, dict]:
     query = (Disclosure.select(Disclosure.id, Project.code, Disclosure.title, Disclosure.published_on,
                                Disclosure.period_start, Disclosure.period_end, Disclosure.body, Disclosure.corrects,
                                Disclosure.correction_note)
-             .join(Project).where(condition).tuples())
+             .join(Project).where(condition))
     return {did: {"type": "disclosure", "id": did, "project": project, "title": public_text(title),
                   "published_on": _day(published), "period_start": _day(start), "period_end": _day(end),
                   "body": redact(body), "corrects": corrects, "correction_note": public_text(note)}
-            for did, project, title, published, start, end, body, corrects, note in query}
+            for did, project, title, published, start, end, body, corrects, note in raw_rows(query)}
 
 
 BODIES = {"entry": (Entry, _entry_bodies), "disclosure": (Disclosure, _disclosure_bodies)}
+
+
+def _ids(model, ids: list[int]):
+    """A condition for these ids: one range read when they are nearly contiguous (they usually are)."""
+    low, high = min(ids), max(ids)
+    return model.id.between(low, high) if high - low < 4 * len(ids) else model.id.in_(ids)
 
 
 def head() -> tuple[int, str]:
@@ -108,12 +114,17 @@ def seal() -> int:
         seq, previous = head()
         stamp = now()
         for record, (model, bodies_of) in BODIES.items():
-            unlinked = [i for (i,) in model.select(model.id).join(
-                ChainLink, JOIN.LEFT_OUTER, on=((ChainLink.record == record) & (ChainLink.record_id == model.id)))
-                .where(ChainLink.seq.is_null()).order_by(model.id).tuples()]
+            if model is Entry:  # posting holds the ledger lock, so entry ids follow commit order
+                linked = ChainLink.select(fn.COALESCE(fn.MAX(ChainLink.record_id), 0)).where(
+                    ChainLink.record == record).scalar()
+                query = model.select(model.id).where(model.id > linked)
+            else:
+                query = model.select(model.id).join(ChainLink, JOIN.LEFT_OUTER, on=(
+                    (ChainLink.record == record) & (ChainLink.record_id == model.id))).where(ChainLink.seq.is_null())
+            unlinked = [i for (i,) in raw_rows(query.order_by(model.id))]
             for start in range(0, len(unlinked), BATCH):
                 ids = unlinked[start:start + BATCH]
-                bodies = bodies_of(model.id.in_(ids))
+                bodies = bodies_of(_ids(model, ids))
                 rows = []
                 for record_id in ids:
                     seq += 1
@@ -130,13 +141,13 @@ def links(after: int = 0):
     previous = GENESIS if after == 0 else ChainLink.get(ChainLink.seq == after).hash
     last = head()[0]
     for start in range(after + 1, last + 1, BATCH):
-        rows = list(ChainLink.select(ChainLink.seq, ChainLink.record, ChainLink.record_id)
-                    .where(ChainLink.seq.between(start, start + BATCH - 1)).order_by(ChainLink.seq).tuples())
+        rows = raw_rows(ChainLink.select(ChainLink.seq, ChainLink.record, ChainLink.record_id)
+                        .where(ChainLink.seq.between(start, start + BATCH - 1)).order_by(ChainLink.seq))
         bodies = {}
         for record, (model, bodies_of) in BODIES.items():
             ids = [rid for _, kind, rid in rows if kind == record]
             if ids:
-                bodies[record] = bodies_of(model.id.in_(ids))
+                bodies[record] = bodies_of(_ids(model, ids))
         for seq, record, record_id in rows:
             body = bodies.get(record, {}).get(record_id)
             if body is None:  # a record removed behind the ledger's back: the chain shows the gap

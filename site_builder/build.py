@@ -144,8 +144,8 @@ class _Builder:
                 self._naive(site, snap)
             else:
                 self._stamped(site, snap, source)
-            self.result.head = site_history.write(self.out, snap.taken_at)
-            self.lap("history")
+            if not self.result.head:
+                self._history(snap)
         _no_cdn(self.out)
         self.result.pages = sum(1 for _ in self.out.rglob("index.html"))
         self.lap("finish")
@@ -192,7 +192,9 @@ class _Builder:
             global _JOB
             _JOB = (job, source, slices)
             with context.Pool(len(slices)) as pool:
-                outcomes = pool.map(_work_in_child, range(len(slices)))
+                pending = pool.map_async(_work_in_child, range(len(slices)))
+                self._history(snap)  # in this process while the workers render
+                outcomes = pending.get()
         else:
             outcomes = [job.villages(slices[0])] if slices else []
         for outcome in outcomes:
@@ -212,6 +214,10 @@ class _Builder:
             code: [digests[code], records[code]["receipts"], records[code]["entries"], code in kept, positions[code]]
             for code in digests}}
         self.lap("assemble")
+
+    def _history(self, snap) -> None:
+        self.result.head = site_history.write(self.out, snap.taken_at, self.previous)
+        self.result.timings["history"] = round(time.perf_counter() - self.clock, 3)
 
     # -- the plain way (reference) ---------------------------------------------------------------------
 

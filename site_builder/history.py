@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from db import history
-from db.models import PublishRun
+from db.models import ChainLink, PublishRun
 
 
-def write(out: Path, taken_at) -> dict:
-    """Write the history as the database now computes it; returns the head written."""
+def write(out: Path, taken_at, previous: Path | None = None) -> dict:
+    """Write the history as the database now computes it; returns the head written.
+
+    With ``previous`` (the live release, in an incremental publish), each full file of 10,000 links
+    whose last hash is still the stored one is linked from it instead of being recomputed; a full
+    publish recomputes every link from the records themselves."""
     folder = out / "data" / "history"
     folder.mkdir(parents=True, exist_ok=True)
-    handle, files, last = None, [], None
+    files, segments, after = _reuse(folder, previous)
+    handle, last = None, None
+    if segments:
+        last = history.Link(segments[-1]["seq"], segments[-1]["hash"], {})
     try:
-        for link in history.links():
+        for link in history.links(after):
             if (link.seq - 1) % history.SEGMENT == 0:
                 if handle is not None:
                     handle.close()
@@ -24,11 +32,13 @@ def write(out: Path, taken_at) -> dict:
                 handle = open(folder / name, "w", encoding="utf-8", newline="\n")
             handle.write(link.line() + "\n")
             last = link
+            if link.seq % history.SEGMENT == 0:
+                segments.append({"file": name, "seq": link.seq, "hash": link.hash})
     finally:
         if handle is not None:
             handle.close()
     head = {"seq": last.seq if last else 0, "hash": last.hash if last else history.GENESIS,
-            "at": _moment(taken_at), "files": files}
+            "at": _moment(taken_at), "files": files, "sealed": segments}
     (folder / "head.json").write_text(json.dumps(head, ensure_ascii=False, indent=1), encoding="utf-8")
     heads = [{"seq": seq, "hash": digest, "at": _moment(at)}
              for seq, digest, at in PublishRun.select(PublishRun.head_seq, PublishRun.head_hash, PublishRun.head_at)
@@ -38,6 +48,23 @@ def write(out: Path, taken_at) -> dict:
         heads.append({"seq": head["seq"], "hash": head["hash"], "at": head["at"]})
     (out / "data" / "heads.json").write_text(json.dumps(heads, ensure_ascii=False, indent=1), encoding="utf-8")
     return head
+
+
+def _reuse(folder: Path, previous: Path | None) -> tuple[list[str], list[dict], int]:
+    """Full files of the previous release that still end in the stored hash, hard-linked here."""
+    if previous is None or not (previous / "data" / "history" / "head.json").exists():
+        return [], [], 0
+    sealed = json.loads((previous / "data" / "history" / "head.json").read_text(encoding="utf-8")).get("sealed", [])
+    stored = dict(ChainLink.select(ChainLink.seq, ChainLink.hash)
+                  .where(ChainLink.seq.in_([s["seq"] for s in sealed] or [0])).tuples())
+    files, segments = [], []
+    for segment in sealed:
+        if stored.get(segment["seq"]) != segment["hash"] or segment["seq"] != (len(segments) + 1) * history.SEGMENT:
+            break
+        os.link(previous / "data" / "history" / segment["file"], folder / segment["file"])
+        files.append(segment["file"])
+        segments.append(segment)
+    return files, segments, segments[-1]["seq"] if segments else 0
 
 
 def _moment(value) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from peewee import JOIN, fn
 
 from db.areas import quota_report
+from db.bulk import raw_rows
 from db.database import database, is_postgres
 from db.errors import XfjyError
 from db.models import (
@@ -428,10 +429,7 @@ def _threads(disclosures: dict[int, DisclosureRow]) -> list[DisclosureRow]:
     return sorted(threads, key=lambda d: (d.published_on, d.id), reverse=True)
 
 
-def _raw(query):
-    """Rows of a query as plain tuples straight from the driver (no per-row model conversion)."""
-    sql, params = query.sql()
-    return database.execute_sql(sql, params).fetchall()
+_raw = raw_rows
 
 
 def _day(value) -> dt.date:

@@ -199,3 +199,27 @@ def test_a_rewritten_list_of_heads_is_reported(db, project, tmp_path):
     heads = json.loads((new / "data" / "heads.json").read_text(encoding="utf-8"))
     (new / "data" / "heads.json").write_text(json.dumps(heads[1:]), encoding="utf-8")
     assert any("heads.json" in p for p in site_history.verify(old, new))
+
+
+def test_an_incremental_publish_reuses_full_files_and_writes_what_a_full_one_writes(db, project, tmp_path,
+                                                                                    monkeypatch):
+    monkeypatch.setattr(history, "SEGMENT", 3)
+    for amount in range(100, 800, 100):
+        donate(project, amount)
+    history.seal()
+    old = tmp_path / "old"
+    site_history.write(old, TAKEN)
+    donate(project, 900)
+    disclosures.publish(project, "第一季度公示", "收到捐赠。")
+    history.seal()
+    incremental, full = tmp_path / "incremental", tmp_path / "full"
+    site_history.write(incremental, TAKEN, previous=old)
+    site_history.write(full, TAKEN)
+    folder = "data/history"
+    names = sorted(p.name for p in (full / folder).iterdir())
+    assert names == sorted(p.name for p in (incremental / folder).iterdir()) and len(names) == 4
+    for name in names:
+        assert (incremental / folder / name).read_bytes() == (full / folder / name).read_bytes()
+    assert (incremental / folder / "000000001.jsonl").stat().st_ino == (old / folder / "000000001.jsonl").stat().st_ino
+    assert (incremental / folder / "000000007.jsonl").stat().st_ino != (old / folder / "000000007.jsonl").stat().st_ino
+    assert history.compare(site_history.read(old)[0], site_history.read(incremental)[0]) is None

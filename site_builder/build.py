@@ -304,20 +304,23 @@ def _digests(snap) -> dict[str, str]:
 def _link_kept(previous: Path | None, out: Path, kept: set[str], manifest: dict) -> dict[str, dict]:
     """Hard-link an unchanged village's files from the previous build (its page, poster, data, receipts)."""
     records = {}
+    (out / "poster").mkdir(parents=True, exist_ok=True)
+    (out / "data" / "village").mkdir(parents=True, exist_ok=True)
     for code in sorted(kept):
         _, receipts, entries = manifest[code][:3]
+        os.mkdir(out / "village" / code)
+        os.mkdir(out / "data" / "village" / code)
         files = 0
         for relative in (f"village/{code}/index.html", f"poster/{code}.html",
                          *(f"data/village/{code}/{name}.csv" for name in opendata.TABLES),
                          *(f"files/{name}" for name in receipts)):
-            target = out / relative
-            if target.exists():
-                continue
             try:
-                os.link(previous / relative, target)
+                os.link(previous / relative, out / relative)
+            except FileExistsError:  # a receipt two villages share
+                continue
             except FileNotFoundError:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.link(previous / relative, target)
+                (out / relative).parent.mkdir(parents=True, exist_ok=True)
+                os.link(previous / relative, out / relative)
             files += 1
         records[code] = {"entries": entries, "files": files, "receipts": receipts}
     return records

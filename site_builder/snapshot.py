@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from peewee import JOIN, fn
 
@@ -63,11 +64,23 @@ class ProjectInfo:
     starts_on: dt.date
     ends_on: dt.date
     state: str
-    background_html: str
-    summary_html: str
-    decision_html: str
+    background: str  # as typed; the HTML below is made only for pages that are rendered
+    summary: str
+    decision: str
     updated_at: dt.datetime
     totals: Totals = field(default_factory=Totals)
+
+    @cached_property
+    def background_html(self) -> str:
+        return public_html(self.background)
+
+    @cached_property
+    def summary_html(self) -> str:
+        return public_html(self.summary)
+
+    @cached_property
+    def decision_html(self) -> str:
+        return public_html(self.decision)
 
     @property
     def state_label(self) -> str:
@@ -264,8 +277,8 @@ def _load(area_code: str) -> Snapshot:
                 .order_by(Project.starts_on, Project.id).tuples())
     by_project = {}
     for pid, code, name, vid, target, starts, ends, state, background, summary, decision, updated in projects:
-        info = ProjectInfo(pid, code, public_text(name), vid, target, starts, ends, state, public_html(background),
-                           public_html(summary), public_html(decision), updated)
+        info = ProjectInfo(pid, code, public_text(name), vid, target, starts, ends, state, background or "",
+                           summary or "", decision or "", updated)
         by_id[vid].projects.append(info)
         by_project[pid] = info
     for pid, totals in totals_by_project().items():

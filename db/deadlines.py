@@ -1,0 +1,155 @@
+"""The legal disclosure calendar (慈善法 art. 79; 慈善组织信息公开办法, in force 2026-01-01).
+
+- A fundraising period or a project (implementation) period longer than six months needs a
+  disclosure at least every three months: each full three-month window from the period's start
+  must hold one.
+- Within three months after fundraising ends, and within three months after the project ends, a
+  full report is due (it says what happened to leftover money); this holds for periods of any length.
+
+Months are calendar months (``dateutil.relativedelta``): 31 January plus one month is the last day
+of February, 29 February in a leap year. Any disclosure of the project published inside a window
+meets it; the calendar cannot read what a disclosure says.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from dateutil.relativedelta import relativedelta
+
+from .clock import today
+from .jurisdiction import scoped
+from .models import Disclosure, Project, ProjectReview
+
+LONG_PERIOD = relativedelta(months=6)
+INTERVAL = relativedelta(months=3)
+SOON = dt.timedelta(days=30)
+
+STATUS_LABELS = {"met": "已公示", "overdue": "已逾期", "due": "待公示", "upcoming": "未到期"}
+
+
+@dataclass(frozen=True)
+class Deadline:
+    label: str
+    opens: dt.date   # a disclosure published on or after this day counts
+    due: dt.date     # ... and on or before this one
+    met_on: dt.date | None
+
+    def status(self, on: dt.date) -> str:
+        if self.met_on is not None:
+            return "met"
+        if self.due < on:
+            return "overdue"
+        return "due" if self.opens <= on else "upcoming"
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the calendar needs to know about one project."""
+    starts_on: dt.date
+    ends_on: dt.date                      # the planned end of fundraising
+    fundraising_ended: dt.date | None     # target reached or missed, when recorded
+    implementing_since: dt.date | None    # the money arrived at the village
+    closed_on: dt.date | None             # accepted and closed after implementation
+    published: tuple[dt.date, ...] = ()   # the project's disclosure dates
+
+
+def _met(published, opens: dt.date, due: dt.date) -> dt.date | None:
+    return next((d for d in sorted(published) if opens <= d <= due), None)
+
+
+def _periodic(what: str, start: dt.date, end: dt.date | None, published, on: dt.date) -> list[Deadline]:
+    """One window per full three months of a period longer than six months; the rest of the period
+    is covered by the report due after it ends. A period still running (``end`` is None) counts as
+    long once it has run six months, and then shows the window it is in."""
+    if (end or on) <= start + LONG_PERIOD:
+        return []
+    deadlines, k = [], 1
+    while True:
+        opens, due = start + INTERVAL * (k - 1), start + INTERVAL * k - dt.timedelta(days=1)
+        if (due >= end) if end else (opens > on):
+            return deadlines
+        deadlines.append(Deadline(f"{what}第 {k} 次定期公示（{opens:%Y-%m-%d} 至 {due:%Y-%m-%d}）", opens, due,
+                                  _met(published, opens, due)))
+        k += 1
+
+
+def _report(what: str, ended: dt.date, published) -> Deadline:
+    due = ended + INTERVAL
+    return Deadline(f"{what}结束后的全面公开（{ended:%Y-%m-%d} 结束）", ended, due, _met(published, ended, due))
+
+
+def schedule(facts: Facts, on: dt.date) -> list[Deadline]:
+    """Every disclosure the law asks of this project up to ``on`` and the next ones, in date order."""
+    deadlines = []
+    ended = facts.fundraising_ended or (facts.ends_on if facts.ends_on < on else None)
+    fundraising_end = min(ended, facts.ends_on) if ended else facts.ends_on
+    deadlines += _periodic("募捐", facts.starts_on, fundraising_end, facts.published, on)
+    if ended:
+        deadlines.append(_report("募捐", fundraising_end, facts.published))
+    if facts.implementing_since:
+        deadlines += _periodic("项目实施", facts.implementing_since, facts.closed_on, facts.published, on)
+        if facts.closed_on:
+            deadlines.append(_report("项目", facts.closed_on, facts.published))
+    return sorted(deadlines, key=lambda d: (d.due, d.opens))
+
+
+def next_and_overdue(deadlines: list[Deadline], on: dt.date) -> tuple[Deadline | None, list[Deadline]]:
+    """The next disclosure still to make (not overdue) and those already overdue."""
+    pending = [d for d in deadlines if d.status(on) in ("due", "upcoming")]
+    return (pending[0] if pending else None), [d for d in deadlines if d.status(on) == "overdue"]
+
+
+# -- from the database ---------------------------------------------------------------------------------
+
+def _day(value) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value[:10])
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def facts_of(projects) -> dict[int, Facts]:
+    """Calendar facts of these projects (ids or a query of ids), in three queries."""
+    entered: dict[int, dict[str, dt.date]] = {}
+    steps = (ProjectReview.select(ProjectReview.project, ProjectReview.to_state, ProjectReview.from_state,
+                                  ProjectReview.at)
+             .where(ProjectReview.project.in_(projects)
+                    & ProjectReview.to_state.in_(("target_reached", "target_missed", "implementing", "closed")))
+             .order_by(ProjectReview.at).tuples())
+    for pid, to_state, from_state, at in steps:
+        key = "closed_after_missed" if to_state == "closed" and from_state == "target_missed" else to_state
+        entered.setdefault(pid, {}).setdefault(key, _day(at))
+    published: dict[int, list[dt.date]] = {}
+    for pid, day in Disclosure.select(Disclosure.project, Disclosure.published_on).where(
+            Disclosure.project.in_(projects)).tuples():
+        published.setdefault(pid, []).append(_day(day))
+    result = {}
+    for pid, starts, ends in Project.select(Project.id, Project.starts_on, Project.ends_on).where(
+            Project.id.in_(projects)).tuples():
+        steps_of = entered.get(pid, {})
+        ended = steps_of.get("target_reached") or steps_of.get("target_missed")
+        result[pid] = Facts(_day(starts), _day(ends), ended, steps_of.get("implementing"), steps_of.get("closed"),
+                            tuple(sorted(published.get(pid, ()))))
+    return result
+
+
+CALENDAR_STATES = ("fundraising", "target_reached", "target_missed", "use_applied", "disbursing", "implementing",
+                   "acceptance", "closed")
+
+
+def pending_for(actor, on: dt.date | None = None) -> tuple[list[tuple[Project, Deadline]], list[tuple[Project, Deadline]]]:
+    """Within the actor's jurisdiction: disclosures overdue, and those due within 30 days."""
+    on = on or today()
+    projects = scoped(Project.select(), actor).where(Project.state.in_(CALENDAR_STATES))
+    by_id = {p.id: p for p in projects}
+    facts = facts_of(list(by_id)) if by_id else {}
+    overdue, soon = [], []
+    for pid, f in facts.items():
+        upcoming, late = next_and_overdue(schedule(f, on), on)
+        overdue += [(by_id[pid], d) for d in late]
+        if upcoming is not None and upcoming.due <= on + SOON:
+            soon.append((by_id[pid], upcoming))
+    key = lambda item: (item[1].due, item[0].code)  # noqa: E731
+    return sorted(overdue, key=key), sorted(soon, key=key)

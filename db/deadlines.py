@@ -111,16 +111,14 @@ def _day(value) -> dt.date | None:
 
 
 def facts_of(projects) -> dict[int, Facts]:
-    """Calendar facts of these projects (ids or a query of ids), in three queries."""
+    """Calendar facts of these projects (a list or a query of ids), in three queries."""
     entered: dict[int, dict[str, dt.date]] = {}
-    steps = (ProjectReview.select(ProjectReview.project, ProjectReview.to_state, ProjectReview.from_state,
-                                  ProjectReview.at)
-             .where(ProjectReview.project.in_(projects)
-                    & ProjectReview.to_state.in_(("target_reached", "target_missed", "implementing", "closed")))
-             .order_by(ProjectReview.at).tuples())
-    for pid, to_state, from_state, at in steps:
-        key = "closed_after_missed" if to_state == "closed" and from_state == "target_missed" else to_state
-        entered.setdefault(pid, {}).setdefault(key, _day(at))
+    steps = (ProjectReview.select(ProjectReview.project, ProjectReview.to_state, ProjectReview.action, ProjectReview.at)
+             .where(ProjectReview.project.in_(projects) & ProjectReview.to_state.in_(MILESTONES))
+             .order_by(ProjectReview.at, ProjectReview.id).tuples())
+    for pid, to_state, action, at in steps:
+        if to_state != "closed" or action != "close":  # "close" ends a project that never ran
+            entered.setdefault(pid, {}).setdefault(to_state, _day(at))
     published: dict[int, list[dt.date]] = {}
     for pid, day in Disclosure.select(Disclosure.project, Disclosure.published_on).where(
             Disclosure.project.in_(projects)).tuples():
@@ -135,21 +133,27 @@ def facts_of(projects) -> dict[int, Facts]:
     return result
 
 
+MILESTONES = ("target_reached", "target_missed", "implementing", "closed")
 CALENDAR_STATES = ("fundraising", "target_reached", "target_missed", "use_applied", "disbursing", "implementing",
                    "acceptance", "closed")
 
 
-def pending_for(actor, on: dt.date | None = None) -> tuple[list[tuple[Project, Deadline]], list[tuple[Project, Deadline]]]:
-    """Within the actor's jurisdiction: disclosures overdue, and those due within 30 days."""
+def calendar_for(actor, on: dt.date | None = None) -> dict[int, list[Deadline]]:
+    """Per project within the actor's jurisdiction: its deadlines as of ``on``."""
     on = on or today()
-    projects = scoped(Project.select(), actor).where(Project.state.in_(CALENDAR_STATES))
-    by_id = {p.id: p for p in projects}
-    facts = facts_of(list(by_id)) if by_id else {}
+    ids = scoped(Project.select(Project.id), actor).where(Project.state.in_(CALENDAR_STATES))
+    return {pid: schedule(f, on) for pid, f in facts_of(ids).items()}
+
+
+def pending_for(actor, on: dt.date | None = None) -> tuple[list[tuple[int, Deadline]], list[tuple[int, Deadline]]]:
+    """Within the actor's jurisdiction, as ``(project id, deadline)``: disclosures overdue, and the
+    next ones due within 30 days."""
+    on = on or today()
     overdue, soon = [], []
-    for pid, f in facts.items():
-        upcoming, late = next_and_overdue(schedule(f, on), on)
-        overdue += [(by_id[pid], d) for d in late]
+    for pid, deadlines in calendar_for(actor, on).items():
+        upcoming, late = next_and_overdue(deadlines, on)
+        overdue += [(pid, d) for d in late]
         if upcoming is not None and upcoming.due <= on + SOON:
-            soon.append((by_id[pid], upcoming))
-    key = lambda item: (item[1].due, item[0].code)  # noqa: E731
+            soon.append((pid, upcoming))
+    key = lambda item: (item[1].due, item[0])  # noqa: E731
     return sorted(overdue, key=key), sorted(soon, key=key)

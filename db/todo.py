@@ -4,14 +4,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from peewee import fn
-
 from .clock import today
+from .deadlines import pending_for
 from .jurisdiction import scoped
-from .models import Disclosure, Project, Role, Village
+from .models import Project, Role, Village
 from .workflow import ADMISSION, PROJECT
-
-DISCLOSURE_INTERVAL = dt.timedelta(days=90)
 
 
 @dataclass
@@ -45,13 +42,7 @@ def todo_list(actor, on: dt.date | None = None) -> list[Todo]:
     items.append(Todo("募集期限已过、待确认结果的项目", overdue.count(), "project", ("fundraising",)))
     unsettled = scoped(Project.select(), actor).where(Project.state == "target_missed")
     items.append(Todo("期满未达成、待转入互助基金的项目", unsettled.count(), "project", ("target_missed",)))
-    items.append(Todo("超过三个月未公示的项目", disclosures_due(actor, on).count(), "project",
-                      ("fundraising", "implementing", "acceptance")))
+    overdue, soon = pending_for(actor, on)
+    items.append(Todo("公示已逾期的项目（慈善法第七十九条）", len({pid for pid, _ in overdue}), "disclosure_overdue", ()))
+    items.append(Todo("30 天内须公示的项目", len(soon), "disclosure_soon", ()))
     return items
-
-
-def disclosures_due(actor, on: dt.date):
-    """Running projects whose latest disclosure (or start) is more than three months ago."""
-    latest = Disclosure.select(fn.MAX(Disclosure.published_on)).where(Disclosure.project == Project.id)
-    running = scoped(Project.select(), actor).where(Project.state.in_(("fundraising", "implementing", "acceptance")))
-    return running.where(fn.COALESCE(latest, Project.starts_on) < on - DISCLOSURE_INTERVAL)

@@ -16,7 +16,9 @@ from peewee import JOIN, fn
 
 from db.areas import quota_report
 from db.bulk import raw_rows
+from db.clock import today
 from db.database import database, is_postgres
+from db.deadlines import Deadline, facts_of, next_and_overdue, schedule
 from db.errors import XfjyError
 from db.models import (
     Account,
@@ -69,6 +71,8 @@ class ProjectInfo:
     decision: str
     updated_at: dt.datetime
     totals: Totals = field(default_factory=Totals)
+    next_disclosure: Deadline | None = None   # as of the build's date (db.deadlines)
+    overdue: tuple[Deadline, ...] = ()
 
     @cached_property
     def background_html(self) -> str:
@@ -284,6 +288,10 @@ def _load(area_code: str) -> Snapshot:
     for pid, totals in totals_by_project().items():
         if pid in by_project:
             by_project[pid].totals = totals
+    on = today()
+    for pid, facts in facts_of(list(by_project)).items():
+        upcoming, late = next_and_overdue(schedule(facts, on), on)
+        by_project[pid].next_disclosure, by_project[pid].overdue = upcoming, tuple(late)
     latest = []
     recent = (Disclosure.select().where(Disclosure.project.in_(list(by_project)))
               .order_by(Disclosure.published_on.desc(), Disclosure.id.desc()).limit(10))

@@ -8,7 +8,7 @@ from flask_admin import BaseView, expose
 from flask_login import current_user
 from markupsafe import Markup
 
-from db import attachments, disclosures, ledger, spending, workflow
+from db import attachments, deadlines, disclosures, ledger, spending, workflow
 from db.clock import today
 from db.database import write_transaction
 from db.errors import JurisdictionError, MoneyError, XfjyError
@@ -245,15 +245,31 @@ class WorkflowView(BaseView):
 
     @expose("/todo")
     def todo(self):
-        kind = "village" if request.args.get("kind") == "village" else "project"
-        machine = workflow.ADMISSION if kind == "village" else workflow.PROJECT
-        states = [s for s in request.args.get("states", "").split(",") if s in machine.states]
-        rows = list(_todo_rows(kind, states))
+        kind = request.args.get("kind")
+        if kind in ("disclosure_overdue", "disclosure_soon"):
+            rows = list(_deadline_rows(kind))
+        else:
+            kind = "village" if kind == "village" else "project"
+            machine = workflow.ADMISSION if kind == "village" else workflow.PROJECT
+            states = [s for s in request.args.get("states", "").split(",") if s in machine.states]
+            rows = list(_todo_rows(kind, states))
         return self.render("admin/todo.html", rows=rows[:200], more=len(rows) > 200,
                            label=request.args.get("label", "待办")[:40])
 
     def _root(self):
         return current_app.config["ATTACHMENTS_DIR"]
+
+
+def _deadline_rows(kind: str):
+    """Disclosures the law asks for (db.deadlines), overdue or due within 30 days, in the user's area."""
+    overdue, soon = deadlines.pending_for(current_user)
+    items = overdue if kind == "disclosure_overdue" else soon
+    projects = {p.id: p for p in scoped(Project.select(), current_user).where(Project.id.in_([i for i, _ in items]
+                                                                                             or [0]))}
+    for pid, deadline in items[:201]:
+        project = projects[pid]
+        yield dict(url=url_for("workflow.project", project_id=pid), name=project.name,
+                   where=project.village.full_name, state=deadline.label, date=f"{deadline.due:%Y-%m-%d} 截止")
 
 
 def _todo_rows(kind: str, states: list[str]):

@@ -30,12 +30,12 @@ SEGMENT = 10_000  # links per published file: data/history/<first seq>.jsonl
 BATCH = 20_000
 
 
-def canonical(body: dict) -> str:
-    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
 
 
-def link_hash(previous: str, body: dict) -> str:
-    return hashlib.sha256((previous + "\n" + canonical(body)).encode("utf-8")).hexdigest()
+def link_hash(previous: str, body: dict, text: str | None = None) -> str:
+    """``text`` is ``canonical(body)`` when the caller has it already."""
+    return hashlib.sha256((previous + "\n" + (text or canonical(body))).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -43,42 +43,43 @@ class Link:
     seq: int
     hash: str
     body: dict
+    text: str = ""  # canonical(body), kept from hashing for writing
 
     def line(self) -> str:
-        """One line of a published history file."""
-        return canonical({"seq": self.seq, "hash": self.hash, "body": self.body})
+        """One line of a published history file: the canonical JSON of ``{body, hash, seq}``."""
+        return f'{{"body":{self.text or canonical(self.body)},"hash":"{self.hash}","seq":{self.seq}}}'
 
 
 def _day(value) -> str | None:
     return None if value is None else str(value)[:10]
 
 
-def _entry_bodies(condition) -> dict[int, dict]:
-    Source, Target = Account.alias(), Account.alias()
-    SourceArea, TargetArea = Area.alias(), Area.alias()
-    SourceProject, TargetProject = Project.alias(), Project.alias()
+def _entry_bodies(condition, accounts: dict) -> dict[int, dict]:
     query = (Entry.select(Entry.id, Entry.kind, Entry.amount, Entry.booked_on, Entry.reverses, Entry.reason, Project.code,
-                          Source.kind, SourceArea.code, SourceProject.code, Source.name,
-                          Target.kind, TargetArea.code, TargetProject.code, Target.name)
-             .join_from(Entry, Source, on=(Entry.from_account == Source.id))
-             .join_from(Entry, Target, on=(Entry.to_account == Target.id))
-             .join_from(Source, SourceArea, JOIN.LEFT_OUTER, on=(Source.area == SourceArea.id))
-             .join_from(Target, TargetArea, JOIN.LEFT_OUTER, on=(Target.area == TargetArea.id))
-             .join_from(Source, SourceProject, JOIN.LEFT_OUTER, on=(Source.project == SourceProject.id))
-             .join_from(Target, TargetProject, JOIN.LEFT_OUTER, on=(Target.project == TargetProject.id))
-             .join_from(Entry, Project, JOIN.LEFT_OUTER, on=(Entry.project == Project.id))
-             .where(condition))
-    bodies = {}
-    for (eid, kind, amount, booked, reverses, reason, project, s_kind, s_area, s_project, s_name,
-         t_kind, t_area, t_project, t_name) in raw_rows(query):
-        bodies[eid] = {"type": "entry", "id": eid, "kind": kind, "amount": int(amount), "booked_on": _day(booked),
-                       "project": project or "", "reverses": reverses, "reason": public_text(reason),
-                       "from": [s_kind, s_area or "", s_project or "", s_name],
-                       "to": [t_kind, t_area or "", t_project or "", t_name]}
-    return bodies
+                          Entry.from_account, Entry.to_account)
+             .join_from(Entry, Project, JOIN.LEFT_OUTER, on=(Entry.project == Project.id)).where(condition))
+    rows = raw_rows(query)
+    _describe_accounts(accounts, {r[7] for r in rows} | {r[8] for r in rows})
+    return {eid: {"amount": int(amount), "booked_on": _day(booked), "from": accounts[source], "id": eid,
+                  "kind": kind, "project": project or "", "reason": public_text(reason), "reverses": reverses,
+                  "to": accounts[target], "type": "entry"}
+            for eid, kind, amount, booked, reverses, reason, project, source, target in rows}
 
 
-def _disclosure_bodies(condition) -> dict[int, dict]:
+def _describe_accounts(known: dict, ids: set[int]) -> None:
+    """``[kind, area code, project code, name]`` of each account, read once per chain walk."""
+    missing = sorted(ids - known.keys())
+    AccountArea, AccountProject = Area.alias(), Project.alias()
+    for start in range(0, len(missing), 5000):
+        query = (Account.select(Account.id, Account.kind, AccountArea.code, AccountProject.code, Account.name)
+                 .join_from(Account, AccountArea, JOIN.LEFT_OUTER, on=(Account.area == AccountArea.id))
+                 .join_from(Account, AccountProject, JOIN.LEFT_OUTER, on=(Account.project == AccountProject.id))
+                 .where(Account.id.in_(missing[start:start + 5000])))
+        for aid, kind, area, project, name in raw_rows(query):
+            known[aid] = [kind, area or "", project or "", name]
+
+
+def _disclosure_bodies(condition, accounts: dict) -> dict[int, dict]:
     query = (Disclosure.select(Disclosure.id, Project.code, Disclosure.title, Disclosure.published_on,
                                Disclosure.period_start, Disclosure.period_end, Disclosure.body, Disclosure.corrects,
                                Disclosure.correction_note)
@@ -112,7 +113,7 @@ def seal() -> int:
     with write_transaction():
         hold_ledger()
         seq, previous = head()
-        stamp = now()
+        stamp, accounts = now(), {}
         for record, (model, bodies_of) in BODIES.items():
             if model is Entry:  # posting holds the ledger lock, so entry ids follow commit order
                 linked = ChainLink.select(fn.COALESCE(fn.MAX(ChainLink.record_id), 0)).where(
@@ -124,7 +125,7 @@ def seal() -> int:
             unlinked = [i for (i,) in raw_rows(query.order_by(model.id))]
             for start in range(0, len(unlinked), BATCH):
                 ids = unlinked[start:start + BATCH]
-                bodies = bodies_of(_ids(model, ids))
+                bodies = bodies_of(_ids(model, ids), accounts)
                 rows = []
                 for record_id in ids:
                     seq += 1
@@ -139,7 +140,7 @@ def links(after: int = 0):
     """The chain as it stands, recomputed from the records themselves (not from stored hashes),
     from link ``after + 1`` on, in order."""
     previous = GENESIS if after == 0 else ChainLink.get(ChainLink.seq == after).hash
-    last = head()[0]
+    last, accounts = head()[0], {}
     for start in range(after + 1, last + 1, BATCH):
         rows = raw_rows(ChainLink.select(ChainLink.seq, ChainLink.record, ChainLink.record_id)
                         .where(ChainLink.seq.between(start, start + BATCH - 1)).order_by(ChainLink.seq))
@@ -147,13 +148,14 @@ def links(after: int = 0):
         for record, (model, bodies_of) in BODIES.items():
             ids = [rid for _, kind, rid in rows if kind == record]
             if ids:
-                bodies[record] = bodies_of(_ids(model, ids))
+                bodies[record] = bodies_of(_ids(model, ids), accounts)
         for seq, record, record_id in rows:
             body = bodies.get(record, {}).get(record_id)
             if body is None:  # a record removed behind the ledger's back: the chain shows the gap
                 body = {"type": record, "id": record_id, "missing": True}
-            previous = link_hash(previous, body)
-            yield Link(seq, previous, body)
+            text = canonical(body)
+            previous = link_hash(previous, body, text)
+            yield Link(seq, previous, body, text)
 
 
 def problems() -> list[str]:

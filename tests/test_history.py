@@ -223,3 +223,11 @@ def test_an_incremental_publish_reuses_full_files_and_writes_what_a_full_one_wri
     assert (incremental / folder / "000000001.jsonl").stat().st_ino == (old / folder / "000000001.jsonl").stat().st_ino
     assert (incremental / folder / "000000007.jsonl").stat().st_ino != (old / folder / "000000007.jsonl").stat().st_ino
     assert history.compare(site_history.read(old)[0], site_history.read(incremental)[0]) is None
+
+
+def test_a_published_line_is_itself_canonical_json():
+    body = {"type": "entry", "id": 7, "reason": "更正：\"重复\"", "amount": 100}
+    link = history.Link(7, "ab" * 32, body, history.canonical(body))
+    expected = json.dumps({"seq": 7, "hash": "ab" * 32, "body": body}, sort_keys=True, ensure_ascii=False,
+                          separators=(",", ":"))
+    assert link.line() == expected == history.Link(7, "ab" * 32, body).line()

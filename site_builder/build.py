@@ -35,8 +35,8 @@ from mkdocs.utils.meta import get_data
 from db.database import database, is_postgres, open_database
 from db.errors import XfjyError
 
+from . import gifts, opendata, shells, snapshot
 from . import history as site_history
-from . import opendata, shells, snapshot
 from .pages import Page, Site
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -216,7 +216,9 @@ class _Builder:
         self.lap("assemble")
 
     def _history(self, snap) -> None:
+        """The public history and the gift lookup: whole-site files, written while workers render."""
         self.result.head = site_history.write(self.out, snap.taken_at, self.previous)
+        self.result.files += gifts.write(self.out, snap)
         self.result.timings["history"] = round(time.perf_counter() - self.clock, 3)
 
     # -- the plain way (reference) ---------------------------------------------------------------------

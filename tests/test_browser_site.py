@@ -41,6 +41,10 @@ class PublicSite:
     county_name: str
     prefecture_code: str
     prefecture_name: str
+    gift_txn: str  # a donation to the village's project: what its donor would type into 捐赠查询
+    gift_amount: int
+    gift_day: str
+    project_name: str
 
     @property
     def village_path(self) -> str:
@@ -49,7 +53,7 @@ class PublicSite:
 
 def _target_village() -> dict:
     """The first village with a fund and a project in 募捐中, under a 盟市 that has a 旗县市区 level."""
-    from db.models import Area, Project, Village
+    from db.models import Area, Donation, Project, Village
 
     village = (Village.select().join(Area).switch(Village).join(Project)
                .where(Village.fund_established_on.is_null(False) & (Project.state == "fundraising")
@@ -57,7 +61,11 @@ def _target_village() -> dict:
                .order_by(Village.id).first())
     assert village is not None, "the demo (30 villages, seed 5) has no village with a fund and a project in 募捐中"
     area = village.area
-    return dict(village_code=area.code, village_name=area.name, county_code=area.county.code,
+    project = village.projects.where(Project.state == "fundraising").order_by(Project.id).first()
+    gift = project.donations.order_by(Donation.id).first()
+    assert gift is not None, "the village's project has no donation"
+    return dict(gift_txn=gift.txn_no, gift_amount=gift.amount, gift_day=f"{gift.donated_at:%Y-%m-%d}",
+                project_name=project.name, village_code=area.code, village_name=area.name, county_code=area.county.code,
                 county_name=area.county.name, prefecture_code=area.prefecture.code,
                 prefecture_name=area.prefecture.name)
 
@@ -239,3 +247,29 @@ def test_nothing_is_loaded_from_outside_the_site(context, page, public_site):
     assert any(url.startswith(f"{own}assets/") for url in requested), requested
     outside = [url for url in requested if not (url.startswith(own) or url.startswith("data:"))]
     assert outside == [], outside
+
+
+def test_a_donor_finds_a_gift_by_its_transaction_number_and_nothing_else(context, page, public_site):
+    """捐赠查询 from static files: the right number shows the gift and its project; a wrong one shows
+    nothing; the number typed never leaves the phone (no request carries it)."""
+    requested: list[str] = []
+    context.on("request", lambda r: requested.append(r.url))
+    page.goto(public_site.url + "/gift/")
+    page.fill("#gift-txn", f"  {public_site.gift_txn} ")
+    page.click("#gift-form button[type=submit]")
+    result = page.locator("#gift-result")
+    fen = public_site.gift_amount
+    expect(result).to_contain_text(f"{fen // 100:,}.{fen % 100:02d} 元，{public_site.gift_day}")
+    expect(result).to_contain_text(public_site.project_name)
+    expect(result).to_contain_text(public_site.village_name)
+    screenshot(page, public_site.backend, "gift", prefix="site")
+    shard = [u for u in requested if "/data/gift/" in u]
+    assert len(shard) == 1 and re.search(r"/data/gift/[0-9a-f]{3}\.json$", shard[0])
+    page.click("#gift-result a")
+    expect(page).to_have_url(re.compile(re.escape(public_site.village_path) + r"#p\d+$"))
+    page.goto(public_site.url + "/gift/")
+    page.fill("#gift-txn", public_site.gift_txn + "0")
+    page.click("#gift-form button[type=submit]")
+    expect(result).to_contain_text("没有找到这个交易号的捐赠")
+    expect(result).not_to_contain_text(public_site.project_name)
+    assert not [u for u in requested if public_site.gift_txn in u]

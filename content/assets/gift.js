@@ -1,0 +1,70 @@
+/* 捐赠查询: hash the typed transaction number in the browser, fetch one shard, compare.
+   The same hash as site_builder/gifts.py::lookup_key. Nothing is sent anywhere but the shard's URL. */
+(function () {
+  "use strict";
+  var form = document.getElementById("gift-form");
+  if (!form) return;
+  var out = document.getElementById("gift-result");
+  var SALT = "xfjy-gift\n", PREFIX = 3, KEPT = 16;
+
+  function yuan(fen) {
+    var negative = fen < 0, whole = String(Math.floor(Math.abs(fen) / 100));
+    var cents = String(Math.abs(fen) % 100).padStart(2, "0");
+    return (negative ? "-" : "") + whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",") + "." + cents + " 元";
+  }
+
+  function line(parent, label, value) {
+    var p = document.createElement("p");
+    var strong = document.createElement("strong");
+    strong.textContent = label + "：";
+    p.appendChild(strong);
+    p.appendChild(document.createTextNode(value));
+    parent.appendChild(p);
+    return p;
+  }
+
+  function say(text) {
+    out.textContent = "";
+    var p = document.createElement("p");
+    p.textContent = text;
+    out.appendChild(p);
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var txn = form.elements.txn.value.trim();
+    if (!txn) { say("请输入交易号。"); return; }
+    if (!window.crypto || !window.crypto.subtle) { say("您的浏览器不支持本查询，请通过 https 地址访问本网站，或换用较新的浏览器。"); return; }
+    say("正在查询……");
+    crypto.subtle.digest("SHA-256", new TextEncoder().encode(SALT + txn)).then(function (digest) {
+      var hex = Array.prototype.map.call(new Uint8Array(digest), function (b) {
+        return b.toString(16).padStart(2, "0");
+      }).join("");
+      return fetch(form.dataset.base + hex.slice(0, PREFIX) + ".json").then(function (response) {
+        return response.ok ? response.json() : { gifts: [], projects: {} };
+      }).then(function (shard) {
+        var want = hex.slice(PREFIX, PREFIX + KEPT);
+        var gift = shard.gifts.filter(function (g) { return g[0] === want; })[0];
+        if (!gift) { say("没有找到这个交易号的捐赠。请核对交易号；新的捐赠在导入后的次日才能查到。"); return; }
+        var p = shard.projects[gift[1]];
+        out.textContent = "";
+        var box = document.createElement("div");
+        box.className = "xfjy-gift-found";
+        line(box, "捐赠", yuan(gift[2]) + "，" + gift[3] + (gift[4] ? "（已退回）" : ""));
+        line(box, "项目", p[0] + "（" + p[3] + "）");
+        line(box, "村社", p[1]);
+        line(box, "该项目已筹", yuan(p[4]));
+        line(box, "已拨付到村", yuan(p[5]));
+        line(box, "已支出", yuan(p[6]));
+        line(box, "结余", yuan(p[7]));
+        var more = document.createElement("p");
+        var a = document.createElement("a");
+        a.href = form.dataset.base + "../../" + p[2];
+        a.textContent = "查看这个项目逐级拨付、每笔支出和票据";
+        more.appendChild(a);
+        box.appendChild(more);
+        out.appendChild(box);
+      });
+    }).catch(function () { say("查询失败，请检查网络后重试。"); });
+  });
+})();

@@ -1,0 +1,58 @@
+"""捐赠查询 without a server: ``data/gift/<3 hex>.json`` shards keyed by a hash of the platform's
+transaction number (慈善法 art. 42: a donor may ask how the gift was used).
+
+A donor's browser hashes the number they type (``LOOKUP_SALT`` + number, SHA-256), downloads the
+one shard named by the first three hex digits, and looks for the next 16. A shard holds only
+those hash digits and what the open data already publishes of each gift (project, amount, date,
+whether it was returned), plus the money figures of the projects it names: no name, no number.
+4,096 shards keep one lookup at about 10–40 KB at a million donations."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from db.bulk import raw_rows
+from db.models import Donation, Entry
+
+LOOKUP_SALT = "xfjy-gift\n"
+PREFIX = 3
+KEPT = 16
+
+
+def lookup_key(txn_no: str) -> str:
+    """What the page's script computes from the typed number (content/assets/gift.js)."""
+    return hashlib.sha256((LOOKUP_SALT + txn_no.strip()).encode("utf-8")).hexdigest()
+
+
+def write(out: Path, snap) -> int:
+    """Write the shards for the snapshot's public projects; returns how many files."""
+    projects = {p.id: (v, p) for v in snap.villages for p in v.projects}
+    folder = out / "data" / "gift"
+    folder.mkdir(parents=True, exist_ok=True)
+    if not projects:
+        return 0
+    ids = list(projects)
+    returned = {d for (d,) in raw_rows(Entry.select(Entry.donation).where(
+        Entry.donation.is_null(False) & ((Entry.kind == "refund") | Entry.reverses.is_null(False))))}
+    shards: dict[str, list] = {}
+    for start in range(0, len(ids), 5000):
+        query = (Donation.select(Donation.id, Donation.txn_no, Donation.project, Donation.amount, Donation.donated_at)
+                 .where(Donation.project.in_(ids[start:start + 5000])))
+        for did, txn, pid, amount, donated in raw_rows(query):
+            key = lookup_key(txn)
+            shards.setdefault(key[:PREFIX], []).append(
+                [key[PREFIX:PREFIX + KEPT], pid, int(amount), str(donated)[:10], 1 if did in returned else 0])
+    for prefix, gifts in shards.items():
+        gifts.sort()
+        named = {}
+        for gift in gifts:
+            village, project = projects[gift[1]]
+            t = project.totals
+            named[project.code] = [project.name, village.name, f"village/{village.code}/#p{project.id}",
+                                   project.state_label, t.raised, t.disbursed, t.spent, t.balance]
+            gift[1] = project.code
+        text = json.dumps({"projects": dict(sorted(named.items())), "gifts": gifts}, ensure_ascii=False,
+                          separators=(",", ":"))
+        (folder / f"{prefix}.json").write_text(text, encoding="utf-8")
+    return len(shards)

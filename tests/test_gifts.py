@@ -1,0 +1,56 @@
+"""site_builder/gifts.py: 捐赠查询 shards hold hashed numbers and published fields only, and a
+number finds its own gift and nothing else."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from db import ledger
+from db.models import Role
+from site_builder import gifts, snapshot
+from tests.factories import Chain, advance_to, donate, new_project
+
+
+def shard_of(site, txn: str) -> tuple[dict | None, str]:
+    key = hashlib.sha256(("xfjy-gift\n" + txn).encode("utf-8")).hexdigest()  # what gift.js computes
+    path = site / "data" / "gift" / f"{key[:3]}.json"
+    return (json.loads(path.read_text(encoding="utf-8")) if path.exists() else None), key[3:19]
+
+
+def test_a_number_finds_its_own_gift_and_its_project_figures(db, tmp_path):
+    chain = Chain()
+    project = advance_to(new_project(chain), "fundraising", chain)
+    kept = donate(project, 12_345, txn="2024040122001234567890")
+    returned = donate(project, 500, txn="2024040122009999999999")
+    ledger.refund_donation(returned, "捐赠人申请退款", chain.users[Role.COUNTY])
+    with snapshot.read() as snap:
+        files = gifts.write(tmp_path, snap)
+    assert files == len(list((tmp_path / "data" / "gift").glob("*.json"))) >= 1
+    shard, rest = shard_of(tmp_path, kept.txn_no)
+    found = [g for g in shard["gifts"] if g[0] == rest]
+    assert found == [[rest, project.code, 12_345, f"{kept.donated_at:%Y-%m-%d}", 0]]
+    name, village, url, state, raised, disbursed, spent, balance = shard["projects"][project.code]
+    assert (name, village, url) == (project.name, chain.village.area.name,
+                                    f"village/{chain.village.area.code}/#p{project.id}")
+    assert (raised, disbursed, spent) == (12_345, 0, 0)
+    shard, rest = shard_of(tmp_path, returned.txn_no)
+    assert [g[4] for g in shard["gifts"] if g[0] == rest] == [1]
+    shard, rest = shard_of(tmp_path, "2024040122001234567891")
+    assert shard is None or not [g for g in shard["gifts"] if g[0] == rest]
+
+
+def test_shards_carry_no_number_and_no_name(db, tmp_path):
+    chain = Chain()
+    project = advance_to(new_project(chain), "fundraising", chain)
+    for n in range(40):
+        donate(project, 100 + n, txn=f"ZFB2024{n:012d}")
+    from db.models import Donation
+
+    Donation.update(donor_name="王秀兰", name_consent="full").execute()
+    with snapshot.read() as snap:
+        gifts.write(tmp_path, snap)
+    text = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "data" / "gift").glob("*.json"))
+    assert "ZFB2024" not in text and "王秀兰" not in text and "13800000000" not in text
+    assert sum(len(json.loads(p.read_text(encoding="utf-8"))["gifts"])
+               for p in (tmp_path / "data" / "gift").glob("*.json")) == 40
+    assert gifts.lookup_key(" ZFB2024000000000007 ") == gifts.lookup_key("ZFB2024000000000007")

@@ -5,7 +5,7 @@
   var form = document.getElementById("gift-form");
   if (!form) return;
   var out = document.getElementById("gift-result");
-  var SALT = "xfjy-gift\n", PREFIX = 3, KEPT = 16;
+  var SALT = "xfjy-gift\n", PREFIX = 3, KEPT = 12;
 
   function yuan(fen) {
     var negative = fen < 0, whole = String(Math.floor(Math.abs(fen) / 100));
@@ -41,7 +41,7 @@
         return b.toString(16).padStart(2, "0");
       }).join("");
       return fetch(form.dataset.base + hex.slice(0, PREFIX) + ".json").then(function (response) {
-        return response.ok ? response.json() : { gifts: [], projects: {} };
+        return response.ok ? response.json() : { gifts: [], projects: [] };
       }).then(function (shard) {
         var want = hex.slice(PREFIX, PREFIX + KEPT);
         var gift = shard.gifts.filter(function (g) { return g[0] === want; })[0];
@@ -51,15 +51,15 @@
         var box = document.createElement("div");
         box.className = "xfjy-gift-found";
         line(box, "捐赠", yuan(gift[2]) + "，" + gift[3] + (gift[4] ? "（已退回）" : ""));
-        line(box, "项目", p[0] + "（" + p[3] + "）");
+        line(box, "项目", p[0] + "（" + p[4] + "）");
         line(box, "村社", p[1]);
-        line(box, "该项目已筹", yuan(p[4]));
-        line(box, "已拨付到村", yuan(p[5]));
-        line(box, "已支出", yuan(p[6]));
-        line(box, "结余", yuan(p[7]));
+        line(box, "该项目已筹", yuan(p[5]));
+        line(box, "已拨付到村", yuan(p[6]));
+        line(box, "已支出", yuan(p[7]));
+        line(box, "结余", yuan(p[8]));
         var more = document.createElement("p");
         var a = document.createElement("a");
-        a.href = form.dataset.base + "../../" + p[2];
+        a.href = form.dataset.base + "../../village/" + p[2] + "/#p" + p[3];
         a.textContent = "查看这个项目逐级拨付、每笔支出和票据";
         more.appendChild(a);
         box.appendChild(more);

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from db import attachments, ledger, workflow
+from db import attachments, disclosures, ledger, workflow
 from db.models import (
     AdmissionStep,
     Attachment,
@@ -626,3 +626,24 @@ def test_the_print_page_of_a_draft_leaves_the_opinion_blocks_empty(app, db):
     page = Desk(app, chain).get(Role.VILLAGE, f"{project_url(project)}/print")
     assert page.count("单位盖章：<") == 4 or page.count("单位盖章：</span>") == 4
     assert page.count("    年   月   日") == 4
+
+
+# -- the disclosure calendar ------------------------------------------------------------------------------
+
+def test_an_overdue_report_shows_on_the_project_the_to_do_list_and_only_within_the_area(app, db):
+    chain = Chain()
+    project = project_in(chain, "fundraising")  # 2024-03-01 to 2024-08-31: the report was due 2024-11-30
+    desk = Desk(app, chain)
+    page = desk.get(Role.COUNTY, project_url(project))
+    row = re.search(r'<tr class="table-danger"><td>募捐结束后的全面公开（2024-08-31 结束）</td><td>2024-08-31</td>'
+                    r'<td>2024-11-30</td>\s*<td>已逾期</td></tr>', page)
+    assert row, page[page.find('id="calendar"'):][:800]
+    listed = desk.get(Role.COUNTY, "/admin/workflow/todo?kind=disclosure_overdue&label=x")
+    assert project.name in listed and "2024-11-30 截止" in listed
+    dashboard = desk.get(Role.COUNTY, "/admin/")
+    assert re.search(r"公示已逾期的项目（慈善法第七十九条）</a>\s*<span[^>]*>1</span>", dashboard)
+    elsewhere = Desk(app, Chain(county_code="150102"))
+    assert project.name not in elsewhere.get(Role.COUNTY, "/admin/workflow/todo?kind=disclosure_overdue&label=x")
+    disclosures.publish(project, "募捐情况全面公开", "共筹得善款……", published_on=dt.date(2024, 10, 8))
+    page = desk.get(Role.COUNTY, project_url(project))
+    assert "<td>已公示（2024-10-08）</td>" in page and "table-danger" not in page

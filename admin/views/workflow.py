@@ -103,6 +103,8 @@ class WorkflowView(BaseView):
             entries=project.entries.order_by(Entry.id), fmt=format_fen, markdown=lambda t: Markup(render_markdown(t)),
             can_spend=project.state in spending.SPENDING_STATES and current_user.role in (Role.VILLAGE, Role.COUNTY),
             warnings=workflow.check_project(project), today=today(),
+            calendar=deadlines.schedule(deadlines.facts_of([project.id])[project.id], today())
+            if project.state in deadlines.CALENDAR_STATES else [], status_labels=deadlines.STATUS_LABELS,
             can_disclose=project.state in disclosures.PUBLISHABLE_STATES and current_user.role != Role.ADMIN,
         )
 

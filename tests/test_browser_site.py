@@ -273,3 +273,8 @@ def test_a_donor_finds_a_gift_by_its_transaction_number_and_nothing_else(context
     expect(result).to_contain_text("没有找到这个交易号的捐赠")
     expect(result).not_to_contain_text(public_site.project_name)
     assert not [u for u in requested if public_site.gift_txn in u]
+
+
+def test_the_verify_page_shows_the_published_head(page, public_site):
+    page.goto(public_site.url + "/verify/")
+    expect(page.locator("#history-head")).to_contain_text(re.compile(r"共 \d+ 条记录，最后一条的哈希是 [0-9a-f]{64}"))

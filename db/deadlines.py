@@ -14,18 +14,25 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 
+from .bulk import raw_rows
 from .clock import today
 from .jurisdiction import scoped
 from .models import Disclosure, Project, ProjectReview
 
-LONG_PERIOD = relativedelta(months=6)
-INTERVAL = relativedelta(months=3)
+DAY = dt.timedelta(days=1)
 SOON = dt.timedelta(days=30)
 
 STATUS_LABELS = {"met": "已公示", "overdue": "已逾期", "due": "待公示", "upcoming": "未到期"}
+
+
+@lru_cache(maxsize=100_000)
+def _shift(day: dt.date, months: int) -> dt.date:
+    """``day`` plus calendar months, clamped to the month's end (memoized: projects share dates)."""
+    return day + relativedelta(months=months)
 
 
 @dataclass(frozen=True)
@@ -62,20 +69,20 @@ def _periodic(what: str, start: dt.date, end: dt.date | None, published, on: dt.
     """One window per full three months of a period longer than six months; the rest of the period
     is covered by the report due after it ends. A period still running (``end`` is None) counts as
     long once it has run six months, and then shows the window it is in."""
-    if (end or on) <= start + LONG_PERIOD:
+    if (end or on) <= _shift(start, 6):
         return []
-    deadlines, k = [], 1
+    deadlines, k, opens = [], 1, start
     while True:
-        opens, due = start + INTERVAL * (k - 1), start + INTERVAL * k - dt.timedelta(days=1)
+        due = _shift(start, 3 * k) - DAY
         if (due >= end) if end else (opens > on):
             return deadlines
         deadlines.append(Deadline(f"{what}第 {k} 次定期公示（{opens:%Y-%m-%d} 至 {due:%Y-%m-%d}）", opens, due,
                                   _met(published, opens, due)))
-        k += 1
+        k, opens = k + 1, due + DAY
 
 
 def _report(what: str, ended: dt.date, published) -> Deadline:
-    due = ended + INTERVAL
+    due = _shift(ended, 3)
     return Deadline(f"{what}结束后的全面公开（{ended:%Y-%m-%d} 结束）", ended, due, _met(published, ended, due))
 
 
@@ -114,18 +121,19 @@ def facts_of(projects) -> dict[int, Facts]:
     """Calendar facts of these projects (a list or a query of ids), in three queries."""
     entered: dict[int, dict[str, dt.date]] = {}
     steps = (ProjectReview.select(ProjectReview.project, ProjectReview.to_state, ProjectReview.action, ProjectReview.at)
-             .where(ProjectReview.project.in_(projects) & ProjectReview.to_state.in_(MILESTONES))
-             .order_by(ProjectReview.at, ProjectReview.id).tuples())
-    for pid, to_state, action, at in steps:
+             .where(ProjectReview.project.in_(projects) & ProjectReview.to_state.in_(MILESTONES)))
+    for pid, to_state, action, at in raw_rows(steps):
         if to_state != "closed" or action != "close":  # "close" ends a project that never ran
-            entered.setdefault(pid, {}).setdefault(to_state, _day(at))
+            day, first = _day(at), entered.setdefault(pid, {})
+            if to_state not in first or day < first[to_state]:
+                first[to_state] = day
     published: dict[int, list[dt.date]] = {}
-    for pid, day in Disclosure.select(Disclosure.project, Disclosure.published_on).where(
-            Disclosure.project.in_(projects)).tuples():
+    for pid, day in raw_rows(Disclosure.select(Disclosure.project, Disclosure.published_on).where(
+            Disclosure.project.in_(projects))):
         published.setdefault(pid, []).append(_day(day))
     result = {}
-    for pid, starts, ends in Project.select(Project.id, Project.starts_on, Project.ends_on).where(
-            Project.id.in_(projects)).tuples():
+    for pid, starts, ends in raw_rows(Project.select(Project.id, Project.starts_on, Project.ends_on).where(
+            Project.id.in_(projects))):
         steps_of = entered.get(pid, {})
         ended = steps_of.get("target_reached") or steps_of.get("target_missed")
         result[pid] = Facts(_day(starts), _day(ends), ended, steps_of.get("implementing"), steps_of.get("closed"),

@@ -231,3 +231,27 @@ def test_a_published_line_is_itself_canonical_json():
     expected = json.dumps({"seq": 7, "hash": "ab" * 32, "body": body}, sort_keys=True, ensure_ascii=False,
                           separators=(",", ":"))
     assert link.line() == expected == history.Link(7, "ab" * 32, body).line()
+
+
+def test_the_checker_printed_on_the_verify_page_agrees(db, project, tmp_path):
+    """content/verify.md gives the public a standard-library script; it must pass an honest pair of
+    copies and name a rewritten one."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parent.parent / "content" / "verify.md").read_text(encoding="utf-8")
+    script = tmp_path / "check.py"
+    script.write_text(re.search(r"```python\n(.*?)```", page, re.S).group(1), encoding="utf-8")
+    donate(project, 100)
+    old = publish(tmp_path, "a")
+    donate(project, 200)
+    new = publish(tmp_path, "b")
+    honest = subprocess.run([sys.executable, str(script), str(old), str(new)], capture_output=True, text=True)
+    assert honest.returncode == 0 and "通过" in honest.stdout
+    first = lines(old)[0]
+    rewrite(new, lambda records: [{**r, "body": {**r["body"], "amount": 999}} if r["seq"] == 1 else r
+                                  for r in records])
+    caught = subprocess.run([sys.executable, str(script), str(old), str(new)], capture_output=True, text=True)
+    assert caught.returncode != 0 and f"第 {first['seq']} 条被改动" in caught.stderr

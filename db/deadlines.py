@@ -146,6 +146,13 @@ CALENDAR_STATES = ("fundraising", "target_reached", "target_missed", "use_applie
                    "acceptance", "closed")
 
 
+def project_calendar(project: Project, on: dt.date | None = None) -> list[Deadline]:
+    """One project's calendar (empty before it is published for fundraising)."""
+    if project.state not in CALENDAR_STATES:
+        return []
+    return schedule(facts_of([project.id])[project.id], on or today())
+
+
 def calendar_for(actor, on: dt.date | None = None) -> dict[int, list[Deadline]]:
     """Per project within the actor's jurisdiction: its deadlines as of ``on``."""
     on = on or today()

@@ -148,12 +148,18 @@ def test_a_silently_edited_disclosure_is_named(db, project, tmp_path):
     assert problems and f"公示 #{post.id}" in problems[0] and "body" in problems[0]
 
 
-def test_a_deleted_entry_is_named(db, project, tmp_path):
+def three_gifts_and_a_copy(project, tmp_path):
+    """A publish after three donations, and a copy of it to tamper with."""
     for amount in (100, 200, 300):
         donate(project, amount)
     old = publish(tmp_path, "a")
     new = tmp_path / "b"
     shutil.copytree(old, new)
+    return old, new
+
+
+def test_a_deleted_entry_is_named(db, project, tmp_path):
+    old, new = three_gifts_and_a_copy(project, tmp_path)
     removed = lines(old)[-2]
     rewrite(new, lambda records: [r for r in records if r["seq"] != removed["seq"]])
     problems = site_history.verify(old, new)
@@ -162,11 +168,7 @@ def test_a_deleted_entry_is_named(db, project, tmp_path):
 
 
 def test_a_reordered_pair_is_named(db, project, tmp_path):
-    for amount in (100, 200, 300):
-        donate(project, amount)
-    old = publish(tmp_path, "a")
-    new = tmp_path / "b"
-    shutil.copytree(old, new)
+    old, new = three_gifts_and_a_copy(project, tmp_path)
     first = lines(old)[-3]
 
     def swap(records):

@@ -103,8 +103,7 @@ class WorkflowView(BaseView):
             entries=project.entries.order_by(Entry.id), fmt=format_fen, markdown=lambda t: Markup(render_markdown(t)),
             can_spend=project.state in spending.SPENDING_STATES and current_user.role in (Role.VILLAGE, Role.COUNTY),
             warnings=workflow.check_project(project), today=today(),
-            calendar=deadlines.schedule(deadlines.facts_of([project.id])[project.id], today())
-            if project.state in deadlines.CALENDAR_STATES else [], status_labels=deadlines.STATUS_LABELS,
+            calendar=deadlines.project_calendar(project), status_labels=deadlines.STATUS_LABELS,
             can_disclose=project.state in disclosures.PUBLISHABLE_STATES and current_user.role != Role.ADMIN,
         )
 
@@ -266,12 +265,12 @@ def _deadline_rows(kind: str):
     """Disclosures the law asks for (db.deadlines), overdue or due within 30 days, in the user's area."""
     overdue, soon = deadlines.pending_for(current_user)
     items = overdue if kind == "disclosure_overdue" else soon
-    projects = {p.id: p for p in scoped(Project.select(), current_user).where(Project.id.in_([i for i, _ in items]
-                                                                                             or [0]))}
-    for pid, deadline in items[:201]:
-        project = projects[pid]
-        yield dict(url=url_for("workflow.project", project_id=pid), name=project.name,
-                   where=project.village.full_name, state=deadline.label, date=f"{deadline.due:%Y-%m-%d} 截止")
+    shown = items[:201]
+    named = {pid: (name, village) for pid, name, village in Project.select(Project.id, Project.name, Village.full_name)
+             .join(Village).where(Project.id.in_([i for i, _ in shown] or [0])).tuples()}
+    for pid, deadline in shown:
+        yield dict(url=url_for("workflow.project", project_id=pid), name=named[pid][0], where=named[pid][1],
+                   state=deadline.label, date=f"{deadline.due:%Y-%m-%d} 截止")
 
 
 def _todo_rows(kind: str, states: list[str]):

@@ -7,13 +7,15 @@
   full report is due (it says what happened to leftover money); this holds for periods of any length.
 
 Months are calendar months (``dateutil.relativedelta``): 31 January plus one month is the last day
-of February, 29 February in a leap year. Any disclosure of the project published inside a window
-meets it; the calendar cannot read what a disclosure says.
+of February, 29 February in a leap year. The calendar cannot read what a disclosure says, so it
+counts each disclosure for exactly one window: windows in order of their due date each take the
+earliest disclosure not yet counted that was published on or after the window opened. One published
+after the due date meets its window late (「逾期 2 天公示」) and is not counted again for the next.
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
@@ -26,7 +28,8 @@ from .models import Disclosure, Project, ProjectReview
 DAY = dt.timedelta(days=1)
 SOON = dt.timedelta(days=30)
 
-STATUS_LABELS = {"met": "已公示", "overdue": "已逾期", "due": "待公示", "upcoming": "未到期"}
+STATUS_LABELS = {"met": "按时公示", "late": "逾期公示", "overdue": "已逾期，至今未公示", "due": "待公示",
+                 "upcoming": "未到期"}
 
 
 @lru_cache(maxsize=100_000)
@@ -40,14 +43,31 @@ class Deadline:
     label: str
     opens: dt.date   # a disclosure published on or after this day counts
     due: dt.date     # ... and on or before this one
-    met_on: dt.date | None
+    met_on: dt.date | None = None  # the disclosure counted for this window (db.deadlines.assign)
 
     def status(self, on: dt.date) -> str:
         if self.met_on is not None:
-            return "met"
+            return "met" if self.met_on <= self.due else "late"
         if self.due < on:
             return "overdue"
         return "due" if self.opens <= on else "upcoming"
+
+    @property
+    def days_late(self) -> int:
+        """Days after the due date that the counted disclosure came (0 when on time or missing)."""
+        return max((self.met_on - self.due).days, 0) if self.met_on else 0
+
+    def describe(self, on: dt.date) -> str:
+        """The window's status in one phrase, as the site and the admin say it (no count of days
+        since: a page changes only when its data does)."""
+        status = self.status(on)
+        if status == "met":
+            return f"{self.met_on:%Y-%m-%d} 按时公示"
+        if status == "late":
+            return f"{self.met_on:%Y-%m-%d} 公示，逾期 {self.days_late} 天"
+        if status == "overdue":
+            return f"应于 {self.due:%Y-%m-%d} 前公示，至今未公示"
+        return f"截止 {self.due:%Y-%m-%d}" + ("，待公示" if status == "due" else "，未到期")
 
 
 @dataclass(frozen=True)
@@ -61,11 +81,18 @@ class Facts:
     published: tuple[dt.date, ...] = ()   # the project's disclosure dates
 
 
-def _met(published, opens: dt.date, due: dt.date) -> dt.date | None:
-    return next((d for d in sorted(published) if opens <= d <= due), None)
+def assign(deadlines: list[Deadline], published) -> list[Deadline]:
+    """Each window, in order of due date, takes the earliest uncounted disclosure published on or
+    after it opened (late if after its due date); each disclosure is counted once."""
+    left = sorted(published)
+    result = []
+    for deadline in sorted(deadlines, key=lambda d: (d.due, d.opens)):
+        met = next((i for i, day in enumerate(left) if day >= deadline.opens), None)
+        result.append(replace(deadline, met_on=left.pop(met) if met is not None else None))
+    return result
 
 
-def _periodic(what: str, start: dt.date, end: dt.date | None, published, on: dt.date) -> list[Deadline]:
+def _periodic(what: str, start: dt.date, end: dt.date | None, on: dt.date) -> list[Deadline]:
     """One window per full three months of a period longer than six months; the rest of the period
     is covered by the report due after it ends. A period still running (``end`` is None) counts as
     long once it has run six months, and then shows the window it is in."""
@@ -76,14 +103,12 @@ def _periodic(what: str, start: dt.date, end: dt.date | None, published, on: dt.
         due = _shift(start, 3 * k) - DAY
         if (due >= end) if end else (opens > on):
             return deadlines
-        deadlines.append(Deadline(f"{what}第 {k} 次定期公示（{opens:%Y-%m-%d} 至 {due:%Y-%m-%d}）", opens, due,
-                                  _met(published, opens, due)))
+        deadlines.append(Deadline(f"{what}第 {k} 次定期公示（{opens:%Y-%m-%d} 至 {due:%Y-%m-%d}）", opens, due))
         k, opens = k + 1, due + DAY
 
 
-def _report(what: str, ended: dt.date, published) -> Deadline:
-    due = _shift(ended, 3)
-    return Deadline(f"{what}结束后的全面公开（{ended:%Y-%m-%d} 结束）", ended, due, _met(published, ended, due))
+def _report(what: str, ended: dt.date) -> Deadline:
+    return Deadline(f"{what}结束后的全面公开（{ended:%Y-%m-%d} 结束）", ended, _shift(ended, 3))
 
 
 def schedule(facts: Facts, on: dt.date) -> list[Deadline]:
@@ -91,14 +116,14 @@ def schedule(facts: Facts, on: dt.date) -> list[Deadline]:
     deadlines = []
     ended = facts.fundraising_ended or (facts.ends_on if facts.ends_on < on else None)
     fundraising_end = min(ended, facts.ends_on) if ended else facts.ends_on
-    deadlines += _periodic("募捐", facts.starts_on, fundraising_end, facts.published, on)
+    deadlines += _periodic("募捐", facts.starts_on, fundraising_end, on)
     if ended:
-        deadlines.append(_report("募捐", fundraising_end, facts.published))
+        deadlines.append(_report("募捐", fundraising_end))
     if facts.implementing_since:
-        deadlines += _periodic("项目实施", facts.implementing_since, facts.closed_on, facts.published, on)
+        deadlines += _periodic("项目实施", facts.implementing_since, facts.closed_on, on)
         if facts.closed_on:
-            deadlines.append(_report("项目", facts.closed_on, facts.published))
-    return sorted(deadlines, key=lambda d: (d.due, d.opens))
+            deadlines.append(_report("项目", facts.closed_on))
+    return assign(deadlines, [day for day in facts.published if day <= on])
 
 
 def next_and_overdue(deadlines: list[Deadline], on: dt.date) -> tuple[Deadline | None, list[Deadline]]:
@@ -129,7 +154,7 @@ def facts_of(projects) -> dict[int, Facts]:
                 first[to_state] = day
     published: dict[int, list[dt.date]] = {}
     for pid, day in raw_rows(Disclosure.select(Disclosure.project, Disclosure.published_on).where(
-            Disclosure.project.in_(projects))):
+            Disclosure.project.in_(projects) & Disclosure.corrects.is_null())):  # a correction is no new disclosure
         published.setdefault(pid, []).append(_day(day))
     result = {}
     for pid, starts, ends in raw_rows(Project.select(Project.id, Project.starts_on, Project.ends_on).where(

@@ -147,6 +147,7 @@ class Site:
 
     def _render(self, template: str, **context) -> str:
         context.setdefault("taken_at", self.snapshot.taken_at)
+        context.setdefault("today", self.snapshot.on)
         return self.env.get_template(template).render(**context).strip()
 
     def counties_of(self, prefecture: Place) -> list[Place]:

@@ -71,7 +71,8 @@ class ProjectInfo:
     decision: str
     updated_at: dt.datetime
     totals: Totals = field(default_factory=Totals)
-    next_disclosure: Deadline | None = None   # as of the build's date (db.deadlines)
+    calendar: tuple[Deadline, ...] = ()       # every window as of the build's date (db.deadlines)
+    next_disclosure: Deadline | None = None
     overdue: tuple[Deadline, ...] = ()
 
     @cached_property
@@ -236,6 +237,7 @@ class Snapshot:
     latest_disclosures: list[tuple[DisclosureRow, VillageInfo, ProjectInfo]]
     pool_entries: list[EntryRow]
     root: Place  # the area this site covers: the region, or one 盟市 (``xfjy publish --area``)
+    on: dt.date = field(default_factory=today)  # the date the disclosure calendar is read at
 
     def village_details(self, villages: list[VillageInfo]) -> dict[int, Details]:
         return _details(villages)
@@ -290,8 +292,10 @@ def _load(area_code: str) -> Snapshot:
             by_project[pid].totals = totals
     on = today()
     for pid, facts in facts_of(list(by_project)).items():
-        upcoming, late = next_and_overdue(schedule(facts, on), on)
-        by_project[pid].next_disclosure, by_project[pid].overdue = upcoming, tuple(late)
+        calendar = schedule(facts, on)
+        upcoming, late = next_and_overdue(calendar, on)
+        info = by_project[pid]
+        info.calendar, info.next_disclosure, info.overdue = tuple(calendar), upcoming, tuple(late)
     latest = []
     recent = (Disclosure.select().where(Disclosure.project.in_(list(by_project)))
               .order_by(Disclosure.published_on.desc(), Disclosure.id.desc()).limit(10))
@@ -302,7 +306,7 @@ def _load(area_code: str) -> Snapshot:
     pools = Account.select(Account.id).join(Area).where(Area.path.startswith(root.path))
     lines = [line for line in quota_report() if line.prefecture.path.startswith(root.path)]
     return Snapshot(taken_at, places, villages, lines, latest,
-                    _entries(Entry.project.is_null() & Entry.to_account.in_(pools)), root)
+                    _entries(Entry.project.is_null() & Entry.to_account.in_(pools)), root, on)
 
 
 def _data_time() -> dt.datetime:

@@ -49,9 +49,34 @@ def test_a_fourteen_month_project_after_an_early_target():
         (D(2024, 10, 31), D(2025, 1, 30)),
         (D(2025, 3, 31), D(2025, 6, 30)),    # project report: 31 Mar + 3 months
     ]
-    assert [d.met_on for d in deadlines] == [D(2024, 3, 1), D(2024, 3, 1), None, None, D(2024, 10, 31), D(2025, 6, 30)]
-    # one disclosure may meet two obligations whose windows overlap (the report and the first window)
-    assert [d.status(D(2025, 7, 1)) for d in deadlines] == ["met", "met", "overdue", "overdue", "met", "met"]
+    # each disclosure counts once, for the earliest window it can meet: 31 Oct is late for the window
+    # that closed on 30 Jul (93 days), 30 Jun 2025 for the one of 30 Oct, and the last two have none
+    assert [d.met_on for d in deadlines] == [D(2024, 3, 1), D(2024, 4, 29), D(2024, 10, 31), D(2025, 6, 30), None, None]
+    assert [d.status(D(2025, 7, 1)) for d in deadlines] == ["met", "met", "late", "late", "overdue", "overdue"]
+    assert [d.days_late for d in deadlines] == [0, 0, 93, 243, 0, 0]
+
+
+def test_a_late_disclosure_meets_its_window_late_and_is_not_counted_again():
+    # the case seen on the site: the first window closed on 12 Nov, the 第1期 disclosure came on 14 Nov
+    facts = Facts(D(2023, 8, 13), D(2024, 6, 30), fundraising_ended=None, implementing_since=None, closed_on=None,
+                  published=(D(2023, 11, 14),))
+    first, second, *_ = schedule(facts, on=D(2024, 3, 1))
+    assert (first.due, first.status(D(2024, 3, 1)), first.days_late) == (D(2023, 11, 12), "late", 2)
+    assert first.describe(D(2024, 3, 1)) == "2023-11-14 公示，逾期 2 天"
+    assert (second.due, second.met_on, second.status(D(2024, 3, 1))) == (D(2024, 2, 12), None, "overdue")
+    assert second.describe(D(2024, 3, 1)) == "应于 2024-02-12 前公示，至今未公示"
+    upcoming, overdue = next_and_overdue(schedule(facts, on=D(2024, 3, 1)), D(2024, 3, 1))
+    assert overdue == [second]
+    # a disclosure published after the build's date is not counted yet
+    assert schedule(facts, on=D(2023, 11, 13))[0].status(D(2023, 11, 13)) == "overdue"
+
+
+def test_a_correction_is_not_a_new_disclosure(db):
+    chain = Chain()
+    project = advance_to(new_project(chain, starts_on=D(2024, 3, 1), ends_on=D(2024, 12, 31)), "fundraising", chain)
+    post = disclosures.publish(project, "第一季度公示", "收到捐赠。", published_on=D(2024, 5, 20))
+    disclosures.correct(post, "收到捐赠 12 笔。", "补充笔数", published_on=D(2024, 7, 1))
+    assert facts_of([project.id])[project.id].published == (D(2024, 5, 20),)
 
 
 def test_a_running_project_started_on_a_leap_day_counts_as_long_after_six_months():

@@ -28,7 +28,7 @@ from .models import Disclosure, Project, ProjectReview
 DAY = dt.timedelta(days=1)
 SOON = dt.timedelta(days=30)
 
-STATUS_LABELS = {"met": "按时公示", "late": "逾期公示", "overdue": "已逾期，至今未公示", "due": "待公示",
+STATUS_LABELS = {"met": "按时公示", "late": "逾期公示", "overdue": "已逾期", "due": "待公示",
                  "upcoming": "未到期"}
 
 

@@ -430,6 +430,34 @@ def settlement_amount(project: Project) -> int:
     return max(special - max(remaining, 0), 0)
 
 
+def project_accounts(project: Project) -> list[Account]:
+    """Every internal account that holds this project's money: 中华慈善总会's, each level's, the village's."""
+    return [acct for _, acct in disbursement_chain(project)]
+
+
+def unused(project: Project) -> int:
+    """What the project's accounts still hold, at every level (nothing once it is closed)."""
+    return sum(balances(project_accounts(project)).values())
+
+
+def settle_remaining(project: Project, actor=None, on: dt.date | None = None) -> list[Entry]:
+    """At closing: everything the project's accounts still hold goes to the village's 互助基金, one
+    entry per account, in the caller's transaction (plan §3: 结余善款转入互助基金)."""
+    fund = fund_account(project.village)
+    entries = []
+    with write_transaction():
+        chain = project_accounts(project)
+        for acct in chain:
+            _lock(acct)
+        held = balances(chain)
+        for acct in chain:
+            if held[acct.id] > 0:
+                where = "村社项目账户" if acct.kind == "project" else _describe(acct).split("（")[0]
+                entries.append(post("to_fund", acct, fund, held[acct.id], actor=actor, project=project,
+                                    memo=f"结项：{where}结余转入村社互助基金", booked_on=on))
+    return entries
+
+
 def settle_to_fund(project: Project, actor=None, on: dt.date | None = None) -> list[Entry]:
     from .clock import today
     from .workflow import REVIEW_STATES

@@ -8,6 +8,7 @@ from peewee import (
     CharField,
     DateField,
     DateTimeField,
+    DeferredForeignKey,
     FloatField,
     ForeignKeyField,
     IntegerField,
@@ -186,6 +187,7 @@ class Project(BaseModel):
     summary = TextField(default="")
     democratic_decision = TextField(default="")
     urgent = BooleanField(default=False)
+    donation_url = CharField(max_length=256, default="")  # the project's page on the donation platform (https)
     state = CharField(max_length=24, default="draft", index=True)
     created_at = DateTimeField(default=now)
     updated_at = DateTimeField(default=now)
@@ -240,6 +242,12 @@ class ImportRun(BaseModel):
 class Donation(BaseModel):
     CONSENTS = {"none": "不公开", "masked": "部分公开", "full": "公开"}
     CHANNELS = {"online": "网络平台", "offline": "线下", "matching": "配捐", "corporate": "单位捐赠"}
+    TIMINGS = {  # when a gift arrived, against its project's fundraising (db.gifts)
+        "": "",
+        "early": "早于募集开始日期",
+        "late": "募捐结束后到账，计入本项目",
+        "to_fund": "项目结项后到账，转入村社互助基金",
+    }
 
     project = ForeignKeyField(Project, backref="donations", on_delete="RESTRICT", index=False)
     txn_no = CharField(max_length=64, unique=True)
@@ -249,6 +257,7 @@ class Donation(BaseModel):
     channel = CharField(max_length=16, default="online")
     donated_at = DateTimeField(index=True)
     message = TextField(default="")
+    timing = CharField(max_length=8, default="")
     import_run = ForeignKeyField(ImportRun, null=True, on_delete="SET NULL", backref="donations")
 
     class Meta:
@@ -267,6 +276,28 @@ class Expenditure(BaseModel):
     approved_by = CharField(max_length=64, default="")
     user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
     created_at = DateTimeField(default=now)
+
+
+class FundSpending(BaseModel):
+    """A payment out of a village's 互助基金, decided by its 监管会 (``approved_by`` names the members)."""
+
+    village = ForeignKeyField(Village, backref="fund_spending", on_delete="RESTRICT")
+    spent_on = DateField(index=True)
+    item = CharField(max_length=128)
+    payee = CharField(max_length=128)
+    amount = BigIntegerField()
+    voucher_no = CharField(max_length=64, default="")
+    approved_by = CharField(max_length=256)
+    approved_on = DateField()
+    entry = DeferredForeignKey("Entry", unique=True, backref="+", on_delete="RESTRICT", null=True)
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    created_at = DateTimeField(default=now)
+
+    class Meta:
+        table_name = "fund_spending"
+
+    def __str__(self) -> str:
+        return self.item
 
 
 class Disclosure(BaseModel):
@@ -293,6 +324,7 @@ class Attachment(BaseModel):
     size = IntegerField()
     expenditure = ForeignKeyField(Expenditure, null=True, backref="attachments", on_delete="RESTRICT")
     disclosure = ForeignKeyField(Disclosure, null=True, backref="attachments", on_delete="RESTRICT")
+    fund_spending = ForeignKeyField(FundSpending, null=True, backref="attachments", on_delete="RESTRICT")
     published = BooleanField(default=True)
     user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
     created_at = DateTimeField(default=now)
@@ -389,6 +421,7 @@ class Entry(BaseModel):
         "disbursement": "逐级拨付",
         "expenditure": "项目支出",
         "to_fund": "转入互助基金",
+        "fund_spending": "互助基金支出",
         "refund": "退款",
     }
 
@@ -503,7 +536,7 @@ class PublishRun(BaseModel):
 
 MODELS = [
     Area, Batch, Quota, User, Village, SupervisoryMember, Project, AdmissionStep, ProjectReview,
-    ImportRun, Donation, Expenditure, Disclosure, Attachment, Evaluation, Volunteer, ServiceRecord,
+    ImportRun, Donation, Expenditure, FundSpending, Disclosure, Attachment, Evaluation, Volunteer, ServiceRecord,
     Account, MatchingRule, Entry, LedgerTally, ChainLink, AuditLog, Setting, PublishRun,
 ]
 

@@ -101,8 +101,8 @@ PROJECT = Machine(
         Transition("start_disbursing", "use_applied", "disbursing", SYSTEM, "开始逐级拨付", "record"),
         Transition("funds_arrived", "disbursing", "implementing", SYSTEM, "善款拨付到村社", "record"),
         Transition("request_acceptance", "implementing", "acceptance", Level.VILLAGE, "申请验收", "submit"),
-        *_review(Level.COUNTY, "acceptance", "closed", "验收通过，结项", rejected_to="implementing"),
-        Transition("close", "target_missed", "closed", Level.COUNTY, "余款转入互助基金后结项", "approve"),
+        *_review(Level.COUNTY, "acceptance", "closed", "验收通过，结项（结余转入互助基金）", rejected_to="implementing"),
+        Transition("close", "target_missed", "closed", Level.COUNTY, "结项，已筹善款转入互助基金", "approve"),
     ],
 )
 
@@ -166,6 +166,10 @@ def advance_project(project: Project, action: str, actor, opinion: str = "", *, 
         step = ProjectReview.create(project=project, **_step_fields(actor, opinion, transition, on))
         Project.update(state=transition.target, updated_at=now()).where(Project.id == project.id).execute()
         project.state = given.state = transition.target
+        if transition.target == "closed":
+            from .ledger import settle_remaining
+
+            settle_remaining(project, actor, on=on.date() if on else None)
         audit.record(actor, "transition", project, before=before,
                      summary=f"{project.name}：{transition.label}（{PROJECT.label(transition.target)}）")
     return step
@@ -203,11 +207,6 @@ def _check_project_step(project: Project, transition: Transition, on, raised) ->
             raise TransitionError("中华慈善总会尚未拨付，不能标记为拨付中")
         if transition.action == "funds_arrived" and project_totals(project).disbursed <= 0:
             raise TransitionError("善款尚未拨付到村社，不能标记为实施中")
-    if transition.action == "close" and transition.source == "target_missed":
-        from .ledger import settlement_amount
-
-        if settlement_amount(project) != 0:
-            raise TransitionError("项目仍有余款（含配捐），请先转入村社互助基金")
 
 
 def check_project(project: Project) -> list[str]:

@@ -57,6 +57,11 @@ def snapshot(db) -> dict[str, list[tuple]]:
     return {t: list(db.execute_sql(f'SELECT * FROM "{t}" ORDER BY id').fetchall()) for t in TABLES}
 
 
+def kept(after: dict, before: dict) -> bool:
+    """Every row keeps its columns; columns added later follow them, with their defaults."""
+    return {t: [row[:len(before[t][0])] for row in rows] if before[t] else rows for t, rows in after.items()} == before
+
+
 def fill_001(db) -> dict[str, int]:
     """A little of everything that exists at 001: areas down to a village, a project, a donation and its entry."""
     at = dt.datetime(2024, 4, 1, 10, 0, 0)
@@ -147,7 +152,7 @@ def test_upgrade_from_001_keeps_data_and_guards_the_ledger(fresh):
     assert schema.applied() == everything
     assert schema.upgrade() == []
 
-    assert snapshot(db) == before
+    assert kept(snapshot(db), before)
     row = db.execute_sql('SELECT code, target, state, starts_on FROM "project"').fetchone()
     assert tuple(row[:3]) == ("150121-2024-001", 1_000_000, "fundraising")
     amounts = [a for (a,) in db.execute_sql('SELECT amount FROM "entry" ORDER BY id').fetchall()]
@@ -165,13 +170,13 @@ def test_upgrade_from_001_keeps_data_and_guards_the_ledger(fresh):
     assert "append-only" in refused(db, 'UPDATE "entry" SET memo = \'x\'')
     assert "append-only" in refused(db, f'DELETE FROM "entry" WHERE id = {db.param}', [ids["entry2"]])
     if isinstance(db, PostgresqlDatabase):
-        assert "append-only" in refused(db, 'TRUNCATE "entry"')
+        assert "append-only" in refused(db, 'TRUNCATE "entry" CASCADE')
     for amount in (0, -100):
         values = entry_values(ids, amount)
         columns = ", ".join(f'"{c}"' for c in values)
         refused(db, f'INSERT INTO "entry" ({columns}) VALUES ({", ".join([db.param] * len(values))})',
                 values.values())
-    assert snapshot(db) == before
+    assert kept(snapshot(db), before)
 
     # a positive amount is still accepted, and the head models read the old rows
     insert(db, "entry", **entry_values(ids, 500))

@@ -18,6 +18,7 @@ from db.jurisdiction import covers
 from db.models import (
     AdmissionStep,
     AuditLog,
+    Entry,
     Level,
     MatchingRule,
     Project,
@@ -457,27 +458,22 @@ def test_expire_is_refused_once_the_target_is_reached(db):
     assert reload(project).state == "target_reached"
 
 
-def test_a_missed_project_closes_only_after_its_money_went_to_the_fund(db):
+def test_closing_a_missed_project_moves_what_it_raised_to_the_fund_in_the_same_step(db):
     chain = Chain()
     project = project_in(chain, "fundraising", target=500_000)
     donate(project, 120_000)
     workflow.advance_project(project, "expire", None, on=ON)
-    county = chain.users[Role.COUNTY]
-    with pytest.raises(TransitionError, match="仍有余款"):
-        workflow.advance_project(project, "close", county, "结项")
-    assert reload(project).state == "target_missed"
-    ledger.settle_to_fund(reload(project), county, on=ON.date())
-    assert ledger.balance(ledger.fund_account(chain.village)) == 120_000
-    workflow.advance_project(project, "close", county, "余款已转入互助基金")
+    step = workflow.advance_project(project, "close", chain.users[Role.COUNTY], "结项")
     assert reload(project).state == "closed"
+    assert ledger.balance(ledger.fund_account(chain.village)) == 120_000
+    assert ledger.unused(reload(project)) == 0
+    moved = Entry.select().where((Entry.project == project) & (Entry.kind == "to_fund")).get()
+    assert (moved.amount, moved.user_id, moved.booked_on) == (120_000, chain.users[Role.COUNTY].id, step.at.date())
+    assert "结余转入村社互助基金" in moved.memo
 
 
-def test_a_missed_project_does_not_close_while_its_project_account_holds_matching_money(db):
-    """配捐 sits in the village's project account; closing must wait until it too went to the fund.
-
-    Here the only donation was refunded after the 配捐 was posted, so the special account is empty
-    but the project account holds the 配捐: ``settlement_amount`` says 50,000 fen are still to move.
-    """
+def test_closing_a_missed_project_also_moves_matching_money_held_by_the_village(db):
+    """配捐 sits in the village's project account: closing moves it too, from where it is."""
     chain = Chain()
     project = project_in(chain, "fundraising", target=500_000)
     prefecture = chain.users[Role.PREFECTURE]
@@ -491,15 +487,32 @@ def test_a_missed_project_does_not_close_while_its_project_account_holds_matchin
     project = reload(project)
     assert ledger.balance(ledger.special_account(project)) == 0
     assert ledger.balance(ledger.project_account(project)) == 50_000
-    assert ledger.settlement_amount(project) == 50_000
-
-    with pytest.raises(TransitionError, match="余款"):
-        workflow.advance_project(project, "close", chain.users[Role.COUNTY], "结项")
-    assert reload(project).state == "target_missed"
-    ledger.settle_to_fund(project, chain.users[Role.COUNTY], on=ON.date())
-    workflow.advance_project(project, "close", chain.users[Role.COUNTY], "余款已转入互助基金")
+    workflow.advance_project(project, "close", chain.users[Role.COUNTY], "结项")
     assert reload(project).state == "closed"
     assert ledger.balance(ledger.fund_account(chain.village)) == 50_000
+    assert ledger.balance(ledger.project_account(project)) == 0
+
+
+def test_accepting_a_project_with_money_left_settles_every_level_to_the_fund(db):
+    """Seen on the site: a county closed a project with 19,000 元 unspent and 结转 then found nothing."""
+    chain = Chain()
+    project = project_in(chain, "implementing", target=1_000_000)
+    donate(project, 500_000, when=dt.datetime(2024, 9, 2, 9, 30))  # a late gift above the target, never passed down
+    from db import spending
+
+    spending.record_expenditure(project, spent_on=dt.date(2024, 10, 1), item="路灯", payee="某灯具厂", amount=810_000,
+                                actor=chain.users[Role.VILLAGE])
+    workflow.advance_project(project, "request_acceptance", chain.users[Role.VILLAGE])
+    assert ledger.unused(reload(project)) == 190_000 + 500_000
+    workflow.advance_project(reload(project), "approve", chain.users[Role.COUNTY], "验收合格")
+    project = reload(project)
+    assert project.state == "closed"
+    assert ledger.unused(project) == 0
+    assert ledger.balance(ledger.fund_account(chain.village)) == 690_000
+    moves = sorted((e.from_account.kind, e.amount) for e in Entry.select().where(
+        (Entry.project == project) & (Entry.kind == "to_fund")))
+    assert moves == [("project", 190_000), ("special", 500_000)]
+    assert ledger.integrity_problems() == []
 
 
 def test_manzhouli_reviews_its_own_projects_at_county_and_prefecture_level(db):

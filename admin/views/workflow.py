@@ -111,8 +111,13 @@ class WorkflowView(BaseView):
     def project_step(self, project_id):
         project = self._get(Project, project_id)
         action = request.form.get("action", "")
+        step = workflow.PROJECT.transitions.get((project.state, action))
+        done = "已办理"
+        if step is not None and step.target == "closed":
+            left = ledger.unused(project)
+            done = f"已结项，结余 {format_fen(left)} 已转入村社互助基金" if left else "已结项，没有结余"
         self._done(lambda: workflow.advance_project(project, action, current_user, request.form.get("opinion", "")),
-                   "已办理")
+                   done)
         return redirect(url_for(".project", project_id=project.id))
 
     @expose("/project/<int:project_id>/disburse", methods=("POST",))

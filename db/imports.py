@@ -25,7 +25,7 @@ from .jurisdiction import covers
 from .models import Donation, ImportRun, Project
 from .money import parse_fen
 from .totals import advance_tally
-from .workflow import PROJECT, RECEIVING_STATES
+from .workflow import PROJECT
 
 MAX_FILE_BYTES = 30 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -148,6 +148,14 @@ class DonationRow:
     donated_at: dt.datetime
     message: str
     channel: str
+    timing: str = ""
+
+
+_TIMING_WARNINGS = {
+    "early": "早于募集开始日期 {start}，仍按本项目捐赠入账，请核对",
+    "late": "项目募捐已结束（当前「{state}」，募集截止 {end}），记为逾期到账，计入本项目",
+    "to_fund": "项目已结项，记为逾期到账，入账后转入村社互助基金",
+}
 
 
 @dataclass
@@ -157,6 +165,7 @@ class DonationPreview:
     rows: list[DonationRow] = field(default_factory=list)
     already: int = 0
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # accepted rows the importer should look at
     total: int = 0
 
     @property
@@ -223,9 +232,9 @@ def preview_donations(data: bytes, filename: str, actor=None, progress=None) -> 
         if project is None or (actor is not None and not covers(actor, project.village.area)):
             problems.append(Problem(number, "项目编号", f"项目编号「{code}」不存在或不在您的管辖范围内"))
             project = None
-        elif project.state not in RECEIVING_STATES:
+        elif project.state in ledger.UNPUBLISHED_STATES:
             state = PROJECT.label(project.state)
-            problems.append(Problem(number, "项目编号", f"项目「{project.name}」当前为「{state}」，不接受捐赠"))
+            problems.append(Problem(number, "项目编号", f"项目「{project.name}」当前为「{state}」，尚未发布募捐，不接受捐赠"))
         try:
             amount = parse_fen(cells.get("金额", ""), allow_zero=False)
         except MoneyError as exc:
@@ -250,7 +259,12 @@ def preview_donations(data: bytes, filename: str, actor=None, progress=None) -> 
         if len(message) > 500:
             problems.append(Problem(number, "留言", "留言过长（最多 500 个字）"))
         if len(problems) == before:
-            parsed.append(DonationRow(number, txn, project, donor, consent, amount, donated_at, message, channel))
+            timing = ledger.gift_timing(project, donated_at)
+            if timing:
+                preview.warnings.append(Problem(number, "捐赠时间", _TIMING_WARNINGS[timing].format(
+                    start=project.starts_on, end=project.ends_on, state=PROJECT.label(project.state))))
+            parsed.append(DonationRow(number, txn, project, donor, consent, amount, donated_at, message, channel,
+                                      timing))
     preview.total = len(table.rows)
     _drop_existing(preview, parsed)
     return preview
@@ -330,12 +344,14 @@ def commit_donations(preview: DonationPreview, actor=None) -> ImportResult:
         run = ImportRun.create(kind="donations", filename=Path(preview.filename).name[:256], sha256=preview.sha256,
                                added=len(preview.rows), skipped=preview.already, user=getattr(actor, "id", None))
         insert_rows(Donation, ("project", "txn_no", "donor_name", "name_consent", "amount", "channel", "donated_at",
-                               "message", "import_run"),
+                               "message", "timing", "import_run"),
                     ((r.project.id, r.txn_no, r.donor_name, r.name_consent, r.amount, r.channel, r.donated_at,
-                      r.message, run.id) for r in preview.rows))
+                      r.message, r.timing, run.id) for r in preview.rows))
         ids = dict(Donation.select(Donation.txn_no, Donation.id).where(Donation.import_run == run).tuples())
+        to_fund = {r.project.id: r.project.village.area_id for r in preview.rows if r.timing == "to_fund"}
         ledger.receive_donations_bulk(
-            [(ids[r.txn_no], r.project.id, r.amount, r.txn_no, r.donated_at) for r in preview.rows], actor)
+            [(ids[r.txn_no], r.project.id, r.amount, r.txn_no, r.donated_at) for r in preview.rows], actor,
+            to_fund=to_fund)
         advance_tally()
         audit.record(actor, "import", run, summary=f"导入捐赠文件 {run.filename}：新增 {run.added} 条，跳过 {run.skipped} 条")
     return ImportResult(run.added, run.skipped, run)

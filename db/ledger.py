@@ -20,6 +20,7 @@ from .database import database, is_postgres, write_transaction
 from .errors import LedgerError, TransitionError
 from .jurisdiction import covers
 from .models import Account, Area, Donation, Entry, Level, MatchingRule, Project, Role, Setting, Village
+from .workflow import RECEIVING_STATES, REVIEW_STATES
 
 DEFAULT_DISBURSEMENT_LEVELS = (Level.REGION, Level.PREFECTURE, Level.COUNTY)
 NATION_CODE = "100000"
@@ -211,10 +212,34 @@ def reverse(entry: Entry, reason: str, actor=None) -> Entry:
 
 # -- donations ------------------------------------------------------------------------------------
 
+UNPUBLISHED_STATES = ("draft", *REVIEW_STATES)
+LATE_TO_FUND = "项目结项后到账的捐赠转入村社互助基金"
+
+
+def gift_timing(project: Project, donated_at: dt.datetime) -> str:
+    """When a gift arrived against its project's fundraising (``Donation.TIMINGS``).
+
+    The platform has already collected it, so it is always booked: after the project closed it goes
+    on to the village's 互助基金, otherwise to the project (whose leftover goes there at closing)."""
+    if project.state == "closed":
+        return "to_fund"
+    if project.state not in RECEIVING_STATES or donated_at.date() > project.ends_on:
+        return "late"
+    if donated_at.date() < project.starts_on:
+        return "early"
+    return ""
+
+
 def receive_donation(donation: Donation, actor=None) -> Entry:
-    return post("donation", donors_account(), special_account(donation.project), donation.amount,
-                actor=actor, project=donation.project, donation=donation, memo=f"交易号 {donation.txn_no}",
-                booked_on=donation.donated_at.date())
+    with write_transaction():
+        entry = post("donation", donors_account(), special_account(donation.project), donation.amount,
+                     actor=actor, project=donation.project, donation=donation, memo=f"交易号 {donation.txn_no}",
+                     booked_on=donation.donated_at.date())
+        if donation.timing == "to_fund":
+            post("to_fund", special_account(donation.project), fund_account(donation.project.village),
+                 donation.amount, actor=actor, project=donation.project, donation=donation, memo=LATE_TO_FUND,
+                 booked_on=donation.donated_at.date())
+    return entry
 
 
 def refund_donation(donation: Donation, reason: str, actor=None) -> Entry:
@@ -460,7 +485,6 @@ def settle_remaining(project: Project, actor=None, on: dt.date | None = None) ->
 
 def settle_to_fund(project: Project, actor=None, on: dt.date | None = None) -> list[Entry]:
     from .clock import today
-    from .workflow import REVIEW_STATES
 
     if actor is not None and (actor.level > Level.COUNTY or actor.role == Role.ADMIN
                               or not covers(actor, project.village.area)):
@@ -558,19 +582,27 @@ def _chunks(items, size):
         yield items[start:start + size]
 
 
-def receive_donations_bulk(donations: list[tuple[int, int, int, str, dt.datetime]], actor=None) -> int:
-    """Post many donations: ``(donation_id, project_id, amount, txn_no, donated_at)`` each."""
+def receive_donations_bulk(donations: list[tuple[int, int, int, str, dt.datetime]], actor=None,
+                           to_fund: dict[int, int] | None = None) -> int:
+    """Post many donations: ``(donation_id, project_id, amount, txn_no, donated_at)`` each. A donation
+    whose project is in ``to_fund`` (project id → the village's area id) goes on to its 互助基金."""
     if not donations:
         return 0
+    to_fund = to_fund or {}
     nation_id = nation().id
     keys = {project_id: ("special", nation_id, project_id, "") for project_id in {d[1] for d in donations}}
-    ids = ensure_accounts([("donors", None, None, DONORS), *keys.values()])
+    funds = {project_id: ("fund", area_id, None, "") for project_id, area_id in to_fund.items()}
+    ids = ensure_accounts([("donors", None, None, DONORS), *keys.values(), *funds.values()])
     donors = ids[("donors", None, None, DONORS)]
-    return post_many([
-        dict(kind="donation", from_account=donors, to_account=ids[keys[project_id]], amount=amount,
-             project=project_id, donation=donation_id, memo=f"交易号 {txn_no}", booked_on=donated_at.date())
-        for donation_id, project_id, amount, txn_no, donated_at in donations
-    ], actor)
+    rows = []
+    for donation_id, project_id, amount, txn_no, donated_at in donations:
+        rows.append(dict(kind="donation", from_account=donors, to_account=ids[keys[project_id]], amount=amount,
+                         project=project_id, donation=donation_id, memo=f"交易号 {txn_no}", booked_on=donated_at.date()))
+        if project_id in funds:
+            rows.append(dict(kind="to_fund", from_account=ids[keys[project_id]], to_account=ids[funds[project_id]],
+                             amount=amount, project=project_id, donation=donation_id, memo=LATE_TO_FUND,
+                             booked_on=donated_at.date()))
+    return post_many(rows, actor)
 
 
 def integrity_problems() -> list[str]:

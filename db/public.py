@@ -10,6 +10,7 @@ import re
 from functools import lru_cache
 
 from .disclosures import PUBLISHABLE_STATES
+from .money import format_fen
 from .names import masked
 from .text import plain, render_markdown
 
@@ -116,3 +117,21 @@ def entry_note(kind: str, memo: str, reason: str) -> tuple[str, str]:
     if kind in ("donation", "refund"):
         return "", ("捐赠退款或冲正" if reason else "")
     return public_text(memo), public_text(reason)
+
+
+def settlement_sentence(state: str, totals) -> str:
+    """What happened, or will happen, to money a project could not use, from its ledger figures only
+    (``db.totals.Totals``): the page says it and ``xfjy audit-site`` recomputes it from the open data."""
+    moved, left, upstream = totals.to_fund, totals.unused, totals.upstream
+    said = f"已有 {format_fen(moved)} 转入本村社互助基金，按基金规定运作。" if moved > 0 else ""
+    if state == "closed":
+        return said + (f"项目已结项，仍有 {format_fen(left)} 未转入互助基金。" if left else "项目已结项，项目账户已无结余。")
+    if state == "target_missed":
+        return said + (f"募集期满未达成目标，尚有 {format_fen(left)} 将转入本村社互助基金。" if left
+                       else "募集期满未达成目标，已筹善款已全部转入本村社互助基金。")
+    if state == "fundraising":
+        return said + "募集期满未达成目标的善款，或超出目标的部分，将转入本村社互助基金，按基金规定运作。"
+    if not left:
+        return said + "项目目前没有未使用的善款。"
+    waiting = f"（其中 {format_fen(upstream)} 尚未拨付到村）" if upstream else ""
+    return said + f"项目目前尚有 {format_fen(left)} 未使用{waiting}，结项时结余转入本村社互助基金。"

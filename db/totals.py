@@ -29,6 +29,16 @@ class Totals:
         """What the villages still hold for their projects."""
         return self.disbursed + self.matched - self.spent - self.from_project_to_fund
 
+    @property
+    def upstream(self) -> int:
+        """Raised but not yet passed down to the village (held by 中华慈善总会 or a federation)."""
+        return self.raised - self.disbursed - (self.to_fund - self.from_project_to_fund)
+
+    @property
+    def unused(self) -> int:
+        """Everything the project's accounts still hold, at every level."""
+        return self.upstream + self.balance
+
 
 def _add(totals: Totals, kind: str, source_kind: str, target_kind: str, net: int) -> None:
     if kind == "donation":

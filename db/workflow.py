@@ -108,7 +108,7 @@ PROJECT = Machine(
 
 REVIEW_STATES = ("township_review", "county_review", "prefecture_filing", "region_approval")
 OPEN_STATES = tuple(s for s in PROJECT.states if s != "closed")
-RECEIVING_STATES = ("fundraising", "target_reached")
+RECEIVING_STATES = ("fundraising", "target_reached")  # gifts in other published states are late (db.ledger)
 
 ADMISSION = Machine(
     "村社入选",

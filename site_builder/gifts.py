@@ -4,12 +4,14 @@ transaction number (慈善法 art. 42: a donor may ask how the gift was used).
 A donor's browser hashes the number they type (``LOOKUP_SALT`` + number, SHA-256), downloads the
 one shard named by the first three hex digits, and looks for the next 12. A shard holds only
 those hash digits and what the open data already publishes of each gift (project, amount, date,
-whether it was returned), plus the money figures of the projects it names: no name, no number.
+whether it was returned, whether it went on to the 互助基金), plus the money figures of the projects
+it names: no name, no number.
 4,096 shards keep one lookup under 50 KB at a million donations (bench/: about 30 KB)."""
 from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from pathlib import Path
 
 from db.bulk import raw_rows
@@ -20,9 +22,16 @@ PREFIX = 3
 KEPT = 12  # 48 bits: no two of a shard's few hundred gifts, or a mistyped number, share them
 
 
+def typed(txn_no: str) -> str:
+    """A transaction number as typed on a phone: full-width digits and letters folded (NFKC), every
+    space and zero-width character dropped, letters upper case. gift.js does the same."""
+    text = unicodedata.normalize("NFKC", txn_no)
+    return "".join(c for c in text if not c.isspace() and unicodedata.category(c) != "Cf").upper()
+
+
 def lookup_key(txn_no: str) -> str:
     """What the page's script computes from the typed number (content/assets/gift.js)."""
-    return hashlib.sha256((LOOKUP_SALT + txn_no.strip()).encode("utf-8")).hexdigest()
+    return hashlib.sha256((LOOKUP_SALT + typed(txn_no)).encode("utf-8")).hexdigest()
 
 
 def write(out: Path, snap) -> int:
@@ -37,12 +46,13 @@ def write(out: Path, snap) -> int:
         Entry.donation.is_null(False) & ((Entry.kind == "refund") | Entry.reverses.is_null(False))))}
     shards: dict[str, list] = {}
     for start in range(0, len(ids), 5000):
-        query = (Donation.select(Donation.id, Donation.txn_no, Donation.project, Donation.amount, Donation.donated_at)
-                 .where(Donation.project.in_(ids[start:start + 5000])))
-        for did, txn, pid, amount, donated in raw_rows(query):
+        query = (Donation.select(Donation.id, Donation.txn_no, Donation.project, Donation.amount, Donation.donated_at,
+                                 Donation.timing).where(Donation.project.in_(ids[start:start + 5000])))
+        for did, txn, pid, amount, donated, timing in raw_rows(query):
             key = lookup_key(txn)
             shards.setdefault(key[:PREFIX], []).append(
-                [key[PREFIX:PREFIX + KEPT], pid, int(amount), str(donated)[:10], 1 if did in returned else 0])
+                [key[PREFIX:PREFIX + KEPT], pid, int(amount), str(donated)[:10], 1 if did in returned else 0,
+                 1 if timing == "to_fund" else 0])
     for prefix, gifts in shards.items():
         gifts.sort()
         named: dict[int, int] = {}
@@ -53,7 +63,7 @@ def write(out: Path, snap) -> int:
                 t = project.totals
                 named[gift[1]] = len(table)
                 table.append([project.name, village.name, village.code, project.id, project.state_label,
-                              t.raised, t.disbursed, t.spent, t.balance])
+                              t.raised, t.disbursed, t.spent, t.balance, t.to_fund, t.unused])
             gift[1] = named[gift[1]]
         text = json.dumps({"projects": table, "gifts": gifts}, ensure_ascii=False, separators=(",", ":"))
         (folder / f"{prefix}.json").write_text(text, encoding="utf-8")

@@ -47,11 +47,13 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
         Column("village_code", "村社区划代码"),
         Column("project_code", "项目编号"),
         Column("date", "捐赠日期"),
+        Column("time", "捐赠时刻（HH:MM:SS，北京时间）"),
         Column("donor", "捐赠人：同意公开的显示姓名，部分公开的显示姓氏加 *，其余显示“爱心人士”"),
         Column("amount_yuan", "金额（元）"),
         Column("channel", "捐赠方式"),
         Column("message", "留言（已隐去电话、身份证号）"),
         Column("returned", "是否已退款或冲正（是/否）"),
+        Column("note", "到账说明：早于募集开始日期、募捐结束后到账计入本项目、项目结项后到账转入村社互助基金；按时到账为空"),
     )),
     "ledger": ("资金台账（复式记账，只增不改）", (
         Column("entry_id", "分录号，全区唯一、递增"),
@@ -95,8 +97,8 @@ def village_rows(village, place, details) -> dict[str, list[list]]:
             p.starts_on.isoformat(), p.ends_on.isoformat(), *(fen_to_text(x) for x in (
                 p.target, t.raised, t.matched, t.rewarded, t.disbursed, t.spent, t.balance, t.to_fund))])
     for d in details.donations:
-        rows["donations"].append([village.code, codes[d.project_id], d.on.isoformat(), d.donor, fen_to_text(d.amount),
-                                  d.channel, d.message, _yes(d.returned)])
+        rows["donations"].append([village.code, codes[d.project_id], d.on.isoformat(), d.at.strftime("%H:%M:%S"),
+                                  d.donor, fen_to_text(d.amount), d.channel, d.message, _yes(d.returned), d.note])
     for e in details.entries:
         rows["ledger"].append(ledger_row(e, village.code, codes.get(e.project_id, "")))
     for s in details.spending:

@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 
 from db.models import Entry, Level
 from db.money import format_fen
+from db.public import settlement_sentence
 from db.totals import Totals, add_up
 from db.volunteers import TeamSize
 
@@ -52,17 +53,7 @@ def environment() -> Environment:
 
 
 def settlement(project: ProjectInfo) -> str:
-    """What happened, or will happen, to money the project could not use (unmet or surplus)."""
-    moved = project.totals.to_fund
-    if moved > 0:
-        why = "募集期满未达成目标" if project.state in ("target_missed", "closed") and \
-            project.totals.raised < project.target else "超出募集目标"
-        return f"{why}的善款 {format_fen(moved)} 已转入本村社互助基金，按基金规定运作。"
-    if project.state == "target_missed":
-        return "募集期满未达成目标，已筹善款将转入本村社互助基金，按基金规定运作。"
-    if project.state == "fundraising":
-        return "募集期满未达成目标的善款，或超出目标的部分，将转入本村社互助基金，按基金规定运作。"
-    return "没有未使用的善款需要结转。"
+    return settlement_sentence(project.state, project.totals)
 
 
 _NOT_IN_TITLES = str.maketrans("", "", "<>&\"'\r\n\\")

@@ -120,12 +120,21 @@ class VillageInfo:
 @dataclass
 class DonationRow:
     project_id: int
-    on: dt.date
+    at: dt.datetime
     donor: str
     amount: int
     channel: str
     message: str
     returned: bool
+    timing: str = ""  # Donation.TIMINGS: early, late or on to the 互助基金
+
+    @property
+    def on(self) -> dt.date:
+        return self.at.date()
+
+    @property
+    def note(self) -> str:
+        return Donation.TIMINGS.get(self.timing, "")
 
 
 @dataclass
@@ -221,6 +230,11 @@ class Details:
 
     def count_for(self, project_id: int) -> int:
         return sum(1 for d in self.donations if d.project_id == project_id)
+
+    def first_gift(self, project_id: int) -> dt.date | None:
+        """The earliest gift's date (donations are kept newest first)."""
+        days = [d.on for d in self.donations if d.project_id == project_id]
+        return min(days) if days else None
 
     def spending_on_page(self, project_id: int) -> tuple[list[SpendingRow], int]:
         """The project's latest spending lines (oldest first) and how many it has in all."""
@@ -349,7 +363,7 @@ def fetch(villages: list[VillageInfo]) -> dict:
         & ((Entry.kind == "refund") | Entry.reverses.is_null(False))))}
     raw["donations"] = _raw(
         Donation.select(Donation.id, Donation.project, Donation.donated_at, Donation.donor_name, Donation.name_consent,
-                        Donation.amount, Donation.channel, Donation.message)
+                        Donation.amount, Donation.channel, Donation.message, Donation.timing)
         .where(Donation.project.in_(ids)).order_by(Donation.project, Donation.donated_at.desc(), Donation.id.desc()))
     raw["accounts"], raw["entries"] = _entry_rows(Entry.project.in_(ids))
     raw["reversed_spending"] = {row[0] for row in _raw(Entry.select(Entry.expenditure).where(
@@ -381,10 +395,10 @@ def shape(villages: list[VillageInfo], raw: dict) -> dict[int, Details]:
     result = {v.id: Details() for v in villages}
     village_of = {p.id: v.id for v in villages for p in v.projects}
     returned, channels = raw["returned"], Donation.CHANNELS
-    for did, pid, at, name, consent, amount, channel, message in raw["donations"]:
+    for did, pid, at, name, consent, amount, channel, message, timing in raw["donations"]:
         result[village_of[pid]].donations.append(DonationRow(
-            pid, _day(at), donor_label(name, consent), amount, channels.get(channel, channel),
-            public_text(message), did in returned))
+            pid, _moment(at), donor_label(name, consent), amount, channels.get(channel, channel),
+            public_text(message), did in returned, timing or ""))
     for row in _shape_entries(raw["accounts"], raw["entries"]):
         result[village_of[row.project_id]].entries.append(row)
     spending = {}

@@ -28,11 +28,11 @@ def test_a_number_finds_its_own_gift_and_its_project_figures(db, tmp_path):
     assert files == len(list((tmp_path / "data" / "gift").glob("*.json"))) >= 1
     shard, rest = shard_of(tmp_path, kept.txn_no)
     found = [g for g in shard["gifts"] if g[0] == rest]
-    assert found == [[rest, 0, 12_345, f"{kept.donated_at:%Y-%m-%d}", 0]]
-    name, village, code, pid, state, raised, disbursed, spent, balance = shard["projects"][0]
+    assert found == [[rest, 0, 12_345, f"{kept.donated_at:%Y-%m-%d}", 0, 0]]
+    name, village, code, pid, state, raised, disbursed, spent, balance, to_fund, unused = shard["projects"][0]
     assert (name, village, code, pid, state) == (project.name, chain.village.area.name, chain.village.area.code,
                                                  project.id, "募捐中")
-    assert (raised, disbursed, spent) == (12_345, 0, 0)
+    assert (raised, disbursed, spent, to_fund, unused) == (12_345, 0, 0, 0, 12_345)
     shard, rest = shard_of(tmp_path, returned.txn_no)
     assert [g[4] for g in shard["gifts"] if g[0] == rest] == [1]
     shard, rest = shard_of(tmp_path, "2024040122001234567891")
@@ -54,3 +54,12 @@ def test_shards_carry_no_number_and_no_name(db, tmp_path):
     assert sum(len(json.loads(p.read_text(encoding="utf-8"))["gifts"])
                for p in (tmp_path / "data" / "gift").glob("*.json")) == 40
     assert gifts.lookup_key(" ZFB2024000000000007 ") == gifts.lookup_key("ZFB2024000000000007")
+
+
+def test_what_people_type_on_a_phone_finds_the_same_gift():
+    plain = gifts.lookup_key("ZFB2024000000000007")
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in "ZFB2024000000000007")
+    for typed in ("zfb2024000000000007", full_width, "ZFB 2024 0000 0000 0007",
+                  "ZFB2024\u200b000000000007", "\u3000ZFB2024000000000007\t"):
+        assert gifts.lookup_key(typed) == plain, typed
+    assert gifts.lookup_key("ZFB2024000000000008") != plain

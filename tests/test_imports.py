@@ -467,3 +467,50 @@ def test_too_many_rows(project, monkeypatch):
     data = csv_bytes([row(project, f"MR-{i}", "10") for i in range(4)])
     problems = refused(data, "rows.csv")
     assert problems[0].row == 5 and "上限" in problems[0].message
+
+
+# -- gifts that arrive outside the fundraising period (issue 11) --------------------------------------
+
+def test_a_gift_after_fundraising_closed_is_booked_late_to_the_project(chain):
+    from db import ledger
+    from db.totals import project_totals
+
+    project = advance_to(new_project(chain), "use_applied", chain)
+    raised = project_totals(project).raised
+    data = csv_bytes([row(project, "LATE-1", "250.00", when="2024-09-05 08:15:00")])
+    preview = preview_donations(data, "late.csv")
+    assert preview.ok and len(preview.rows) == 1
+    assert [(w.row, w.column) for w in preview.warnings] == [(2, "捐赠时间")]
+    assert "逾期到账" in preview.warnings[0].message and "使用申请" in preview.warnings[0].message
+    import_donations(data, "late.csv")
+    gift = Donation.get(Donation.txn_no == "LATE-1")
+    assert (gift.timing, gift.donated_at) == ("late", dt.datetime(2024, 9, 5, 8, 15))
+    assert project_totals(project).raised == raised + 25_000
+    assert ledger.balance(ledger.fund_account(chain.village)) == 0
+    assert ledger.integrity_problems() == []
+
+
+def test_a_gift_after_the_project_closed_goes_on_to_the_village_fund(chain):
+    from db import ledger, workflow
+    from db.totals import project_totals
+
+    project = advance_to(new_project(chain, target=500_000), "fundraising", chain)
+    workflow.advance_project(project, "expire", None, on=dt.datetime(2024, 9, 1, 9, 0))
+    workflow.advance_project(project, "close", chain.users[Role.COUNTY], "结项")
+    data = csv_bytes([row(project, "AFTER-1", "80"), row(project, "AFTER-2", "20")])
+    import_donations(data, "after.csv")
+    assert {d.timing for d in Donation.select().where(Donation.txn_no.startswith("AFTER-"))} == {"to_fund"}
+    t = project_totals(project)
+    assert (t.raised, t.to_fund, t.unused) == (10_000, 10_000, 0)
+    assert ledger.balance(ledger.fund_account(chain.village)) == 10_000
+    moved = Entry.select().where((Entry.kind == "to_fund") & Entry.donation.is_null(False)).count()
+    assert moved == 2
+    assert ledger.integrity_problems() == []
+
+
+def test_a_gift_dated_before_the_fundraising_start_is_accepted_with_a_warning(chain, project):
+    data = csv_bytes([row(project, "EARLY-1", "10", when="2024-02-27 23:59:00")])
+    preview = preview_donations(data, "early.csv")
+    assert preview.ok and "早于募集开始日期 2024-03-01" in preview.warnings[0].message
+    import_donations(data, "early.csv")
+    assert Donation.get(Donation.txn_no == "EARLY-1").timing == "early"

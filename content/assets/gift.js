@@ -32,7 +32,8 @@
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
-    var txn = form.elements.txn.value.trim();
+    // the same folding as site_builder/gifts.py::typed: full-width → ASCII, no spaces, upper case
+    var txn = form.elements.txn.value.normalize("NFKC").replace(/[\s\u200b-\u200f\u2060\ufeff]+/g, "").toUpperCase();
     if (!txn) { say("请输入交易号。"); return; }
     if (!window.crypto || !window.crypto.subtle) { say("您的浏览器不支持本查询，请通过 https 地址访问本网站，或换用较新的浏览器。"); return; }
     say("正在查询……");
@@ -54,9 +55,13 @@
         line(box, "项目", p[0] + "（" + p[4] + "）");
         line(box, "村社", p[1]);
         line(box, "该项目已筹", yuan(p[5]));
+        if (gift[5]) {
+          line(box, "去向", "这笔捐赠在项目结项后到账，已转入本村社互助基金，按基金规定使用。");
+        }
         line(box, "已拨付到村", yuan(p[6]));
         line(box, "已支出", yuan(p[7]));
-        line(box, "结余", yuan(p[8]));
+        if (p[9] > 0) line(box, "转入村社互助基金", yuan(p[9]) + "（未达成目标、超出目标或结项结余的善款）");
+        line(box, "尚未使用", yuan(p[10]));
         var more = document.createElement("p");
         var a = document.createElement("a");
         a.href = form.dataset.base + "../../village/" + p[2] + "/#p" + p[3];

@@ -138,6 +138,32 @@ def create_user(username, password, role, area_code, display_name) -> None:
     click.echo(f"已创建用户 {user.username}（{user.unit}）")
 
 
+@cli.command("fund-pool")
+@click.option("--area", "area_code", required=True, help="慈善总会所在区划代码，如 150121（土默特左旗）")
+@click.option("--amount", required=True, help="金额（元），如 50000.00")
+@click.option("--source", required=True, help="资金来源，如 本级配套资金、企业定向捐赠（某某公司）")
+@click.option("--on", "on", default=None, help="到账日期 YYYY-MM-DD（默认今天）")
+@with_appcontext
+def fund_pool(area_code: str, amount: str, source: str, on: str | None) -> None:
+    """为慈善总会的配捐/以奖代补资金池入账（写明资金来源），余额可用于配捐规则。"""
+    import datetime as dt
+
+    from .areas import get_area
+    from .ledger import balance, fund_pool as post_funding, pool_account
+    from .money import format_fen, parse_fen
+
+    _connect()
+    _require_schema()
+    try:
+        day = dt.date.fromisoformat(on) if on else None
+    except ValueError as exc:
+        raise XfjyError(f"日期「{on}」格式不正确，应如 2024-03-05") from exc
+    area = get_area(area_code)
+    entry = post_funding(area, parse_fen(amount, allow_zero=False), source, on=day)
+    click.echo(f"已入账 {format_fen(entry.amount)}（分录 #{entry.id}）：{entry.memo}；"
+               f"资金池余额 {format_fen(balance(pool_account(area)))}")
+
+
 @cli.command("backup")
 @click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext

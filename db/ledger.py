@@ -20,6 +20,7 @@ from .database import database, is_postgres, write_transaction
 from .errors import LedgerError, TransitionError
 from .jurisdiction import covers
 from .models import Account, Area, Donation, Entry, Level, MatchingRule, Project, Role, Setting, Village
+from .money import format_fen
 from .workflow import RECEIVING_STATES, REVIEW_STATES
 
 DEFAULT_DISBURSEMENT_LEVELS = (Level.REGION, Level.PREFECTURE, Level.COUNTY)
@@ -159,8 +160,6 @@ def post(kind: str, source: Account, target: Account, amount: int, *, actor=None
             _lock(source)
             available = balance(source)
             if available < amount:
-                from .money import format_fen
-
                 raise LedgerError(f"{_describe(source)}余额不足：可用 {format_fen(available)}，需要 {format_fen(amount)}")
         fields = dict(kind=kind, from_account=source, to_account=target, amount=amount, project=project,
                       donation=donation, expenditure=expenditure, rule=rule, reverses=reverses, reason=reason,
@@ -175,7 +174,8 @@ def post(kind: str, source: Account, target: Account, amount: int, *, actor=None
             if reverses is not None:
                 raise LedgerError("该分录已冲正，不能重复冲正") from exc
             raise
-        audit.record(actor, "post", entry, summary=f"{Entry.KINDS[kind]} {amount} 分：{_describe(source)} → {_describe(target)}")
+        audit.record(actor, "post", entry,
+                     summary=f"{Entry.KINDS[kind]} {format_fen(amount)}：{_describe(source)} → {_describe(target)}")
     return entry
 
 
@@ -294,7 +294,6 @@ class MatchingPreview:
 
 def matching_preview(rule: MatchingRule, project: Project) -> MatchingPreview:
     """What the rule would give this village now: ratio × raised, within the cap, from the pool."""
-    from .money import format_fen
     from .totals import project_raised
 
     raised = project_raised(project)
@@ -336,15 +335,36 @@ def post_matching(rule: MatchingRule, project: Project, actor, expected: int | N
             raise LedgerError("金额已变化，请重新预览")
         target = project_account(project) if rule.kind == "matching" else fund_account(project.village)
         return post(rule.kind, pool_account(rule.area), target, preview.amount, actor=actor, project=project,
-                    rule=rule, memo=f"{rule.name}：已筹 {preview.raised} 分 × {rule.ratio_bp / 100:g}%")
+                    rule=rule, memo=f"{rule.name}：已筹 {format_fen(preview.raised)} × {rule.ratio_bp / 100:g}%")
 
 
-def fund_pool(area: Area, amount: int, sponsor: str, actor=None) -> Entry:
-    """Money a federation raised from companies for its 配捐 / 以奖代补 pool."""
+POOL_SOURCES = ("本级配套资金", "企业定向捐赠", "社会组织捐赠", "上级慈善总会拨入", "其他定向资金")
+
+
+def fund_pool(area: Area, amount: int, sponsor: str, actor=None, on: dt.date | None = None) -> Entry:
+    """Money a federation puts into its 配捐 / 以奖代补 pool, with its source named (本级配套资金,
+    企业定向捐赠, …): the open data's ledger shows each such entry."""
+    sponsor = " ".join((sponsor or "").split())
+    if not sponsor:
+        raise LedgerError("请填写资金来源，如 本级配套资金、企业定向捐赠（可写明企业名称）")
+    if len(sponsor) > 100:
+        raise LedgerError("资金来源最多 100 个字")
+    if area.level not in (Level.REGION, Level.PREFECTURE, Level.COUNTY) and area.county_id != area.id:
+        raise LedgerError(f"{area.name}不是慈善总会所在的自治区、盟市或旗县市区")
     if actor is not None and actor.role != Role.ADMIN and actor.area_id != area.id:
         raise LedgerError("只能为本级慈善总会的资金池入账")
     return post("pool_funding", sponsor_account(sponsor), pool_account(area), amount, actor=actor,
-                memo=f"{sponsor} 注入 {area.name}配捐资金池")
+                memo=f"{sponsor} 注入 {federation_name(area)}配捐资金池", booked_on=on)
+
+
+def federation_name(area: Area) -> str:
+    return Level.FEDERATIONS[Level.NATION] if area.code == NATION_CODE else f"{area.name}慈善总会"
+
+
+def pool_entries(area: Area):
+    """The entries into and out of a federation's pool, newest first."""
+    pool = pool_account(area)
+    return Entry.select().where((Entry.to_account == pool) | (Entry.from_account == pool)).order_by(Entry.id.desc())
 
 
 # -- disbursement down the levels ------------------------------------------------------------------
@@ -568,8 +588,6 @@ def _check_running_balances(rows: list[dict]) -> None:
         if row["from_account"] in running:
             running[row["from_account"]] -= row["amount"]
             if running[row["from_account"]] < 0:
-                from .money import format_fen
-
                 short = format_fen(-running[row["from_account"]])
                 raise LedgerError(f"{_describe(Account.get_by_id(row['from_account']))}余额不足"
                                   f"（{Entry.KINDS[row['kind']]}，差 {short}）")
@@ -625,3 +643,60 @@ def integrity_problems() -> list[str]:
     from .totals import tally_problems
 
     return problems + tally_problems() + history_problems()
+
+
+# -- money waiting and money held ------------------------------------------------------------------
+
+def waiting_hops(actor) -> list[tuple[Project, int]]:
+    """Projects whose money waits at the actor's level to be passed down, with the amount each hop
+    would move now (what ``next_hop`` would preview), oldest project first."""
+    from .jurisdiction import scoped
+
+    if actor is None or actor.role not in (Role.REGION, Role.PREFECTURE, Role.COUNTY):
+        return []
+    projects = scoped(Project.select(Project.id), actor).where(Project.state.in_(("use_applied", "disbursing")))
+    mine = Account.area == actor.area_id
+    if actor.role == Role.REGION:
+        mine = mine | (Account.kind == "special")
+    accounts = list(Account.select().where(Account.kind.in_(("special", "pass_through")) & mine
+                                           & Account.project.in_(projects)))
+    held = balances(accounts)
+    result = []
+    for acct in accounts:
+        amount = held[acct.id]
+        if amount > 0 and acct.kind == "special":
+            amount = min(amount, acct.project.target - _disbursed_from(acct))
+        if amount > 0:
+            result.append((acct.project, amount))
+    return sorted(result, key=lambda item: item[0].id)
+
+
+HELD_LABELS = {("special", Level.NATION): "中华慈善总会专用账户（待拨付或超出目标）",
+               ("pass_through", Level.REGION): "自治区慈善总会（待拨付）",
+               ("pass_through", Level.PREFECTURE): "盟市慈善总会（待拨付）",
+               ("pass_through", Level.COUNTY): "旗县市区慈善总会（待拨付）",
+               ("project", Level.VILLAGE): "村社项目账户（待使用）",
+               ("fund", Level.VILLAGE): "村社互助基金",
+               ("pool", Level.REGION): "自治区慈善总会配捐资金池",
+               ("pool", Level.PREFECTURE): "盟市慈善总会配捐资金池",
+               ("pool", Level.COUNTY): "旗县市区慈善总会配捐资金池"}
+
+
+def held_by_level(area: Area) -> list[tuple[str, int]]:
+    """The money the internal accounts of ``area``'s subtree hold, by kind and level, in the order the
+    money flows (a project's accounts count wherever its village lies)."""
+    from .jurisdiction import holds_every_village
+
+    condition = Account.kind.not_in(Account.EXTERNAL)
+    if not holds_every_village(area):
+        inside = Area.select(Area.id).where(Area.path.startswith(area.path))
+        villages = Village.select(Village.id).where(Village.area.in_(inside))
+        condition &= (Account.project.in_(Project.select(Project.id).where(Project.village.in_(villages)))
+                      | (Account.project.is_null() & Account.area.in_(inside)))
+    sums: dict[tuple, int] = {}
+    for column, sign in ((Entry.to_account, 1), (Entry.from_account, -1)):
+        query = (Entry.select(Account.kind, Area.level, fn.SUM(Entry.amount)).join(Account, on=(column == Account.id))
+                 .join(Area, on=(Account.area == Area.id)).where(condition).group_by(Account.kind, Area.level))
+        for kind, level, total in query.tuples():
+            sums[kind, level] = sums.get((kind, level), 0) + sign * int(total)
+    return [(label, sums.get(key, 0)) for key, label in HELD_LABELS.items()]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from .clock import today
 from .deadlines import pending_for
 from .jurisdiction import scoped
+from .ledger import waiting_hops
 from .models import Project, Role, Village
 from .workflow import ADMISSION, PROJECT
 
@@ -17,6 +18,7 @@ class Todo:
     count: int
     kind: str        # "project" or "village": which grid lists them
     states: tuple    # the states to filter that grid by
+    amount: int | None = None  # money concerned, where there is any
 
 
 def _waiting_states(machine, actor) -> tuple:
@@ -42,6 +44,10 @@ def todo_list(actor, on: dt.date | None = None) -> list[Todo]:
     items.append(Todo("募集期限已过、待确认结果的项目", overdue.count(), "project", ("fundraising",)))
     unsettled = scoped(Project.select(), actor).where(Project.state == "target_missed")
     items.append(Todo("期满未达成、待转入互助基金的项目", unsettled.count(), "project", ("target_missed",)))
+    if actor is not None and actor.role in (Role.REGION, Role.PREFECTURE, Role.COUNTY):
+        waiting = waiting_hops(actor)
+        items.append(Todo("待拨付：善款已到本级，待向下一级拨付", len(waiting), "disburse", (),
+                          sum(amount for _, amount in waiting)))
     overdue, soon = pending_for(actor, on)
     items.append(Todo("公示已逾期的项目（慈善法第七十九条）", len({pid for pid, _ in overdue}), "disclosure_overdue", ()))
     items.append(Todo("30 天内须公示的项目", len(soon), "disclosure_soon", ()))

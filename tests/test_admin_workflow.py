@@ -659,3 +659,45 @@ def test_an_overdue_report_shows_on_the_project_the_to_do_list_and_only_within_t
     disclosures.publish(project, "募捐情况全面公开", "共筹得善款……", published_on=dt.date(2024, 10, 8))
     page = desk.get(Role.COUNTY, project_url(project))
     assert "<td>已公示（2024-10-08）</td>" in page and "table-danger" not in page
+
+
+# -- pools, money waiting and money held (issue 11) ------------------------------------------------------
+
+def test_a_county_funds_its_pool_and_then_its_rule_can_match(app, db):
+    chain = Chain()
+    project = project_in(chain, "fundraising", target=500_000)
+    donate(project, 200_000)
+    rule = MatchingRule.create(area=chain.county, kind="matching", name="土左旗配捐", ratio_bp=1000, cap=1_000_000)
+    desk = Desk(app, chain)
+    page = desk.get(Role.COUNTY, project_url(project))
+    assert "资金池余额 0.00 元 不足" in page
+    page = desk.post(Role.COUNTY, "/admin/workflow/pool", {"amount": "50,000.00", "source": "企业定向捐赠",
+                                                            "detail": "伊利集团", "on": "2024-03-05"})
+    assert successes(page) == ["已入账"], messages(page)
+    assert "资金池余额：<b>50,000.00 元</b>" in page and "企业定向捐赠（伊利集团） 注入 土默特左旗慈善总会配捐资金池" in page
+    page = desk.post(Role.COUNTY, "/admin/workflow/pool", {"amount": "", "source": "企业定向捐赠"})
+    assert errors(page) and ledger.balance(ledger.pool_account(chain.county)) == 5_000_000
+    page = desk.get(Role.COUNTY, project_url(project))
+    assert "不足" not in page and format_fen(20_000) in page
+    assert desk.client(Role.VILLAGE)[0].get("/admin/workflow/pool").status_code == 403
+    assert rule.id
+
+
+def test_money_waiting_at_a_level_is_on_its_to_do_list_with_the_amount(app, db):
+    chain = Chain()
+    project = project_in(chain, "use_applied", target=300_000)
+    desk = Desk(app, chain)
+    todo = desk.get(Role.REGION, "/admin/")
+    assert re.search(r"待拨付：善款已到本级，待向下一级拨付</a>\s*<span><span class=\"text-muted mr-2\">3,000.00 元", todo)
+    listing = desk.get(Role.REGION, "/admin/workflow/todo?kind=disburse&label=待拨付")
+    assert project.name in listing and "待拨付 3,000.00 元" in listing
+    assert project.name not in desk.get(Role.COUNTY, "/admin/workflow/todo?kind=disburse")
+    ledger.disburse(project, chain.users[Role.REGION])  # 中华慈善总会 → 自治区: still the region's to pass on
+    assert [(p.id, amount) for p, amount in ledger.waiting_hops(chain.users[Role.REGION])] == [(project.id, 300_000)]
+    ledger.disburse(project, chain.users[Role.REGION])
+    assert [(p.id, amount) for p, amount in ledger.waiting_hops(chain.users[Role.PREFECTURE])] == [(project.id, 300_000)]
+    assert ledger.waiting_hops(chain.users[Role.REGION]) == []
+    held = dict(ledger.held_by_level(chain.county))
+    assert held["盟市慈善总会（待拨付）"] == 300_000 and held["中华慈善总会专用账户（待拨付或超出目标）"] == 0
+    page = desk.get(Role.COUNTY, "/admin/")
+    assert re.search(r"<th>盟市慈善总会（待拨付）</th><td class=\"text-right\">3,000.00 元</td>", page)

@@ -305,3 +305,24 @@ def test_backup(url, tmp_path):
         schema = re.search(r"search_path%3D(\w+)", url).group(1)
         for table in ("donation", "entry", "area", "project"):
             assert re.search(rf"TABLE DATA {schema} {table} ", listing.stdout), table
+
+
+def test_fund_pool_names_its_source_and_refuses_bad_input_without_writing(url):
+    ready(url)
+    result = ok("fund-pool", "--area", "150121", "--amount", "50,000.00", "--source", "本级配套资金",
+                "--on", "2024-03-05")
+    assert "已入账 50,000.00 元" in result.output and "资金池余额 50,000.00 元" in result.output
+    with bound(url):
+        entry = Entry.get(Entry.kind == "pool_funding")
+        assert (entry.amount, entry.to_account.kind, entry.from_account.name, str(entry.booked_on)) == (
+            5_000_000, "pool", "本级配套资金", "2024-03-05")
+        assert entry.memo == "本级配套资金 注入 土默特左旗慈善总会配捐资金池"
+    before = counts(url)
+    for args, words in ((("--amount", "abc", "--source", "企业定向捐赠"), "金额"),
+                        (("--amount", "100", "--source", "  "), "资金来源"),
+                        (("--amount", "-5", "--source", "企业定向捐赠"), "")):
+        line = one_line_error(xfjy("fund-pool", "--area", "150121", *args))
+        assert words in line, line
+    assert "不是慈善总会" in one_line_error(xfjy("fund-pool", "--area", "100000", "--amount", "1",
+                                               "--source", "企业定向捐赠"))
+    assert counts(url) == before

@@ -9,6 +9,7 @@ from peewee import fn
 
 from db import areas
 from db.jurisdiction import scoped
+from db.ledger import held_by_level
 from db.models import Project, PublishRun, Role
 from db.money import format_fen
 from db.todo import todo_list
@@ -39,7 +40,7 @@ class Dashboard(AdminIndexView):
                         .group_by(Project.state).tuples())
         return self.render(
             "admin/dashboard.html", lines=lines, totals=totals(area=area or areas.get_area("150000")),
-            todo=todo_list(current_user), by_state=by_state, states=PROJECT.states, fmt=format_fen,
+            todo=todo_list(current_user), by_state=by_state, held=held_by_level(area or areas.get_area("150000")), states=PROJECT.states, fmt=format_fen,
             role_name=Role.NAMES[current_user.role], statuses=PublishRun.STATUSES,
             last_publish=PublishRun.select().order_by(PublishRun.id.desc()).first(),
             quota_chart=quota_chart(lines),

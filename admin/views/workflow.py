@@ -249,11 +249,34 @@ class WorkflowView(BaseView):
                                                    phone=request.form.get("phone", "")), "已添加监管会成员")
         return redirect(url_for(".village", village_id=village.id))
 
+    # -- a federation's 配捐 / 以奖代补 pool -------------------------------------------------------
+    @expose("/pool", methods=("GET", "POST"))
+    def pool(self):
+        if current_user.role not in (Role.REGION, Role.PREFECTURE, Role.COUNTY):
+            abort(403)
+        area = current_user.area
+        if request.method == "POST":
+            form = request.form
+            source = form.get("source_other", "").strip() if form.get("source") == "其他" else form.get("source", "")
+            detail = form.get("detail", "").strip()
+            self._done(lambda: ledger.fund_pool(
+                area, parse_fen(form.get("amount", ""), allow_zero=False),
+                f"{source}（{detail}）" if detail and source else source or detail, current_user,
+                on=_date(form["on"], "到账日期") if form.get("on") else None), "已入账")
+            return redirect(url_for(".pool"))
+        pool = ledger.pool_account(area)
+        rules = MatchingRule.select().where(MatchingRule.area == area)
+        return self.render("admin/pool.html", area=area, balance=ledger.balance(pool), fmt=format_fen,
+                           entries=ledger.pool_entries(area).limit(200), sources=ledger.POOL_SOURCES, rules=rules,
+                           pool=pool, kinds=Entry.KINDS, federation=ledger.federation_name(area))
+
     @expose("/todo")
     def todo(self):
         kind = request.args.get("kind")
         if kind in ("disclosure_overdue", "disclosure_soon"):
             rows = list(_deadline_rows(kind))
+        elif kind == "disburse":
+            rows = list(_waiting_rows())
         else:
             kind = "village" if kind == "village" else "project"
             machine = workflow.ADMISSION if kind == "village" else workflow.PROJECT
@@ -264,6 +287,14 @@ class WorkflowView(BaseView):
 
     def _root(self):
         return current_app.config["ATTACHMENTS_DIR"]
+
+
+def _waiting_rows():
+    """Projects whose money waits at the user's level to be passed down, with the amount."""
+    for project, amount in ledger.waiting_hops(current_user)[:201]:
+        yield dict(url=url_for("workflow.project", project_id=project.id), name=project.name,
+                   where=project.village.full_name, state=f"待拨付 {format_fen(amount)}",
+                   date=workflow.PROJECT.label(project.state))
 
 
 def _deadline_rows(kind: str):

@@ -37,7 +37,7 @@ def path_for(root: os.PathLike, sha256: str) -> Path:
 
 
 def store(root: os.PathLike, data: bytes, filename: str, *, expenditure=None, disclosure=None,
-          actor=None, published: bool = True) -> Attachment:
+          fund_spending=None, actor=None, published: bool = True) -> Attachment:
     """Write the bytes (once per content) and record the attachment."""
     mime = sniff(data, filename)
     digest = hashlib.sha256(data).hexdigest()
@@ -48,7 +48,8 @@ def store(root: os.PathLike, data: bytes, filename: str, *, expenditure=None, di
         partial.write_bytes(data)
         os.replace(partial, target)
     attachment = Attachment.create(sha256=digest, filename=Path(filename).name[:256], mime=mime, size=len(data),
-                                   expenditure=expenditure, disclosure=disclosure, published=published,
+                                   expenditure=expenditure, disclosure=disclosure, fund_spending=fund_spending,
+                                   published=published,
                                    user=getattr(actor, "id", None))
     audit.record(actor, "create", attachment, summary=f"上传附件 {attachment.filename}")
     return attachment

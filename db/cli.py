@@ -149,7 +149,8 @@ def fund_pool(area_code: str, amount: str, source: str, on: str | None) -> None:
     import datetime as dt
 
     from .areas import get_area
-    from .ledger import balance, fund_pool as post_funding, pool_account
+    from .ledger import balance, pool_account
+    from .ledger import fund_pool as post_funding
     from .money import format_fen, parse_fen
 
     _connect()

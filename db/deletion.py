@@ -9,6 +9,7 @@ from .models import (
     Entry,
     Evaluation,
     Expenditure,
+    FundSpending,
     MatchingRule,
     Project,
     User,
@@ -35,6 +36,8 @@ def deletion_blocker(obj) -> str | None:
         if obj.state != "draft" or obj.reviews.exists():
             return "已提交审核的项目不能删除，可退回修改"
         return None
+    if isinstance(obj, FundSpending):
+        return "已入账的互助基金支出不能删除，更正请使用冲正"
     if isinstance(obj, (Donation, Expenditure)):
         return "已入账的记录不能删除，更正请使用冲正" if obj.entries.exists() else None
     if isinstance(obj, MatchingRule):

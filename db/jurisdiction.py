@@ -15,6 +15,7 @@ from .models import (
     Entry,
     Evaluation,
     Expenditure,
+    FundSpending,
     ImportRun,
     MatchingRule,
     Project,
@@ -33,6 +34,7 @@ _PARENTS = {
     Project: ("village", Village),
     Donation: ("project", Project),
     Expenditure: ("project", Project),
+    FundSpending: ("village", Village),
     Disclosure: ("project", Project),
     Evaluation: ("project", Project),
     ProjectReview: ("project", Project),
@@ -60,7 +62,7 @@ def require(actor, area: Area, what: str = "该记录") -> None:
 
 
 # Models whose every row hangs below a village: an actor whose area holds every village sees them all.
-_BELOW_VILLAGES = (Village, Project, Donation, Expenditure, Disclosure, Evaluation, ProjectReview, AdmissionStep,
+_BELOW_VILLAGES = (Village, Project, Donation, Expenditure, FundSpending, Disclosure, Evaluation, ProjectReview, AdmissionStep,
                    SupervisoryMember, Volunteer, ServiceRecord)
 
 
@@ -85,9 +87,8 @@ def condition(model, actor):
     if model is Area:
         return Area.path.startswith(actor.area.path)
     if model is Attachment:
-        return Attachment.expenditure.in_(_ids(Expenditure, actor)) | Attachment.disclosure.in_(
-            _ids(Disclosure, actor)
-        )
+        return (Attachment.expenditure.in_(_ids(Expenditure, actor)) | Attachment.disclosure.in_(_ids(Disclosure, actor))
+                | Attachment.fund_spending.in_(_ids(FundSpending, actor)))
     if model is Entry:
         accounts = Account.select(Account.id).where(Account.area.in_(_ids(Area, actor)))
         return Entry.project.in_(_ids(Project, actor)) | (
@@ -112,7 +113,7 @@ def area_of(obj) -> Area:
         return obj.area
     if isinstance(obj, (Project,)):
         return obj.village.area
-    for attr in ("project", "village", "volunteer", "expenditure", "disclosure"):
+    for attr in ("project", "village", "volunteer", "expenditure", "disclosure", "fund_spending"):
         if getattr(obj, f"{attr}_id", None) is not None:
             return area_of(getattr(obj, attr))
     if isinstance(obj, (User, MatchingRule)):

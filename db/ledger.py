@@ -196,9 +196,10 @@ def reverse(entry: Entry, reason: str, actor=None) -> Entry:
     if entry.reverses_id is not None:
         raise LedgerError("冲正分录不能再冲正，如需恢复请重新记账")
     if actor is not None:
-        if actor.role in (Role.ADMIN, Role.TOWNSHIP) or (actor.role == Role.VILLAGE and entry.kind != "expenditure"):
+        spending = ("expenditure", "fund_spending")
+        if actor.role in (Role.ADMIN, Role.TOWNSHIP) or (actor.role == Role.VILLAGE and entry.kind not in spending):
             raise LedgerError("只有慈善总会可以冲正该分录（村社只能冲正本村的支出）")
-        if entry.project_id is not None and not covers(actor, entry.project.village.area):
+        if not covers(actor, _area_of_entry(entry)):
             raise LedgerError("该分录不在您的管辖范围内")
     if Entry.select().where(Entry.reverses == entry).exists():
         raise LedgerError("该分录已冲正，不能重复冲正")
@@ -208,6 +209,16 @@ def reverse(entry: Entry, reason: str, actor=None) -> Entry:
                 project=entry.project_id and entry.project, donation=entry.donation_id and entry.donation,
                 expenditure=entry.expenditure_id and entry.expenditure, rule=entry.rule_id and entry.rule,
                 reverses=entry, reason=reason.strip(), memo=f"冲正 #{entry.id}")
+
+
+def _area_of_entry(entry: Entry) -> Area:
+    """The village of a project's entry; otherwise the area of its internal account (fund, pool)."""
+    if entry.project_id is not None:
+        return entry.project.village.area
+    for acct in (entry.from_account, entry.to_account):
+        if acct.area_id is not None and not acct.external:
+            return acct.area
+    return nation()
 
 
 # -- donations ------------------------------------------------------------------------------------

@@ -35,12 +35,13 @@ class Dashboard(AdminIndexView):
     @expose("/")
     def index(self):
         area = None if current_user.role == Role.ADMIN else current_user.area
+        whole = area or areas.get_area("150000")
         lines = areas.quota_report(within=area)
         by_state = dict(scoped(Project.select(Project.state, fn.COUNT(Project.id)), current_user)
                         .group_by(Project.state).tuples())
         return self.render(
-            "admin/dashboard.html", lines=lines, totals=totals(area=area or areas.get_area("150000")),
-            todo=todo_list(current_user), by_state=by_state, held=held_by_level(area or areas.get_area("150000")), states=PROJECT.states, fmt=format_fen,
+            "admin/dashboard.html", lines=lines, totals=totals(area=whole),
+            todo=todo_list(current_user), by_state=by_state, held=held_by_level(whole), states=PROJECT.states, fmt=format_fen,
             role_name=Role.NAMES[current_user.role], statuses=PublishRun.STATUSES,
             last_publish=PublishRun.select().order_by(PublishRun.id.desc()).first(),
             quota_chart=quota_chart(lines),

@@ -8,7 +8,7 @@ from flask_admin import BaseView, expose
 from flask_login import current_user
 from markupsafe import Markup
 
-from db import attachments, deadlines, disclosures, ledger, spending, workflow
+from db import attachments, deadlines, disclosures, funds, ledger, spending, workflow
 from db.clock import today
 from db.database import write_transaction
 from db.errors import JurisdictionError, MoneyError, XfjyError
@@ -18,6 +18,7 @@ from db.models import (
     Disclosure,
     Entry,
     Expenditure,
+    FundSpending,
     MatchingRule,
     Project,
     Role,
@@ -196,7 +197,9 @@ class WorkflowView(BaseView):
         if current_user.role in (Role.TOWNSHIP,):
             abort(403)
         self._done(lambda: ledger.reverse(entry, request.form.get("reason", ""), current_user), "已冲正")
-        back = url_for(".project", project_id=entry.project_id) if entry.project_id else url_for("entry.index_view")
+        spent = FundSpending.get_or_none(FundSpending.entry == entry.id)
+        back = url_for(".project", project_id=entry.project_id) if entry.project_id else \
+            url_for(".village", village_id=spent.village_id) + "#fund" if spent else url_for("entry.index_view")
         return redirect(back)
 
     @expose("/attachment/<int:attachment_id>")
@@ -230,9 +233,33 @@ class WorkflowView(BaseView):
             history=village.admission_steps.order_by(village.admission_steps.model.at),
             supervisors=village.supervisors.order_by(SupervisoryMember.id), team=team_size(village),
             projects=scoped(Project.select(), current_user).where(Project.village == village), fmt=format_fen,
-            fund=ledger.balance(ledger.fund_account(village)), min_supervisors=workflow.MIN_SUPERVISORS,
-            project_states=workflow.PROJECT.states,
+            fund=funds.balance(village), min_supervisors=workflow.MIN_SUPERVISORS,
+            project_states=workflow.PROJECT.states, statement=funds.statement(funds.flows_of(village)),
+            sources=funds.SOURCES, is_cancelled=funds.is_cancelled,
+            fund_lines=village.fund_spending.order_by(FundSpending.spent_on, FundSpending.id),
+            can_spend=village.fund_established_on is not None and current_user.role in (Role.VILLAGE, Role.COUNTY),
         )
+
+    @expose("/village/<int:village_id>/fund-spending", methods=("POST",))
+    def fund_spending(self, village_id):
+        village = self._get(Village, village_id)
+        form = request.form
+        files = [f for f in request.files.getlist("receipts") if f and f.filename]
+
+        def record():
+            uploads = _checked_uploads(files)
+            with write_transaction():
+                line = funds.spend(
+                    village, spent_on=_date(form.get("spent_on", ""), "支出日期"), item=form.get("item", ""),
+                    payee=form.get("payee", ""), amount=parse_fen(form.get("amount", ""), allow_zero=False),
+                    voucher_no=form.get("voucher_no", ""), approved_by=form.get("approved_by", ""),
+                    approved_on=_date(form.get("approved_on", ""), "监管会同意日期"), actor=current_user)
+                for name, data in uploads:
+                    attachments.store(self._root(), data, name, fund_spending=line, actor=current_user)
+            return line
+
+        self._done(record, "互助基金支出已登记并记账")
+        return redirect(url_for(".village", village_id=village.id) + "#fund")
 
     @expose("/village/<int:village_id>/step", methods=("POST",))
     def village_step(self, village_id):

@@ -84,3 +84,18 @@ def create_project(village: Village, *, name: str, target: int, starts_on: dt.da
         project.save(force_insert=True)
         audit.record(actor, "create", project, summary=f"新建项目 {project.name}")
     return project, warnings
+
+
+def check_donation_url(url: str) -> str:
+    """The project's page on the donation platform: an https address, or empty."""
+    from urllib.parse import urlsplit
+
+    url = (url or "").strip()
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname or "." not in parts.hostname or any(c in url for c in " \"'<>"):
+        raise XfjyError("捐赠页面地址应为完整的 https 地址，如 https://gongyi.example.cn/project/12345")
+    if len(url) > 256:
+        raise XfjyError("捐赠页面地址最多 256 个字符")
+    return url

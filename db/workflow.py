@@ -223,9 +223,13 @@ def check_project(project: Project) -> list[str]:
     return warnings
 
 
-def check_editable(project: Project) -> None:
-    """The 附件2 form is edited only as a draft; once submitted, reviewers see what they approve."""
-    if project.state != "draft":
+ALWAYS_EDITABLE = ("urgent", "donation_url")  # not on the 附件2 form: may change after submission
+
+
+def check_editable(project: Project, fields=()) -> None:
+    """The 附件2 form is edited only as a draft; once submitted, reviewers see what they approve.
+    ``fields`` names what the edit changes (all of the form when empty)."""
+    if project.state != "draft" and (not fields or set(fields) - set(ALWAYS_EDITABLE)):
         raise XfjyError("已提交审核的项目不能修改申报内容；如需修改请先退回")
 
 

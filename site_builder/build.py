@@ -513,7 +513,8 @@ def _copy_receipts(details, attachments: Path | None, target: Path) -> list[str]
     from db.attachments import path_for
 
     names = []
-    receipts = [r for s in details.spending for r in s.receipts] + [f for d in details.disclosures for f in d.files]
+    receipts = [r for s in [*details.spending, *details.fund_spending] for r in s.receipts]
+    receipts += [f for d in details.disclosures for f in d.files]
     for receipt in receipts:
         if attachments is None:
             raise BuildError("有公开的票据，但未配置附件目录（ATTACHMENTS_DIR）")

@@ -67,6 +67,9 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
         Column("reverses", "被冲正的分录号（冲正分录才有）"),
         Column("reason", "冲正原因"),
         Column("memo", "摘要（捐赠分录不含交易号）"),
+        Column("from_kind", "转出账户类别：donors 社会捐赠人、special 中华慈善总会专用账户、pass_through 各级慈善总会、"
+                            "project 村社项目账户、fund 村社互助基金、pool 配捐资金池、sponsor 资金来源、payee 收款方"),
+        Column("to_kind", "转入账户类别（同上）"),
     )),
     "spending": ("支出", (
         Column("village_code", "村社区划代码"),
@@ -78,6 +81,8 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
         Column("voucher_no", "凭证号"),
         Column("reversed", "是否已冲正（是/否）"),
         Column("receipts", "公开的票据文件（以 files/ 开头的相对地址，多个以空格分隔）"),
+        Column("paid_from", "支出来源：项目账户 或 互助基金（互助基金支出没有项目编号）"),
+        Column("approved_by", "互助基金支出：同意支出的监管会成员及同意日期"),
     )),
 }
 
@@ -101,16 +106,19 @@ def village_rows(village, place, details) -> dict[str, list[list]]:
                                   d.donor, fen_to_text(d.amount), d.channel, d.message, _yes(d.returned), d.note])
     for e in details.entries:
         rows["ledger"].append(ledger_row(e, village.code, codes.get(e.project_id, "")))
-    for s in details.spending:
-        rows["spending"].append([village.code, codes[s.project_id], s.spent_on.isoformat(), s.item, s.payee,
-                                 fen_to_text(s.amount), s.voucher_no, _yes(s.reversed),
-                                 " ".join(f"files/{r.public_name}" for r in s.receipts)])
+    for s in [*details.spending, *details.fund_spending]:
+        fund = s.project_id is None
+        rows["spending"].append([village.code, "" if fund else codes[s.project_id], s.spent_on.isoformat(), s.item,
+                                 s.payee, fen_to_text(s.amount), s.voucher_no, _yes(s.reversed),
+                                 " ".join(f"files/{r.public_name}" for r in s.receipts),
+                                 "互助基金" if fund else "项目账户",
+                                 f"{s.approved_by}（{s.approved_on:%Y-%m-%d}）" if fund else ""])
     return rows
 
 
 def ledger_row(e, village_code: str = "", project_code: str = "") -> list:
     return [e.id, village_code, project_code, e.booked_on.isoformat(), Entry.KINDS.get(e.kind, e.kind), e.source,
-            e.target, fen_to_text(e.amount), e.reverses or "", e.reason, e.memo]
+            e.target, fen_to_text(e.amount), e.reverses or "", e.reason, e.memo, e.source_kind, e.target_kind]
 
 
 def csv_text(name: str, rows: list[list], header: bool = True) -> str:

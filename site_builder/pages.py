@@ -13,6 +13,8 @@ import segno
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from db.funds import SOURCES as FUND_SOURCES
+from db.funds import statement
 from db.models import Entry, Level
 from db.money import format_fen
 from db.public import settlement_sentence
@@ -221,7 +223,7 @@ class Site:
         hours = TeamSize(details.volunteers, details.service_minutes).hours
         where = self.where[village.id]
         body = self._render("village.html", root="../../", v=village, d=details, t=village.totals, place=where,
-                            hours=hours)
+                            hours=hours, fund_years=statement(details.fund_flows), fund_sources=FUND_SOURCES)
         name = title_text(village.name)
         places = title_text(f"{where.prefecture.name}{where.county.name}{where.township.name}")
         return Page(f"village/{village.code}/", name, f"{places}{name}的“幸福家园”互助基金项目公示", body)

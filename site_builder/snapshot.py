@@ -30,10 +30,12 @@ from db.models import (
     Entry,
     Evaluation,
     Expenditure,
+    FundSpending,
     Level,
     Project,
     ProjectReview,
     ServiceRecord,
+    SupervisoryMember,
     Village,
     Volunteer,
 )
@@ -70,6 +72,7 @@ class ProjectInfo:
     summary: str
     decision: str
     updated_at: dt.datetime
+    donation_url: str = ""
     totals: Totals = field(default_factory=Totals)
     calendar: tuple[Deadline, ...] = ()       # every window as of the build's date (db.deadlines)
     next_disclosure: Deadline | None = None
@@ -151,6 +154,7 @@ class EntryRow:
     reverses: int | None
     reason: str
     memo: str
+    donation: bool = False  # the entry moves one gift (a late gift going on to the fund)
 
 
 @dataclass
@@ -167,7 +171,7 @@ class Receipt:
 @dataclass
 class SpendingRow:
     id: int
-    project_id: int
+    project_id: int | None  # None: paid out of the village's 互助基金
     spent_on: dt.date
     item: str
     payee: str
@@ -175,6 +179,14 @@ class SpendingRow:
     voucher_no: str
     reversed: bool
     receipts: list[Receipt] = field(default_factory=list)
+    approved_by: str = ""   # for the fund: the 监管会 members who agreed, and when
+    approved_on: dt.date | None = None
+
+
+@dataclass
+class Member:
+    name: str
+    title: str
 
 
 @dataclass
@@ -224,6 +236,20 @@ class Details:
     volunteers: int = 0
     service_minutes: int = 0
     updated_at: dt.datetime | None = None  # the village's latest change: its page's "更新于"
+    supervisors: list[Member] = field(default_factory=list)
+    fund_spending: list[SpendingRow] = field(default_factory=list)
+
+    @property
+    def fund_balance(self) -> int:
+        """The 互助基金's balance: every entry of the village into it, less every one out of it."""
+        return sum(e.amount if e.target_kind == "fund" else -e.amount for e in self.entries
+                   if "fund" in (e.source_kind, e.target_kind))
+
+    @property
+    def fund_flows(self) -> list[tuple]:
+        """The fund's movements as ``db.funds.statement`` reads them."""
+        return [(e.booked_on, e.kind, e.donation, e.amount if e.target_kind == "fund" else -e.amount)
+                for e in self.entries if "fund" in (e.source_kind, e.target_kind)]
 
     def on_page(self, project_id: int) -> list[DonationRow]:
         return [d for d in self.donations if d.project_id == project_id][:DONATIONS_ON_PAGE]
@@ -292,13 +318,13 @@ def _load(area_code: str) -> Snapshot:
     by_id = {v.id: v for v in villages}
     projects = (Project.select(Project.id, Project.code, Project.name, Project.village, Project.target, Project.starts_on,
                                Project.ends_on, Project.state, Project.background, Project.summary,
-                               Project.democratic_decision, Project.updated_at)
+                               Project.democratic_decision, Project.updated_at, Project.donation_url)
                 .where(Project.state.in_(PUBLIC_PROJECT_STATES) & Project.village.in_(list(by_id)))
                 .order_by(Project.starts_on, Project.id).tuples())
     by_project = {}
-    for pid, code, name, vid, target, starts, ends, state, background, summary, decision, updated in projects:
+    for pid, code, name, vid, target, starts, ends, state, background, summary, decision, updated, url in projects:
         info = ProjectInfo(pid, code, public_text(name), vid, target, starts, ends, state, background or "",
-                           summary or "", decision or "", updated)
+                           summary or "", decision or "", updated, url or "")
         by_id[vid].projects.append(info)
         by_project[pid] = info
     for pid, totals in totals_by_project().items():
@@ -317,7 +343,7 @@ def _load(area_code: str) -> Snapshot:
         project = by_project[d.project_id]
         latest.append((_disclosure(d.id, d.project_id, d.title, d.published_on, d.period_start, d.period_end, d.body,
                                    d.corrects_id, d.correction_note), by_id[project.village_id], project))
-    pools = Account.select(Account.id).join(Area).where(Area.path.startswith(root.path))
+    pools = Account.select(Account.id).join(Area).where(Area.path.startswith(root.path) & (Account.kind == "pool"))
     lines = [line for line in quota_report() if line.prefecture.path.startswith(root.path)]
     return Snapshot(taken_at, places, villages, lines, latest,
                     _entries(Entry.project.is_null() & Entry.to_account.in_(pools)), root, on)
@@ -346,12 +372,36 @@ def fetch(villages: list[VillageInfo]) -> dict:
     """The heavy rows of some villages, as plain tuples (cheap to read, and to send to a worker)."""
     ids = [p.id for v in villages for p in v.projects]
     raw = dict(returned=set(), donations=[], accounts={}, entries=[], reversed_spending=set(), spending=[], disclosures=[],
-               files=[], reviews=[], evaluations=[], volunteers=[], minutes=[], changed=[])
+               files=[], reviews=[], evaluations=[], volunteers=[], minutes=[], changed=[], supervisors=[],
+               fund_accounts={}, fund_spending=[], fund_files=[], reversed_fund=set())
     village_ids = [v.id for v in villages]
+    raw["supervisors"] = list(SupervisoryMember.select(SupervisoryMember.village, SupervisoryMember.name,
+                                                       SupervisoryMember.title)
+                              .where(SupervisoryMember.village.in_(village_ids))
+                              .order_by(SupervisoryMember.village, SupervisoryMember.id).tuples())
+    by_area = {v.area_id: v.id for v in villages}
+    raw["fund_accounts"] = {aid: by_area[area] for aid, area in Account.select(Account.id, Account.area).where(
+        (Account.kind == "fund") & Account.area.in_(list(by_area))).tuples()}
+    raw["fund_spending"] = _raw(FundSpending.select(
+        FundSpending.id, FundSpending.village, FundSpending.spent_on, FundSpending.item, FundSpending.payee,
+        FundSpending.amount, FundSpending.voucher_no, FundSpending.approved_by, FundSpending.approved_on,
+        FundSpending.entry).where(FundSpending.village.in_(village_ids)).order_by(FundSpending.spent_on, FundSpending.id))
+    fund_ids = [row[0] for row in raw["fund_spending"]] or [0]
+    raw["fund_files"] = list(Attachment.select(Attachment.sha256, Attachment.filename, Attachment.mime,
+                                               Attachment.fund_spending)
+                             .where(Attachment.published & Attachment.fund_spending.in_(fund_ids)).tuples())
+    funds = list(raw["fund_accounts"]) or [0]
+    on_fund = Entry.project.is_null() & (Entry.from_account.in_(funds) | Entry.to_account.in_(funds))
+    raw["reversed_fund"] = {row[0] for row in _raw(Entry.select(Entry.reverses).where(
+        on_fund & Entry.reverses.is_null(False)))}
     raw["volunteers"] = list(Volunteer.select(Volunteer.village, fn.COUNT(Volunteer.id))
                              .where(Volunteer.village.in_(village_ids)).group_by(Volunteer.village).tuples())
     raw["minutes"] = list(ServiceRecord.select(Volunteer.village, fn.SUM(ServiceRecord.minutes)).join(Volunteer)
                           .where(Volunteer.village.in_(village_ids)).group_by(Volunteer.village).tuples())
+    if raw["fund_accounts"]:
+        accounts, entries = _entry_rows(on_fund)
+        raw["accounts"].update(accounts)
+        raw["entries"] += entries
     if not ids:
         return raw
     for model, column in ((Entry, Entry.posted_at), (Disclosure, Disclosure.created_at),
@@ -365,7 +415,9 @@ def fetch(villages: list[VillageInfo]) -> dict:
         Donation.select(Donation.id, Donation.project, Donation.donated_at, Donation.donor_name, Donation.name_consent,
                         Donation.amount, Donation.channel, Donation.message, Donation.timing)
         .where(Donation.project.in_(ids)).order_by(Donation.project, Donation.donated_at.desc(), Donation.id.desc()))
-    raw["accounts"], raw["entries"] = _entry_rows(Entry.project.in_(ids))
+    accounts, entries = _entry_rows(Entry.project.in_(ids))
+    raw["accounts"].update(accounts)
+    raw["entries"] = sorted(raw["entries"] + entries)
     raw["reversed_spending"] = {row[0] for row in _raw(Entry.select(Entry.expenditure).where(
         Entry.project.in_(ids) & Entry.expenditure.is_null(False) & Entry.reverses.is_null(False)))}
     raw["spending"] = _raw(Expenditure.select(Expenditure.id, Expenditure.project, Expenditure.spent_on, Expenditure.item,
@@ -399,8 +451,22 @@ def shape(villages: list[VillageInfo], raw: dict) -> dict[int, Details]:
         result[village_of[pid]].donations.append(DonationRow(
             pid, _moment(at), donor_label(name, consent), amount, channels.get(channel, channel),
             public_text(message), did in returned, timing or ""))
-    for row in _shape_entries(raw["accounts"], raw["entries"]):
-        result[village_of[row.project_id]].entries.append(row)
+    fund_village = raw["fund_accounts"]
+    for entry, row in zip(raw["entries"], _shape_entries(raw["accounts"], raw["entries"])):
+        pid, source, target = entry[1], entry[4], entry[5]
+        vid = village_of[pid] if pid is not None else fund_village.get(source) or fund_village.get(target)
+        result[vid].entries.append(row)
+    fund_lines = {}
+    for fid, vid, on, item, payee, amount, voucher, approved_by, approved_on, entry_id in raw["fund_spending"]:
+        line = SpendingRow(fid, None, _day(on), public_text(item), public_text(payee), amount, public_text(voucher),
+                           entry_id in raw["reversed_fund"], approved_by=public_text(approved_by),
+                           approved_on=_day(approved_on))
+        fund_lines[fid] = line
+        result[vid].fund_spending.append(line)
+    for sha, filename, mime, fid in raw["fund_files"]:
+        fund_lines[fid].receipts.append(Receipt(sha, public_text(filename), mime))
+    for vid, name, title in raw["supervisors"]:
+        result[vid].supervisors.append(Member(public_text(name), public_text(title)))
     spending = {}
     for sid, pid, on, item, payee, amount, voucher in raw["spending"]:
         line = SpendingRow(sid, pid, _day(on), public_text(item), public_text(payee), amount, public_text(voucher),
@@ -488,7 +554,8 @@ def _accounts(condition) -> dict[int, tuple[str, str]]:
 
 def _entry_rows(condition) -> tuple[dict, list[tuple]]:
     query = (Entry.select(Entry.id, Entry.project, Entry.booked_on, Entry.kind, Entry.from_account, Entry.to_account,
-                          Entry.amount, Entry.reverses, Entry.reason, Entry.memo).where(condition).order_by(Entry.id))
+                          Entry.amount, Entry.reverses, Entry.reason, Entry.memo, Entry.donation)
+             .where(condition).order_by(Entry.id))
     return _accounts(condition), _raw(query)
 
 
@@ -498,11 +565,11 @@ def _entries(condition) -> list[EntryRow]:
 
 def _shape_entries(accounts: dict, raw: list[tuple]) -> list[EntryRow]:
     rows = []
-    for eid, pid, booked, kind, source, target, amount, reverses, reason, memo in raw:
+    for eid, pid, booked, kind, source, target, amount, reverses, reason, memo, donation in raw:
         memo, reason = entry_note(kind, memo, reason) if memo or reason else ("", "")
         (s_kind, s_label), (t_kind, t_label) = accounts[source], accounts[target]
         rows.append(EntryRow(eid, pid, _day(booked), kind, s_label, t_label, s_kind, t_kind, amount, reverses,
-                             reason, memo))
+                             reason, memo, donation is not None))
     return rows
 
 
@@ -550,6 +617,24 @@ def fingerprints(snap: Snapshot) -> dict[int, str]:
     for vid, minutes in _raw(ServiceRecord.select(Volunteer.village, fn.SUM(ServiceRecord.minutes)).join(Volunteer)
                              .group_by(Volunteer.village)):
         volunteers.setdefault(vid, []).append(("m", str(minutes)))
+    for vid, *figures in _raw(SupervisoryMember.select(
+            SupervisoryMember.village, fn.COUNT(SupervisoryMember.id), fn.MAX(SupervisoryMember.id),
+            fn.SUM(length(SupervisoryMember.name) + length(SupervisoryMember.title))).group_by(SupervisoryMember.village)):
+        volunteers.setdefault(vid, []).append(("s", *map(str, figures)))
+    for vid, *figures in _raw(FundSpending.select(FundSpending.village, fn.COUNT(FundSpending.id), fn.MAX(FundSpending.id))
+                              .group_by(FundSpending.village)):
+        volunteers.setdefault(vid, []).append(("f", *map(str, figures)))
+    village_of_area = {v.area_id: v.id for v in snap.villages}
+    for column in (Entry.from_account, Entry.to_account):  # fund entries of no project: payments, their reversals
+        for area, *figures in _raw(Entry.select(Account.area, fn.COUNT(Entry.id), fn.MAX(Entry.id))
+                                   .join(Account, on=(column == Account.id))
+                                   .where(Entry.project.is_null() & (Account.kind == "fund")).group_by(Account.area)):
+            if area in village_of_area:
+                volunteers.setdefault(village_of_area[area], []).append(("e", *map(str, figures)))
+    for vid, *figures in _raw(Attachment.select(FundSpending.village, fn.COUNT(Attachment.id), fn.MAX(Attachment.id),
+                                                fn.SUM(Attachment.published.cast("integer"))).join(FundSpending)
+                              .group_by(FundSpending.village)):
+        volunteers.setdefault(vid, []).append(("a", *map(str, figures)))
     places = snap.places
     result = {}
     for v in snap.villages:

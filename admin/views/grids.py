@@ -72,13 +72,14 @@ class ProjectView(XfjyModelView):
     column_list = ("code", "name", "village", "target", "starts_on", "ends_on", "urgent", "state")
     column_searchable_list = (Project.name, Project.code)
     column_sortable_list = ("code", "name", "target", "starts_on", "ends_on", "state")
-    column_editable_list = ("urgent",)
+    column_editable_list = ("urgent", "donation_url")
     column_formatters = {"state": _label(PROJECT.states),
                          "name": lambda v, c, m, n: Markup(
                              f'<a href="{url_for("workflow.project", project_id=m.id)}">{escape(m.name)}</a>')}
     column_formatters_export = {"state": _label(PROJECT.states)}
     form_columns = ("village", "name", "reporting_unit", "reported_on", "address", "leader_name", "leader_phone",
-                    "target", "starts_on", "ends_on", "background", "summary", "democratic_decision", "urgent")
+                    "target", "starts_on", "ends_on", "background", "summary", "democratic_decision", "urgent",
+                    "donation_url")
     form_ajax_refs = {"village": {"fields": ("full_name",), "page_size": 20}}
     form_widget_args = {"background": {"rows": 4}, "summary": {"rows": 4}, "democratic_decision": {"rows": 3}}
 
@@ -91,12 +92,15 @@ class ProjectView(XfjyModelView):
         from db.villages import next_project_code
         from db.workflow import check_project
 
+        from db.villages import check_donation_url
+
+        model.donation_url = check_donation_url(model.donation_url)
         if is_created:
             model.code = next_project_code(model.village)
         else:
             from db.workflow import check_editable
 
-            check_editable(model)
+            check_editable(model, [name for name in form._fields if name not in ("csrf_token", "list_form_pk")])
         for warning in check_project(model):
             from flask import flash
 

@@ -397,6 +397,7 @@ class VillagePreview:
 def preview_villages(data: bytes, filename: str, actor=None) -> VillagePreview:
     """Check a village list (村社代码 = 12-digit 统计用区划代码 under a real 旗县市区) without writing."""
     from .models import Area, Level, Village
+    from .villages import village_code_problem
 
     preview = VillagePreview(filename, hashlib.sha256(data).hexdigest())
     table = _table_for(preview, data, filename, VILLAGE_REQUIRED, VILLAGE_COLUMNS)
@@ -416,7 +417,7 @@ def preview_villages(data: bytes, filename: str, actor=None) -> VillagePreview:
         code = cells.get("村社代码", "").strip()
         town_code = cells.get("乡镇/街道代码", "").strip()
         if not (len(code) == 12 and code.isdigit()):
-            problems.append(Problem(number, "村社代码", "应为 12 位数字的统计用区划代码"))
+            problems.append(Problem(number, "村社代码", village_code_problem(code, None)))
             continue
         if code in seen:
             problems.append(Problem(number, "村社代码", f"与第 {seen[code]} 行重复"))

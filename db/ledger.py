@@ -328,6 +328,23 @@ def matching_preview(rule: MatchingRule, project: Project) -> MatchingPreview:
     return preview
 
 
+def check_rule(rule: MatchingRule, actor=None) -> None:
+    """A rule belongs to a federation (自治区, 盟市 or 旗县市区) and is made by that federation."""
+    area = rule.area
+    if area.level not in (Level.REGION, Level.PREFECTURE, Level.COUNTY):
+        raise LedgerError(f"{area.name}不是慈善总会所在的自治区、盟市或旗县市区，请选择本级慈善总会")
+    if actor is not None and actor.role != Role.ADMIN and actor.area_id != area.id:
+        raise LedgerError(f"配捐规则由本级慈善总会制定：请选择{actor.area.name}")
+    if rule.kind not in MatchingRule.KINDS:
+        raise LedgerError("规则类型应为 配捐 或 以奖代补")
+    if not (rule.name or "").strip():
+        raise LedgerError("规则名称不能为空")
+    if not isinstance(rule.ratio_bp, int) or not 0 < rule.ratio_bp <= 10000:
+        raise LedgerError("比例应在 1 到 10000 之间（以万分之一计：1000 即 10%）")
+    if not isinstance(rule.cap, int) or rule.cap <= 0:
+        raise LedgerError("每村上限必须大于零")
+
+
 def _signed_sum(query) -> int:
     expr = fn.SUM(Case(None, ((Entry.reverses.is_null(), Entry.amount),), Entry.amount * -1))
     return int(query.select(fn.COALESCE(expr, 0)).scalar() or 0)

@@ -30,6 +30,39 @@ def register_village(area_code: str, *, full_name: str, kind: str = "村", addre
     return village
 
 
+def village_code_problem(code: str, township: Area | None) -> str | None:
+    """Why ``code`` cannot be a new 村社 under ``township`` (统计用区划代码: 12 digits, the first 9 its
+    乡镇/街道's), or None."""
+    if not (len(code) == 12 and code.isdigit()):
+        return "村社代码应为 12 位数字的统计用区划代码"
+    if township is not None and code[:9] != township.code:
+        return f"村社代码的前 9 位应为所属乡镇/街道的代码 {township.code}"
+    existing = Area.get_or_none(Area.code == code)
+    if existing is not None and (existing.level != Level.VILLAGE or Village.select().where(Village.area == existing).exists()):
+        return f"代码 {code} 已被{existing.name}使用"
+    return None
+
+
+def register_new_village(township_code: str, code: str, name: str, *, actor=None, **fields) -> Village:
+    """A village that is not yet in the area tree: its area under an existing 乡镇/街道, then its
+    registration, in one transaction (the admin's 新建村社; the import does the same per row)."""
+    township = Area.get_or_none(Area.code == (township_code or "").strip())
+    if township is None or township.level != Level.TOWNSHIP:
+        raise XfjyError(f"找不到乡镇/街道代码 {township_code}，请填写 9 位的乡镇/街道代码")
+    if actor is not None and not covers(actor, township):
+        raise XfjyError(f"{township.name}不在您的管辖范围内")
+    code, name = (code or "").strip(), (name or "").strip()
+    problem = village_code_problem(code, township)
+    if problem:
+        raise XfjyError(problem)
+    if not name or len(name) > 60:
+        raise XfjyError("村社名称不能为空，且不超过 60 个字")
+    with write_transaction():
+        area = Area.get_or_none(Area.code == code) or add_village_area(township, code, name)
+        fields["full_name"] = (fields.get("full_name") or "").strip() or f"{township.name}{name}"
+        return register_village(area.code, actor=actor, **fields)
+
+
 def check_village(village: Village) -> None:
     """What any new or edited village must satisfy, whichever screen it comes from."""
     area = village.area

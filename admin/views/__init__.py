@@ -1,6 +1,8 @@
 """The admin's screens, registered in one place."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import redirect, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.theme import Bootstrap4Theme
@@ -18,6 +20,8 @@ from db.workflow import PROJECT
 from site_builder.charts import quota_chart
 
 from .grids import VIEWS
+
+TRANSLATIONS = Path(__file__).parent.parent / "translations"  # what Flask-Admin's own catalogue lacks
 from .imports import ImportView
 from .publish import PublishView
 from .workflow import WorkflowView
@@ -50,7 +54,7 @@ class Dashboard(AdminIndexView):
 
 def init_app(app) -> None:
     admin = Admin(app, name="幸福家园 工作后台", url="/admin", theme=Bootstrap4Theme(swatch="default"),
-                  index_view=Dashboard(name="工作台", url="/admin"))
+                  index_view=Dashboard(name="工作台", url="/admin"), translations_path=str(TRANSLATIONS))
     for view, model, name in VIEWS:
         admin.add_view(view(model, name=name, endpoint=model._meta.table_name))
     admin.add_view(WorkflowView(name="办理", endpoint="workflow"))

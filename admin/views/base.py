@@ -164,6 +164,16 @@ class XfjyModelView(RoleGuard, ModelView):
         self._refresh_filters_cache()
         return super()._get_filter_groups()
 
+    def validate_form(self, form):
+        """A lookup that names a row the user may not see comes back empty: say so, not "required"."""
+        valid = super().validate_form(form)
+        for name in getattr(self, "_form_ajax_refs", {}) or {}:
+            field = getattr(form, name, None)
+            if field is not None and field.raw_data and field.raw_data[0] and field.data is None:
+                field.errors = ["所选记录不存在或不在您的管辖范围内，请重新选择"]
+                valid = False
+        return valid
+
     def search_placeholder(self):
         return "搜索：" + "、".join(self.column_labels.get(f.name, f.name) for f in self._search_fields or [])
 

@@ -6,7 +6,9 @@ from flask_admin.actions import action
 from flask_login import current_user
 from markupsafe import Markup, escape
 from wtforms import PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, NumberRange, Optional
+from wtforms.widgets import HiddenInput
 
 from db import ledger
 from db.errors import XfjyError
@@ -29,6 +31,9 @@ from db.models import (
 from db.workflow import ADMISSION, PROJECT
 
 from .base import ChoiceFilter, XfjyModelView, project_filters, village_filters
+
+
+BATCHES = (("pilot", "探索试点"), ("rollout", "稳步推广"), ("full", "全面实施"))
 
 
 def _choices(mapping):
@@ -60,6 +65,35 @@ class VillageView(XfjyModelView):
         from db.villages import check_village
 
         check_village(model)
+
+    def get_create_form(self):
+        """A new 村社 is registered under its 乡镇/街道 with its own 12-digit code (db.villages)."""
+        class NewVillage(self.form_base_class):
+            township = StringField("乡镇/街道代码（9 位）", [DataRequired("请填写乡镇/街道代码")],
+                                   description="如 150121100（察素齐镇）")
+            code = StringField("村社代码（12 位统计用区划代码）", [DataRequired("请填写村社代码")])
+            name = StringField("村社名称", [DataRequired("请填写村社名称")])
+            full_name = StringField("申报村居全称（留空按乡镇加村名生成）")
+            kind = SelectField("类别", choices=[SelectChoice(k, k) for k in Village.KINDS])
+            batch = SelectField("批次", choices=[SelectChoice(code, name) for code, name in BATCHES])
+            address = StringField("详细地址")
+            leader_name = StringField("负责人")
+            leader_phone = StringField("联系电话（不公开）")
+
+        return NewVillage
+
+    def create_model(self, form):
+        from db.villages import register_new_village
+
+        try:
+            village = register_new_village(
+                form.township.data, form.code.data, form.name.data, full_name=form.full_name.data or "",
+                kind=form.kind.data, batch=form.batch.data, address=form.address.data or "",
+                leader_name=form.leader_name.data or "", leader_phone=form.leader_phone.data or "", actor=current_user)
+        except XfjyError as exc:
+            flash(f"新建失败：{exc}", "error")
+            return False
+        return village
 
     @property
     def column_filters(self):
@@ -192,12 +226,18 @@ class DisclosureView(XfjyModelView):
 
 class VolunteerView(XfjyModelView):
     column_list = ("name", "village", "skills", "joined_on")
+    column_labels = {"name": "姓名", "phone": "联系电话（不公开）"}
     column_searchable_list = (Volunteer.name, Volunteer.skills)
     column_editable_list = ("skills", "phone")
     form_columns = ("village", "name", "phone", "skills", "joined_on")
     form_ajax_refs = {"village": {"fields": ("full_name",), "page_size": 20}}
-    inline_models = ((ServiceRecord, dict(form_columns=("id", "served_on", "minutes", "activity"),
-                                          form_label="服务记录")),)
+    inline_models = ((ServiceRecord, dict(
+        form_columns=("id", "served_on", "minutes", "activity"), form_label="服务记录",
+        form_args={"id": {"validators": [Optional()], "widget": HiddenInput()},  # empty on a new record
+                   "served_on": {"label": "服务日期", "validators": [DataRequired("请填写服务日期")]},
+                   "minutes": {"label": "服务时长（分钟）", "validators": [
+                       DataRequired("请填写服务时长"), NumberRange(1, 24 * 60, "服务时长应在 1 分钟到 24 小时之间")]},
+                   "activity": {"label": "服务内容", "validators": [DataRequired("请填写服务内容")]}})),)
 
     @property
     def column_filters(self):
@@ -234,6 +274,10 @@ class MatchingRuleView(XfjyModelView):
     form_columns = ("area", "kind", "name", "ratio_bp", "cap", "active")
     form_choices = {"kind": list(MatchingRule.KINDS.items())}
     form_ajax_refs = {"area": {"fields": ("name", "code"), "page_size": 20}}
+    column_labels = {"ratio_bp": "比例（万分之一，1000 即 10%）", "cap": "每村上限", "area": "慈善总会所在地"}
+
+    def on_model_change(self, form, model, is_created):
+        ledger.check_rule(model, current_user)
 
 
 class UserView(XfjyModelView):
@@ -259,7 +303,7 @@ class UserView(XfjyModelView):
     def get_create_form(self):
         class NewUser(self.form_base_class):
             username = StringField("用户名", [DataRequired()])
-            role = SelectField("角色", choices=list(Role.NAMES.items()))
+            role = SelectField("角色", choices=[SelectChoice(code, name) for code, name in Role.NAMES.items()])
             area = StringField("区划代码", [DataRequired()], description="如 150121（土默特左旗）")
             display_name = StringField("姓名")
             unit = StringField("单位（留空按区划生成）")

@@ -20,11 +20,11 @@ from db.workflow import PROJECT
 from site_builder.charts import quota_chart
 
 from .grids import VIEWS
-
-TRANSLATIONS = Path(__file__).parent.parent / "translations"  # what Flask-Admin's own catalogue lacks
 from .imports import ImportView
 from .publish import PublishView
 from .workflow import WorkflowView
+
+TRANSLATIONS = Path(__file__).parent.parent / "translations"  # what Flask-Admin's own catalogue lacks
 
 
 class Dashboard(AdminIndexView):

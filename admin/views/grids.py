@@ -32,7 +32,6 @@ from db.workflow import ADMISSION, PROJECT
 
 from .base import ChoiceFilter, XfjyModelView, project_filters, village_filters
 
-
 BATCHES = (("pilot", "探索试点"), ("rollout", "稳步推广"), ("full", "全面实施"))
 
 
@@ -123,10 +122,8 @@ class ProjectView(XfjyModelView):
                 *village_filters(Project.village, lambda villages: Project.village.in_(villages))]
 
     def on_model_change(self, form, model, is_created):
-        from db.villages import next_project_code
+        from db.villages import check_donation_url, next_project_code
         from db.workflow import check_project
-
-        from db.villages import check_donation_url
 
         model.donation_url = check_donation_url(model.donation_url)
         if is_created:

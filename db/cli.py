@@ -213,6 +213,21 @@ def verify(old: Path, new: Path) -> None:
                f"最新哈希 {new_links[-1].hash if new_links else '（空）'}")
 
 
+@cli.command("audit-site", with_appcontext=False)
+@click.argument("site", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def audit_site(site: Path) -> None:
+    """只读已发布的网站（页面和开放数据），核对每个村社页面上的金额、结转说明和公示日历；有不符之处时列出并以 1 退出。"""
+    from site_builder.audit import audit_site as run_audit
+
+    found = run_audit(site)
+    for mismatch in found[:200]:
+        click.echo(str(mismatch))
+    pages = len(list((site / "village").glob("*/index.html"))) if (site / "village").exists() else 0
+    if found:
+        raise click.ClickException(f"核对了 {pages} 个村社页面，发现 {len(found)} 处与公开数据不符")
+    click.echo(f"核对了 {pages} 个村社页面，全部与公开数据相符")
+
+
 @cli.command("build-site")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="输出目录（会被清空）")
 @click.option("--base-url", default=None, help="网站的公开地址，用于海报二维码（默认取配置 SITE_URL）")

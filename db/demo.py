@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from peewee import fn
 from werkzeug.security import generate_password_hash
 
 from . import attachments, audit, history, ledger, names
@@ -21,11 +22,13 @@ from .bulk import insert_rows
 from .database import database, is_postgres
 from .errors import XfjyError
 from .models import (
+    Account,
     AdmissionStep,
     Area,
     Batch,
     Disclosure,
     Donation,
+    Entry,
     Evaluation,
     Expenditure,
     Level,
@@ -44,6 +47,11 @@ from .totals import advance_tally
 from .workflow import ADMISSION, PROJECT
 
 AS_OF = dt.date(2026, 11, 1)
+LEFTOVER_SHARE = 0.35       # closed projects that did not spend everything (the rest went to the fund)
+LATE_GIFT_SHARE = 0.25      # projects past fundraising that still received a gift or two
+LATE_STATES = ("use_applied", "disbursing", "implementing", "acceptance", "closed")
+FUND_SPENDING_SHARE = 0.3   # villages with money in the fund that spent some of it
+FUND_ITEMS = ("困难群众临时救助", "村道积雪清理", "独居老人冬季取暖补助", "村卫生室药品补充", "学生助学补助")
 DEMO_PASSWORD = "xfjy-demo-2026"
 DONATIONS_PER_VILLAGE = 60
 SPENDING_PER_VILLAGE = 150_000 / 14_000  # about 150,000 spending lines at the region's full size
@@ -118,12 +126,14 @@ def generate(villages: int, donations: int | None = None, *, seed: int = 1, atta
         report(75)
         _set_targets(rng, projects, raised)
         _post_money(rng, projects, raised, attachments_root, round(SPENDING_PER_VILLAGE * villages))
+        late = _late_gifts(rng, projects)
         report(90)
         _create_records(rng, plans, projects)
+        spent_from_funds = _fund_spending(rng, plans, attachments_root)
         users = _create_users(plans)
         _fix_sequences()
         stats = {"村社": len(plans), "项目": len(projects), "捐赠": sum(len(p["donations"]) for p in projects),
-                 "演示账号": len(users)}
+                 "其中逾期到账": late, "互助基金支出": spent_from_funds, "演示账号": len(users)}
         audit.record(None, "demo", table="village", summary="生成演示数据：" + "，".join(f"{k}{v}" for k, v in stats.items()))
     advance_tally()
     history.seal()
@@ -616,9 +626,86 @@ def _post_money(rng: random.Random, projects: list[dict], raised: dict[int, int]
         if state in ("implementing", "acceptance", "closed"):
             available = target + matched.get(pid, 0)
             share = rng.uniform(0.2, 0.7) if state == "implementing" else (1.0 if state == "closed" else rng.uniform(0.9, 1.0))
-            expenditures.append((project, chain[-1], available * share // 1, hop_day))
+            if state == "closed" and rng.random() < LEFTOVER_SHARE:  # closed with money unspent: settled at closing
+                share = rng.uniform(0.85, 0.97)
+                rows.append(_row("to_fund", chain[-1], fund, available - int(available * share), pid,
+                                 closed_on(project), "结项：村社项目账户结余转入村社互助基金"))
+            expenditures.append((project, chain[-1], int(available * share), hop_day))
     ledger.post_many(rows)
     _create_expenditures(rng, expenditures, attachments_root, spending_lines)
+
+
+def closed_on(project: dict) -> dt.date:
+    """The day a closed project was closed (its last approval, or 结项 after a missed target)."""
+    return project["steps"].get("close") or project["steps"]["approve"]
+
+
+def _late_gifts(rng: random.Random, projects: list[dict]) -> int:
+    """Gifts the platform collected after fundraising closed: booked late to a project still running,
+    or on to the village's 互助基金 after its project closed (db.ledger.gift_timing)."""
+    rows, entries, to_fund = [], [], {}
+    next_id = (Donation.select(Donation.id).order_by(Donation.id.desc()).scalar() or 0) + 1
+    for project in projects:
+        state, d = project["state"], project["plan"].dates
+        if state not in LATE_STATES or project["missed"] or rng.random() >= LATE_GIFT_SHARE:
+            continue
+        after = closed_on(project) if state == "closed" else max(d.get("reached", d["ends"]), d["ends"])
+        if after >= AS_OF - dt.timedelta(days=2):
+            continue
+        for _ in range(rng.randint(1, 2)):
+            when = dt.datetime.combine(after + dt.timedelta(days=rng.randint(1, max(1, min(60, (AS_OF - after).days - 1)))),
+                                       dt.time(rng.randint(7, 22), rng.randint(0, 59), rng.randint(0, 59)))
+            amount = rng.choice(AMOUNTS)
+            txn = f"GYB{when:%Y%m%d}{next_id:09d}"
+            rows.append((next_id, project["id"], txn, names.person(rng), "none", amount, "online", when, "",
+                         "to_fund" if state == "closed" else "late"))
+            entries.append((next_id, project["id"], amount, txn, when))
+            if state == "closed":
+                to_fund[project["id"]] = project["plan"].area_id
+            project["donations"].append(next_id)
+            next_id += 1
+    insert_rows(Donation, ("id", "project", "txn_no", "donor_name", "name_consent", "amount", "channel",
+                           "donated_at", "message", "timing"), rows)
+    ledger.receive_donations_bulk(entries, to_fund=to_fund)
+    return len(rows)
+
+
+def _fund_spending(rng: random.Random, plans: list[Plan], attachments_root) -> int:
+    """Some villages spend from their 互助基金, approved by a majority of their 监管会 (db.funds)."""
+    from . import funds
+
+    areas = {p.area_id: p for p in plans if p.admission == "established"}
+    last_in = dict(Entry.select(Account.area, fn.MAX(Entry.booked_on)).join(Account, on=(Entry.to_account == Account.id))
+                   .where((Account.kind == "fund") & Account.area.in_(list(areas))).group_by(Account.area).tuples())
+    members = defaultdict(list)
+    for village, name in SupervisoryMember.select(SupervisoryMember.village, SupervisoryMember.name).order_by(
+            SupervisoryMember.id).tuples():
+        members[village].append(name)
+    count = 0
+    for area_id in sorted(last_in):
+        plan, since = areas[area_id], _as_date(last_in[area_id])
+        if rng.random() >= FUND_SPENDING_SHARE or since >= AS_OF - dt.timedelta(days=10):
+            continue
+        village = Village.get_by_id(plan.village_id)
+        balance = funds.balance(village)
+        names_ = members[plan.village_id]
+        if balance < 10_000 or not names_:
+            continue
+        day = since + dt.timedelta(days=rng.randint(5, max(5, min(200, (AS_OF - since).days - 1))))
+        amount = balance * rng.randint(10, 60) // 100
+        line = funds.spend(village, spent_on=day, item=rng.choice(FUND_ITEMS), payee=names.person(rng), amount=amount,
+                           approved_by="、".join(names_[:len(names_) // 2 + 1]), approved_on=day - dt.timedelta(days=3),
+                           voucher_no=f"JJ{day:%Y}-{rng.randrange(10000):04d}")
+        if attachments_root is not None and plan.batch == "pilot":
+            attachments.store(attachments_root, _receipt_pdf(dict(voucher_no=line.voucher_no, spent_on=day,
+                                                                   amount=amount, id=line.id)),
+                              f"收据-{line.voucher_no}.pdf", fund_spending=line)
+        count += 1
+    return count
+
+
+def _as_date(value) -> dt.date:
+    return dt.date.fromisoformat(value[:10]) if isinstance(value, str) else value
 
 
 def _row(kind, source, target, amount, project, day, memo, rule=None):

@@ -40,7 +40,11 @@ class Totals:
         return self.upstream + self.balance
 
 
-def _add(totals: Totals, kind: str, source_kind: str, target_kind: str, net: int) -> None:
+def add_flow(totals: Totals, kind: str, source_kind: str, target_kind: str, net: int) -> None:
+    """Count one net flow (an entry kind between two kinds of account) into ``totals``; a reversal of
+    a hop down is read in the direction of the hop (``xfjy audit-site`` reads the open data this way)."""
+    if kind == "disbursement" and source_kind == "project":
+        source_kind, target_kind = target_kind, source_kind
     if kind == "donation":
         totals.raised += net
     elif kind == "refund":
@@ -91,8 +95,6 @@ def _flows(project_ids=None, area: Area | None = None, by_project: bool = False)
     query = Select(from_list=[both], columns=[*keys, fn.SUM(both.c.net)]).group_by(*keys)
     for row in query.bind(database).tuples():
         *key, kind, source_kind, target_kind, net = row
-        if kind == "disbursement" and source_kind == "project":
-            source_kind, target_kind = target_kind, source_kind
         yield (key[0] if key else None), kind, source_kind, target_kind, int(net or 0)
 
 
@@ -102,7 +104,7 @@ def totals(project_ids=None, area: Area | None = None) -> Totals:
     A reversal counts negative under its original's kind, whichever direction it runs."""
     result = Totals()
     for _, kind, source_kind, target_kind, net in _flows(project_ids, area):
-        _add(result, kind, source_kind, target_kind, net)
+        add_flow(result, kind, source_kind, target_kind, net)
     return result
 
 
@@ -110,7 +112,7 @@ def totals_by_project(project_ids=None) -> dict[int, Totals]:
     """Totals of each project in one grouped query (the public site's village pages)."""
     result: dict[int, Totals] = {}
     for project_id, kind, source_kind, target_kind, net in _flows(project_ids, by_project=True):
-        _add(result.setdefault(project_id, Totals()), kind, source_kind, target_kind, net)
+        add_flow(result.setdefault(project_id, Totals()), kind, source_kind, target_kind, net)
     return result
 
 

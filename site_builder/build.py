@@ -37,7 +37,7 @@ from db.errors import XfjyError
 
 from . import gifts, opendata, shells, snapshot
 from . import history as site_history
-from .pages import Page, Site
+from .pages import Page, Site, settlement
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
@@ -269,8 +269,10 @@ class _Job:
                     d = details[village.id]
                     files = _write(self.out / "poster" / f"{village.code}.html", self.site.poster(village, d))
                     rows = opendata.village_rows(village, self.site.where[village.id], d)
+                    summary = opendata.village_summary(village, self.site.where[village.id], d, self.site.snapshot.on,
+                                                       settlement)
                     written, spooled = opendata.write_village(self.out / "data" / "village" / village.code, rows,
-                                                              spool)
+                                                              spool, summary)
                     receipts = _copy_receipts(d, self.attachments, self.out / "files")
                     yield village, d, files + written, spooled, receipts
         finally:
@@ -315,7 +317,7 @@ def _link_kept(previous: Path | None, out: Path, kept: set[str], manifest: dict)
         files = 0
         for relative in (f"village/{code}/index.html", f"poster/{code}.html",
                          *(f"data/village/{code}/{name}.csv" for name in opendata.TABLES),
-                         *(f"files/{name}" for name in receipts)):
+                         f"data/village/{code}/summary.json", *(f"files/{name}" for name in receipts)):
             try:
                 os.link(previous / relative, out / relative)
             except FileExistsError:  # a receipt two villages share

@@ -87,6 +87,45 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
 }
 
 
+SUMMARY = (  # data/village/<code>/summary.json: what the village page says, as data
+    Column("as_of", "公示日历的核算日期（YYYY-MM-DD）"),
+    Column("village", "村社：code 区划代码、name 名称、county 旗县市区、prefecture 盟市"),
+    Column("fund_balance_yuan", "村社互助基金余额（元）"),
+    Column("projects", "每个公开项目一项：code、name、state（状态）及下列金额（元）"),
+    Column("projects[].raised_yuan / matched_yuan / rewarded_yuan", "已筹善款（扣除退款）、配捐、以奖代补"),
+    Column("projects[].disbursed_yuan / spent_yuan / balance_yuan", "拨付到村、已支出、村社项目账户结余"),
+    Column("projects[].to_fund_yuan / undisbursed_yuan / unused_yuan",
+           "转入互助基金、尚未拨付到村（在中华慈善总会或各级慈善总会）、项目各账户尚未使用的合计"),
+    Column("projects[].settlement", "页面上关于未使用善款去向的说明（由以上金额生成）"),
+    Column("projects[].disclosures", "公示日历：每个应公示期间的 label、opens、due、status（on_time 按时公示、late 逾期公示、"
+                                     "missing 至今未公示、due 待公示、upcoming 未到期）、published_on、days_late"),
+)
+WINDOW_STATUS = {"met": "on_time", "late": "late", "overdue": "missing", "due": "due", "upcoming": "upcoming"}
+
+
+def village_summary(village, place, details, on, settlement) -> dict:
+    """``summary.json``: the village's figures and disclosure windows, from the values its page shows."""
+    projects = []
+    for p in village.projects:
+        t = p.totals
+        projects.append({
+            "code": p.code, "name": p.name, "state": p.state_label, "target_yuan": fen_to_text(p.target),
+            **{f"{name}_yuan": fen_to_text(value) for name, value in (
+                ("raised", t.raised), ("matched", t.matched), ("rewarded", t.rewarded), ("disbursed", t.disbursed),
+                ("spent", t.spent), ("balance", t.balance), ("to_fund", t.to_fund), ("undisbursed", t.upstream),
+                ("unused", t.unused))},
+            "settlement": settlement(p),
+            "disclosures": [{"label": d.label, "opens": d.opens.isoformat(), "due": d.due.isoformat(),
+                             "status": WINDOW_STATUS[d.status(on)],
+                             "published_on": d.met_on.isoformat() if d.met_on else None, "days_late": d.days_late}
+                            for d in p.calendar],
+        })
+    return {"as_of": on.isoformat(),
+            "village": {"code": village.code, "name": village.name, "county": place.county.name,
+                        "prefecture": place.prefecture.name},
+            "fund_balance_yuan": fen_to_text(details.fund_balance), "projects": projects}
+
+
 def _yes(flag: bool) -> str:
     return "是" if flag else "否"
 
@@ -160,15 +199,16 @@ class Spool:
             self.handle = None
 
 
-def write_village(directory: Path, rows: dict[str, list[list]], spool: Spool) -> tuple[int, dict]:
-    """The village's CSV files; its JSON rows go to ``spool``. Returns files written and where its
-    JSON rows are (``{"<table>.json": [spool, offset, length]}``)."""
+def write_village(directory: Path, rows: dict[str, list[list]], spool: Spool, summary: dict) -> tuple[int, dict]:
+    """The village's CSV files and ``summary.json``; its JSON rows go to ``spool``. Returns files
+    written and where its JSON rows are (``{"<table>.json": [spool, offset, length]}``)."""
     directory.mkdir(parents=True, exist_ok=True)
     where = {}
     for name, table in rows.items():
         (directory / f"{name}.csv").write_text("\ufeff" + csv_text(name, table), encoding="utf-8")
         where[f"{name}.json"] = spool.add(json_rows(table).encode("utf-8"))
-    return len(rows), where
+    (directory / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
+    return len(rows) + 1, where
 
 
 def _payload(data: bytes, kind: str, head: bytes) -> bytes:

@@ -22,7 +22,7 @@ from db.totals import Totals, add_up
 from db.volunteers import TeamSize
 
 from .charts import progress_bar, quota_chart
-from .opendata import TABLES
+from .opendata import SUMMARY, TABLES
 from .snapshot import Place, ProjectInfo, Snapshot, VillageInfo
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|>~-])")
@@ -238,7 +238,7 @@ class Site:
 
     def data_page(self) -> str:
         example = self.snapshot.villages[0].code if self.snapshot.villages else ""
-        return self._render("data.md", tables=TABLES, example=example) + "\n"
+        return self._render("data.md", tables=TABLES, summary=SUMMARY, example=example) + "\n"
 
     def news_index(self, news: list) -> str:
         return self._render("news.md", news=news) + "\n"

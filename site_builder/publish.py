@@ -24,6 +24,7 @@ from db.models import PublishRun
 from db.totals import advance_tally
 
 from .build import build
+from .audit import audit_site
 from .check import broken_links
 
 KEEP_RELEASES = 3
@@ -83,6 +84,10 @@ def _publish_locked(site: Path, base_url, attachments, requested_by: str, check:
                                   or page.parent.name == "poster" and page.stem in kept, workers=workers)
             if broken:
                 raise XfjyError(f"发现 {len(broken)} 个无效链接，例如 {broken[0][0]} → {broken[0][1]}")
+            rebuilt = [code for code, record in result.manifest.get("villages", {}).items() if not record[3]]
+            wrong = audit_site(target, rebuilt)  # an unchanged village was audited when first written
+            if wrong:
+                raise XfjyError(f"公开数据核对发现 {len(wrong)} 处不符，未发布：{wrong[0]}")
         _manifest_path(target).write_text(json.dumps(result.manifest, ensure_ascii=False), encoding="utf-8")
     except BaseException as exc:
         shutil.rmtree(target, ignore_errors=True)

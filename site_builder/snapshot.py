@@ -75,6 +75,7 @@ class ProjectInfo:
     donation_url: str = ""
     totals: Totals = field(default_factory=Totals)
     calendar: tuple[Deadline, ...] = ()       # every window as of the build's date (db.deadlines)
+    statuses: tuple[str, ...] = ()            # each window's status that day: a page changes when one does
     next_disclosure: Deadline | None = None
     overdue: tuple[Deadline, ...] = ()
 
@@ -336,6 +337,7 @@ def _load(area_code: str) -> Snapshot:
         upcoming, late = next_and_overdue(calendar, on)
         info = by_project[pid]
         info.calendar, info.next_disclosure, info.overdue = tuple(calendar), upcoming, tuple(late)
+        info.statuses = tuple(d.status(on) for d in calendar)
     latest = []
     recent = (Disclosure.select().where(Disclosure.project.in_(list(by_project)))
               .order_by(Disclosure.published_on.desc(), Disclosure.id.desc()).limit(10))

@@ -1,0 +1,199 @@
+"""``xfjy audit-site SITE_DIR``: check a published site against its own open data, never the database.
+
+For every village page the figures must be the sums of that village's published rows:
+- each project's raised, 配捐, 以奖代补, disbursed, spent, balance and 互助基金 transfers, and the
+  fund's balance, against ``ledger.csv`` (read as ``db.totals.add_flow`` reads entries);
+- raised against the gifts in ``donations.csv`` not returned, spent against the lines in
+  ``spending.csv`` not reversed (a second, independent sum);
+- each settlement sentence against the sentence those figures give (``db.public.settlement_sentence``);
+- each disclosure window's status (on time, late, missing, due) against the disclosures the page
+  publishes, counted as ``db.deadlines.assign`` counts them;
+- and ``summary.json`` against all of the above.
+
+Anyone can run it on a copy of the site: it needs the files and this package, nothing else.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import html
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from db.deadlines import Deadline, assign
+from db.models import Entry
+from db.money import format_fen, parse_fen
+from db.public import settlement_sentence
+from db.totals import Totals, add_flow
+from db.workflow import PROJECT
+
+KINDS = {label: kind for kind, label in Entry.KINDS.items()}
+STATES = {label: state for state, label in PROJECT.states.items()}
+FIGURES = ("raised", "matched", "rewarded", "disbursed", "spent", "balance", "to_fund")
+SUMMARY_FIGURES = (*FIGURES, "undisbursed", "unused")
+SUMMARY_STATUS = {"on_time": "met", "late": "late", "missing": "overdue", "due": "due", "upcoming": "upcoming"}
+
+_ATTRS = re.compile(r'([\w-]+)="([^"]*)"')
+_FIGURE = re.compile(r'<(?:td|strong|span)\s([^>]*data-figure="[^"]+"[^>]*)>([^<]*)<')
+_PROJECT_TABLE = re.compile(r'<table data-project="([^"]+)">(.*?)</table>', re.S)
+_SETTLEMENT = re.compile(r'<p class="xfjy-settlement" data-project="([^"]+)"[^>]*>(.*?)</p>', re.S)
+_WINDOW = re.compile(r'<tr class="xfjy-window-[^"]*"\s([^>]*)>')
+_ARTICLE = re.compile(r'<article class="xfjy-disclosure"\s([^>]*)>')
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    page: str
+    what: str
+    shown: str
+    expected: str
+
+    def __str__(self) -> str:
+        return f"{self.page}：{self.what}，页面为「{self.shown}」，按公开数据应为「{self.expected}」"
+
+
+def _fen(text: str) -> int:
+    text = html.unescape(text).replace("元", "").strip()
+    negative = text.startswith("-")
+    value = parse_fen(text.lstrip("-"))
+    return -value if negative else value
+
+
+def _csv(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _attrs(text: str) -> dict[str, str]:
+    return {k: html.unescape(v) for k, v in _ATTRS.findall(text)}
+
+
+@dataclass
+class Books:
+    """What a village's open data adds up to."""
+
+    totals: dict[str, Totals]
+    fund: int
+    fund_spent: int               # paid out of the 互助基金, net of reversals
+    gifts: dict[str, int]
+    spending: dict[str, int]      # lines not reversed, by project code ("" for the fund)
+
+
+def books(folder: Path) -> Books:
+    """Sum a village's published rows (``data/village/<code>/``)."""
+    totals: dict[str, Totals] = {}
+    fund = fund_spent = 0
+    for row in _csv(folder / "ledger.csv"):
+        amount = _fen(row["amount_yuan"])
+        net = -amount if row["reverses"] else amount
+        kind = KINDS.get(row["kind"], row["kind"])
+        if row["project_code"]:
+            add_flow(totals.setdefault(row["project_code"], Totals()), kind, row["from_kind"], row["to_kind"], net)
+        fund += amount if row["to_kind"] == "fund" else -amount if row["from_kind"] == "fund" else 0
+        fund_spent += net if kind == "fund_spending" else 0
+    gifts: dict[str, int] = {}
+    for row in _csv(folder / "donations.csv"):
+        if row["returned"] == "否":
+            gifts[row["project_code"]] = gifts.get(row["project_code"], 0) + _fen(row["amount_yuan"])
+    spending: dict[str, int] = {}
+    for row in _csv(folder / "spending.csv"):
+        if row["reversed"] == "否":
+            spending[row["project_code"]] = spending.get(row["project_code"], 0) + _fen(row["amount_yuan"])
+    return Books(totals, fund, fund_spent, gifts, spending)
+
+
+def audit_village(site: Path, code: str) -> list[Mismatch]:
+    page_path = site / "village" / code / "index.html"
+    page_name = f"village/{code}/"
+    text = page_path.read_text(encoding="utf-8")
+    folder = site / "data" / "village" / code
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    kept = books(folder)
+    found: list[Mismatch] = []
+
+    def expect(what: str, shown, expected) -> None:
+        if shown != expected:
+            found.append(Mismatch(page_name, what, str(shown), str(expected)))
+
+    on = dt.date.fromisoformat(summary["as_of"])
+    projects = {p["code"]: p for p in summary["projects"]}
+    shown_figures: dict[str, dict[str, int]] = {}
+    for project_code, body in _PROJECT_TABLE.findall(text):
+        shown_figures[project_code] = {_attrs(a)["data-figure"]: _fen(v) for a, v in _FIGURE.findall(body)}
+    for attrs, value in _FIGURE.findall(text):
+        a = _attrs(attrs)
+        if a.get("data-figure") == "raised" and "data-project" in a:
+            shown_figures.setdefault(a["data-project"], {})["raised"] = _fen(value)
+    for project_code, p in projects.items():
+        t = kept.totals.get(project_code, Totals())
+        figures = shown_figures.get(project_code, {})
+        for name in FIGURES:
+            expect(f"项目 {project_code} 的{name}", format_fen(figures.get(name, 0)), format_fen(getattr(t, name)))
+        for name in SUMMARY_FIGURES:
+            value = getattr(t, {"undisbursed": "upstream"}.get(name, name))
+            expect(f"summary.json 项目 {project_code} 的 {name}_yuan", p[f"{name}_yuan"], f"{value / 100:.2f}")
+        expect(f"项目 {project_code} 已筹与捐赠明细之和", format_fen(t.raised), format_fen(kept.gifts.get(project_code, 0)))
+        expect(f"项目 {project_code} 已支出与支出明细之和", format_fen(t.spent),
+               format_fen(kept.spending.get(project_code, 0)))
+        sentence = settlement_sentence(STATES.get(p["state"], p["state"]), t)
+        expect(f"summary.json 项目 {project_code} 的结转说明", p["settlement"], sentence)
+    for project_code, sentence in _SETTLEMENT.findall(text):
+        p = projects.get(project_code)
+        if p is None:
+            found.append(Mismatch(page_name, f"项目 {project_code} 不在 summary.json 中", project_code, "—"))
+            continue
+        expected = settlement_sentence(STATES.get(p["state"], p["state"]), kept.totals.get(project_code, Totals()))
+        expect(f"项目 {project_code} 的结转说明", html.unescape(sentence).strip(), expected)
+    fund_shown = [_fen(v) for a, v in _FIGURE.findall(text) if _attrs(a).get("data-figure") in ("互助基金余额", "fund_balance")]
+    for value in fund_shown:
+        expect("互助基金余额", format_fen(value), format_fen(kept.fund))
+    expect("summary.json 的互助基金余额", summary["fund_balance_yuan"], f"{kept.fund / 100:.2f}")
+    expect("互助基金支出与支出明细之和", format_fen(kept.fund_spent), format_fen(kept.spending.get("", 0)))
+    found.extend(_calendar(page_name, text, projects, on))
+    return found
+
+
+def _calendar(page_name: str, text: str, projects: dict, on: dt.date) -> list[Mismatch]:
+    """Every window's status, recomputed from the disclosures the page publishes."""
+    found = []
+    published: dict[str, list[dt.date]] = {}
+    for attrs in _ARTICLE.findall(text):
+        a = _attrs(attrs)
+        published.setdefault(a["data-project"], []).append(dt.date.fromisoformat(a["data-counted"]))
+    shown: dict[str, list[tuple[dt.date, str]]] = {}
+    for attrs in _WINDOW.findall(text):
+        a = _attrs(attrs)
+        shown.setdefault(a["data-project"], []).append((dt.date.fromisoformat(a["data-due"]), a["data-status"]))
+    for code, p in projects.items():
+        windows = [Deadline(w["label"], dt.date.fromisoformat(w["opens"]), dt.date.fromisoformat(w["due"]))
+                   for w in p["disclosures"]]
+        counted = assign(windows, [d for d in published.get(code, []) if d <= on])
+        expected = [(d.due, d.status(on)) for d in counted]
+        if sorted(shown.get(code, [])) != sorted(expected):
+            found.append(Mismatch(page_name, f"项目 {code} 的公示日历", _describe(shown.get(code, [])),
+                                  _describe(expected)))
+        in_summary = sorted((dt.date.fromisoformat(w["due"]), SUMMARY_STATUS[w["status"]]) for w in p["disclosures"])
+        if in_summary != sorted(expected):
+            found.append(Mismatch(page_name, f"summary.json 项目 {code} 的公示日历", _describe(in_summary),
+                                  _describe(expected)))
+    return found
+
+
+def _describe(windows) -> str:
+    return "；".join(f"{due:%Y-%m-%d} {status}" for due, status in sorted(windows)) or "无"
+
+
+def audit_site(site: Path, codes=None) -> list[Mismatch]:
+    """Mismatches on the village pages ``codes`` (every village page when None), in code order."""
+    site = Path(site)
+    if codes is None:
+        codes = sorted(p.name for p in (site / "village").iterdir() if (p / "index.html").exists()) \
+            if (site / "village").exists() else []
+    found = []
+    for code in sorted(codes):
+        found.extend(audit_village(site, code))
+    return found

@@ -1,16 +1,34 @@
-"""Wall-clock time in China: dates on forms and receipts are Beijing dates, whatever the server's zone."""
+"""Wall-clock time in China: dates on forms and receipts are Beijing dates, whatever the server's zone.
+
+``travel`` sets the clock to a given moment for a while: a test walks one project through a year of
+its life, step by step, through the same code the staff use."""
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
 CHINA = ZoneInfo("Asia/Shanghai")
+_frozen: dt.datetime | None = None
 
 
 def now() -> dt.datetime:
     """Naive Beijing time, to the second (what every timestamp column stores)."""
+    if _frozen is not None:
+        return _frozen
     return dt.datetime.now(CHINA).replace(tzinfo=None, microsecond=0)
 
 
 def today() -> dt.date:
     return now().date()
+
+
+@contextmanager
+def travel(moment: dt.datetime):
+    """The clock reads ``moment`` until the block ends."""
+    global _frozen
+    previous, _frozen = _frozen, moment.replace(microsecond=0)
+    try:
+        yield
+    finally:
+        _frozen = previous

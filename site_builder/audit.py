@@ -39,7 +39,7 @@ _ATTRS = re.compile(r'([\w-]+)="([^"]*)"')
 _FIGURE = re.compile(r'<(?:td|strong|span)\s([^>]*data-figure="[^"]+"[^>]*)>([^<]*)<')
 _PROJECT_TABLE = re.compile(r'<table data-project="([^"]+)">(.*?)</table>', re.S)
 _SETTLEMENT = re.compile(r'<p class="xfjy-settlement" data-project="([^"]+)"[^>]*>(.*?)</p>', re.S)
-_WINDOW = re.compile(r'<tr class="xfjy-window-[^"]*"\s([^>]*)>')
+_WINDOW = re.compile(r'<li class="xfjy-window-[^"]*"\s([^>]*)>')
 _ARTICLE = re.compile(r'<article class="xfjy-disclosure"\s([^>]*)>')
 
 

@@ -23,8 +23,8 @@ from db.errors import XfjyError
 from db.models import PublishRun
 from db.totals import advance_tally
 
-from .build import build
 from .audit import audit_site
+from .build import build
 from .check import broken_links
 
 KEEP_RELEASES = 3

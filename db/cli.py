@@ -215,11 +215,12 @@ def verify(old: Path, new: Path) -> None:
 
 @cli.command("audit-site", with_appcontext=False)
 @click.argument("site", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def audit_site(site: Path) -> None:
+@click.option("--workers", default=None, type=click.IntRange(1, 64), help="并行进程数（默认按 CPU 核数，最多 4）")
+def audit_site(site: Path, workers: int | None) -> None:
     """只读已发布的网站（页面和开放数据），核对每个村社页面上的金额、结转说明和公示日历；有不符之处时列出并以 1 退出。"""
     from site_builder.audit import audit_site as run_audit
 
-    found = run_audit(site)
+    found = run_audit(site, workers=workers or min(os.cpu_count() or 1, 4))
     for mismatch in found[:200]:
         click.echo(str(mismatch))
     pages = len(list((site / "village").glob("*/index.html"))) if (site / "village").exists() else 0

@@ -329,12 +329,12 @@ def matching_preview(rule: MatchingRule, project: Project) -> MatchingPreview:
 
 
 def check_rule(rule: MatchingRule, actor=None) -> None:
-    """A rule belongs to a federation (自治区, 盟市 or 旗县市区) and is made by that federation."""
+    """A rule belongs to a federation (自治区, 盟市 or 旗县市区) within the actor's jurisdiction."""
     area = rule.area
     if area.level not in (Level.REGION, Level.PREFECTURE, Level.COUNTY):
         raise LedgerError(f"{area.name}不是慈善总会所在的自治区、盟市或旗县市区，请选择本级慈善总会")
-    if actor is not None and actor.role != Role.ADMIN and actor.area_id != area.id:
-        raise LedgerError(f"配捐规则由本级慈善总会制定：请选择{actor.area.name}")
+    if actor is not None and not covers(actor, area):
+        raise LedgerError(f"{area.name}不在您的管辖范围内，请选择{actor.area.name}")
     if rule.kind not in MatchingRule.KINDS:
         raise LedgerError("规则类型应为 配捐 或 以奖代补")
     if not (rule.name or "").strip():
@@ -484,7 +484,7 @@ def disburse(project: Project, actor, expected: int | None = None, on: dt.date |
         if expected is not None and expected != hop.amount:
             raise LedgerError("金额已变化，请重新预览")
         entry = post("disbursement", hop.source, hop.target, hop.amount, actor=actor, project=project,
-                     memo=f"{hop.source_area.name} → {hop.target_area.name}", booked_on=on)
+                     memo=f"{federation_name(hop.source_area)} → {hop.target_area.name}", booked_on=on)
         if project.state == "use_applied":
             advance_project(project, "start_disbursing", actor)
         if hop.target.kind == "project":

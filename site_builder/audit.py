@@ -187,13 +187,25 @@ def _describe(windows) -> str:
     return "；".join(f"{due:%Y-%m-%d} {status}" for due, status in sorted(windows)) or "无"
 
 
-def audit_site(site: Path, codes=None) -> list[Mismatch]:
-    """Mismatches on the village pages ``codes`` (every village page when None), in code order."""
+def audit_site(site: Path, codes=None, workers: int = 1) -> list[Mismatch]:
+    """Mismatches on the village pages ``codes`` (every village page when None), in code order; the
+    villages are shared out over ``workers`` processes when there are many."""
     site = Path(site)
     if codes is None:
-        codes = sorted(p.name for p in (site / "village").iterdir() if (p / "index.html").exists()) \
+        codes = [p.name for p in (site / "village").iterdir() if (p / "index.html").exists()] \
             if (site / "village").exists() else []
+    codes = sorted(codes)
+    if workers <= 1 or len(codes) < 500:
+        return _audit_many(site, codes)
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        parts = pool.starmap(_audit_many, [(site, codes[i::workers]) for i in range(workers)])
+    return sorted((m for part in parts for m in part), key=lambda m: m.page)
+
+
+def _audit_many(site: Path, codes: list[str]) -> list[Mismatch]:
     found = []
-    for code in sorted(codes):
+    for code in codes:
         found.extend(audit_village(site, code))
     return found

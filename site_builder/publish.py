@@ -85,7 +85,7 @@ def _publish_locked(site: Path, base_url, attachments, requested_by: str, check:
             if broken:
                 raise XfjyError(f"发现 {len(broken)} 个无效链接，例如 {broken[0][0]} → {broken[0][1]}")
             rebuilt = [code for code, record in result.manifest.get("villages", {}).items() if not record[3]]
-            wrong = audit_site(target, rebuilt)  # an unchanged village was audited when first written
+            wrong = audit_site(target, rebuilt, workers)  # an unchanged village was audited when first written
             if wrong:
                 raise XfjyError(f"公开数据核对发现 {len(wrong)} 处不符，未发布：{wrong[0]}")
         _manifest_path(target).write_text(json.dumps(result.manifest, ensure_ascii=False), encoding="utf-8")

@@ -70,7 +70,7 @@ def _text(path: Path) -> str:
 
 
 def _cards(html: str) -> dict[str, str]:
-    return dict(re.findall(r'xfjy-card-label">([^<]+)</span><span class="xfjy-card-value">([^<]+)<', html))
+    return dict(re.findall(r'xfjy-card-label">([^<]+)</span><span class="xfjy-card-value"[^>]*>([^<]+)<', html))
 
 
 def _yuan(fen: int) -> str:

@@ -7,7 +7,7 @@ LABELS = {
     "created_at": "创建时间", "updated_at": "更新时间", "village": "村社", "reporting_unit": "填报单位",
     "reported_on": "填报日期", "target": "善款募集目标", "starts_on": "募集开始", "ends_on": "募集截止",
     "background": "村社基本情况", "summary": "项目简介", "democratic_decision": "村社民主决策情况",
-    "urgent": "急难愁盼", "donation_url": "捐赠页面（https 地址）",
+    "urgent": "急难愁盼", "donation_url": "捐赠页面（https 地址）", "timing": "到账说明",
     "state": "状态", "project": "项目", "txn_no": "交易号", "donor_name": "捐赠人",
     "name_consent": "公开姓名", "amount": "金额", "channel": "渠道", "donated_at": "捐赠时间", "message": "留言",
     "import_run": "导入批次", "spent_on": "支出日期", "item": "支出事项", "payee": "收款方", "voucher_no": "凭证号",

@@ -99,3 +99,29 @@ def test_a_matching_rule_of_the_wrong_unit_says_which_to_choose(app, db):
     assert MatchingRule.select().count() == 0
     post(app, county, "/admin/matching_rule/new/", {**form, "area": str(chain.county.id)})
     assert MatchingRule.get().cap == 500_000
+
+
+def test_fund_payments_are_listed_and_exported_only_within_the_area(app, db):
+    import datetime as dt
+
+    from db import funds, workflow
+    from db.clock import travel
+
+    from .factories import advance_to, donate, new_project
+
+    chain, other = Chain(), Chain(county_code="150102")
+    project = advance_to(new_project(chain, target=500_000), "fundraising", chain)
+    donate(project, 90_000)
+    workflow.advance_project(project, "expire", None, on=dt.datetime(2024, 9, 1, 9, 0))
+    workflow.advance_project(project, "close", chain.users[Role.COUNTY], "结项")
+    with travel(dt.datetime(2025, 1, 10, 9)):
+        funds.spend(chain.village, spent_on=dt.date(2025, 1, 10), item="冬季取暖补助", payee="困难户某某",
+                    amount=20_000, approved_by="李秀英、张海军", approved_on=dt.date(2025, 1, 8))
+    for user, seen in ((chain.users[Role.COUNTY], True), (chain.users[Role.VILLAGE], True),
+                       (other.users[Role.COUNTY], False), (other.users[Role.VILLAGE], False)):
+        client = app.test_client()
+        login(client, user)
+        listing = client.get("/admin/fund_spending/").get_data(as_text=True)
+        exported = client.get("/admin/fund_spending/export/csv/").get_data(as_text=True)
+        assert ("冬季取暖补助" in listing) is seen and ("冬季取暖补助" in exported) is seen, user.username
+        assert ("李秀英、张海军" in exported) is seen

@@ -19,6 +19,7 @@ from db.models import (
     Entry,
     Evaluation,
     Expenditure,
+    FundSpending,
     ImportRun,
     MatchingRule,
     Project,
@@ -144,12 +145,14 @@ class DonationView(XfjyModelView):
     can_edit = False
     can_delete = False
     simple_list_pager = True
-    column_list = ("txn_no", "project", "donor_name", "name_consent", "amount", "channel", "donated_at", "message")
+    column_list = ("txn_no", "project", "donor_name", "name_consent", "amount", "channel", "donated_at", "timing",
+                   "message")
     column_searchable_list = (Donation.txn_no, Donation.donor_name)
     column_sortable_list = ("donated_at", "amount", "txn_no")
     column_default_sort = ("donated_at", True)
-    column_formatters = {"name_consent": _label(Donation.CONSENTS), "channel": _label(Donation.CHANNELS)}
-    column_formatters_export = {"name_consent": _label(Donation.CONSENTS), "channel": _label(Donation.CHANNELS)}
+    column_formatters = {"name_consent": _label(Donation.CONSENTS), "channel": _label(Donation.CHANNELS),
+                         "timing": _label(Donation.TIMINGS)}
+    column_formatters_export = column_formatters
 
     @property
     def column_filters(self):
@@ -207,6 +210,27 @@ class ExpenditureView(XfjyModelView):
     @property
     def column_filters(self):
         return project_filters(Expenditure.project)
+
+
+class FundSpendingView(XfjyModelView):
+    """Payments out of the villages' 互助基金: recorded on a village's page (db.funds), listed here."""
+
+    money_columns = ("amount",)
+    can_create = False
+    can_edit = False
+    can_delete = False
+    column_list = ("spent_on", "village", "item", "payee", "amount", "voucher_no", "approved_by", "approved_on")
+    column_labels = {"approved_by": "同意的监管会成员", "approved_on": "监管会同意日期"}
+    column_searchable_list = (FundSpending.item, FundSpending.payee, FundSpending.voucher_no)
+    column_sortable_list = ("spent_on", "amount")
+    column_default_sort = ("spent_on", True)
+    column_formatters = {"village": lambda v, c, m, n: Markup(
+        f'<a href="{url_for("workflow.village", village_id=m.village_id)}#fund">{escape(m.village.full_name)}</a>')}
+    column_formatters_export = {"village": lambda v, c, m, n: m.village.full_name}
+
+    @property
+    def column_filters(self):
+        return village_filters(FundSpending.village, lambda villages: FundSpending.village.in_(villages))
 
 
 class DisclosureView(XfjyModelView):
@@ -355,7 +379,8 @@ class ImportRunView(XfjyModelView):
 
 VIEWS = [
     (VillageView, Village, "村社"), (ProjectView, Project, "项目"), (DonationView, Donation, "捐赠"),
-    (EntryView, Entry, "资金台账"), (ExpenditureView, Expenditure, "支出"), (DisclosureView, Disclosure, "公示"),
+    (EntryView, Entry, "资金台账"), (ExpenditureView, Expenditure, "支出"),
+    (FundSpendingView, FundSpending, "互助基金支出"), (DisclosureView, Disclosure, "公示"),
     (MatchingRuleView, MatchingRule, "配捐规则"), (VolunteerView, Volunteer, "志愿者"),
     (EvaluationView, Evaluation, "验收评估"), (ImportRunView, ImportRun, "导入记录"), (UserView, User, "用户"),
     (AuditLogView, AuditLog, "操作日志"),

@@ -223,7 +223,7 @@ def check_project(project: Project) -> list[str]:
     return warnings
 
 
-ALWAYS_EDITABLE = ("urgent", "donation_url")  # not on the 附件2 form: may change after submission
+ALWAYS_EDITABLE = ("donation_url",)  # not on the 附件2 form: set once the platform page exists
 
 
 def check_editable(project: Project, fields=()) -> None:

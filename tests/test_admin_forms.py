@@ -125,3 +125,23 @@ def test_fund_payments_are_listed_and_exported_only_within_the_area(app, db):
         exported = client.get("/admin/fund_spending/export/csv/").get_data(as_text=True)
         assert ("冬季取暖补助" in listing) is seen and ("冬季取暖补助" in exported) is seen, user.username
         assert ("李秀英、张海军" in exported) is seen
+
+
+def test_the_donation_page_is_set_after_approval_but_the_form_stays_locked(app, db):
+    from db.models import Project
+
+    from .factories import advance_to, new_project
+
+    chain = Chain()
+    project = advance_to(new_project(chain), "fundraising", chain)
+    client = app.test_client()
+    token = login(client, chain.users[Role.COUNTY])
+    update = "/admin/project/ajax/update/"
+    response = client.post(update, data={"list_form_pk": project.id, "donation_url": "http://x.cn/1", "csrf_token": token})
+    assert response.status_code != 200 and "https" in response.get_data(as_text=True)
+    response = client.post(update, data={"list_form_pk": project.id, "donation_url": "https://gongyi.example.cn/p/9",
+                                         "csrf_token": token})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert Project.get_by_id(project.id).donation_url == "https://gongyi.example.cn/p/9"
+    response = client.post(update, data={"list_form_pk": project.id, "urgent": "1", "csrf_token": token})
+    assert response.status_code != 200 and "不能修改申报内容" in response.get_data(as_text=True)

@@ -729,3 +729,17 @@ def test_post_many_refuses_same_account_and_unknown_kind(db):
         ledger.post_many([dict(kind="bonus", from_account=sponsor.id, to_account=pool.id, amount=1)])
     assert entry_count() == 0
     assert Account.select().where(Account.kind == "pool").count() == 1
+
+
+def test_a_matching_memo_says_yuan_not_fen(db):
+    from db.models import MatchingRule, Role
+
+    from .factories import Chain, advance_to, donate, new_project
+
+    chain = Chain()
+    project = advance_to(new_project(chain), "fundraising", chain)
+    donate(project, 5_500_000)
+    ledger.fund_pool(chain.county, 1_000_000, "本级配套资金", actor=chain.users[Role.COUNTY])
+    rule = MatchingRule.create(area=chain.county, kind="matching", name="土左旗配捐", ratio_bp=1000, cap=1_000_000)
+    entry = ledger.post_matching(rule, project, chain.users[Role.COUNTY])
+    assert entry.memo == "土左旗配捐：已筹 55,000.00 元 × 10%"

@@ -191,6 +191,9 @@ def look_at_the_page(site, code: str, db) -> None:
                     assert "已有 5,750.00 元 转入本村社互助基金，按基金规定运作。项目已结项，项目账户已无结余。" in text
                     assert "项目结项后到账，转入村社互助基金" in text and "互助基金余额 2,750.00 元" in text
                     assert "李秀英、张海军" in text and "去捐赠" not in text  # closed: no call to give
+                    assert "委员 李秀英" in text and "13800000000" not in text  # the 监管会, never a phone
+                    assert "2026-01-03 起" in text  # fundraising really began with the early gift
+                    assert "2026-02-10 12:10" in text  # each gift's time of day
                     screenshot(page, backend, f"life-village-{width}", prefix="site")
                     context.close()
             finally:

@@ -1,16 +1,15 @@
 """Form fields and formatters shared by the grids: money typed and shown in yuan, stored in fen."""
 from __future__ import annotations
 
-import re
-
 from markupsafe import Markup
 from wtforms import StringField, ValidationError
 
 from db.errors import MoneyError
 from db.money import fen_to_text, format_fen, parse_fen
+from db.text import spreadsheet_safe
 
-_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+__all__ = ["MoneyField", "money", "money_export", "spreadsheet_safe"]
+
 
 
 class MoneyField(StringField):
@@ -43,10 +42,3 @@ def money(view, context, model, name):
 def money_export(view, context, model, name):
     value = getattr(model, name)
     return fen_to_text(value) if isinstance(value, int) else ""
-
-
-def spreadsheet_safe(value):
-    """A cell Excel will not run: text starting like a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value):
-        return "'" + value
-    return value

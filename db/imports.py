@@ -192,7 +192,7 @@ def _table_for(preview, data: bytes, filename: str, required, columns) -> Table 
 
 def _formula_cells(number: int, cells: dict[str, str]) -> list[Problem]:
     return [Problem(number, column, "单元格含公式，请先粘贴为数值再导入")
-            for column, value in cells.items() if value.startswith(FORMULA_PREFIX)]
+            for column, value in cells.items() if value.lstrip(" \u3000\t").startswith(FORMULA_PREFIX)]
 
 
 def preview_donations(data: bytes, filename: str, actor=None, progress=None) -> DonationPreview:

@@ -43,3 +43,20 @@ def render_markdown(text: str) -> str:
 def plain(text: str) -> str:
     """Text with every tag removed (for places that show no markup at all)."""
     return nh3.clean(text or "", tags=set())
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def spreadsheet_safe(value):
+    """A cell Excel will not run, in every CSV and XLSX the project writes: text that starts like a
+    formula (after any leading spaces, which Excel skips) gets a leading apostrophe; numbers stay."""
+    if isinstance(value, str) and value[:1] in _FIRST:
+        start = value.lstrip(" \u3000")
+        if start.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(start):
+            return "'" + value
+    return value
+
+
+_FIRST = frozenset("=+-@\t\r \u3000")

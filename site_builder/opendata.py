@@ -15,6 +15,7 @@ from pathlib import Path
 
 from db.models import Entry
 from db.money import fen_to_text
+from db.text import spreadsheet_safe
 
 
 @dataclass(frozen=True)
@@ -161,11 +162,12 @@ def ledger_row(e, village_code: str = "", project_code: str = "") -> list:
 
 
 def csv_text(name: str, rows: list[list], header: bool = True) -> str:
+    """CSV for Excel: every cell that starts like a formula is neutralised (``db.text.spreadsheet_safe``)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     if header:
         writer.writerow([c.name for c in TABLES[name][1]])
-    writer.writerows(rows)
+    writer.writerows([spreadsheet_safe(cell) for cell in row] for row in rows)
     return out.getvalue()
 
 

@@ -514,3 +514,9 @@ def test_a_gift_dated_before_the_fundraising_start_is_accepted_with_a_warning(ch
     assert preview.ok and "早于募集开始日期 2024-03-01" in preview.warnings[0].message
     import_donations(data, "early.csv")
     assert Donation.get(Donation.txn_no == "EARLY-1").timing == "early"
+
+
+def test_a_formula_behind_leading_spaces_is_refused_like_any_formula(project):
+    problems = refused(csv_bytes([row(project, "F-1", "10", message=" =HYPERLINK(1)"),
+                                  row(project, "F-2", "10", message="\u3000=1+1")]), "f.csv")
+    assert "公式" in at(problems, 2, "留言").message and "公式" in at(problems, 3, "留言").message

@@ -21,3 +21,13 @@ def test_plain_paragraphs_render_as_markdown_renders_them(source):
     expected = text.nh3.clean(slow, tags=text.ALLOWED_TAGS, attributes=text.ALLOWED_ATTRIBUTES,
                               url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow")
     assert text.render_markdown(source) == expected
+
+
+def test_spreadsheet_cells_that_start_like_a_formula_are_neutralised():
+    from db.text import spreadsheet_safe
+
+    for hostile in ("=HYPERLINK(\"http://evil\",\"x\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)", "\t=1+1",
+                    "\r=1", " =HYPERLINK(1)", "\u3000=1+1"):
+        assert spreadsheet_safe(hostile) == "'" + hostile, hostile
+    for plain in ("1234.56", "-5.00", "0", "张三", "祝福家乡", "", "a=b", 12, None):
+        assert spreadsheet_safe(plain) == plain, plain

@@ -52,11 +52,11 @@ _PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 def spreadsheet_safe(value):
     """A cell Excel will not run, in every CSV and XLSX the project writes: text that starts like a
     formula (after any leading spaces, which Excel skips) gets a leading apostrophe; numbers stay."""
-    if isinstance(value, str) and value[:1] in _FIRST:
+    if isinstance(value, str) and value[:1] in FORMULA_FIRST:
         start = value.lstrip(" \u3000")
         if start.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(start):
             return "'" + value
     return value
 
 
-_FIRST = frozenset("=+-@\t\r \u3000")
+FORMULA_FIRST = frozenset("=+-@\t\r \u3000")  # a cell starting with none of these needs no look

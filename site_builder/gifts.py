@@ -25,6 +25,8 @@ KEPT = 12  # 48 bits: no two of a shard's few hundred gifts, or a mistyped numbe
 def typed(txn_no: str) -> str:
     """A transaction number as typed on a phone: full-width digits and letters folded (NFKC), every
     space and zero-width character dropped, letters upper case. gift.js does the same."""
+    if txn_no.isascii() and txn_no.isalnum():
+        return txn_no.upper()  # what the platform exports: nothing to fold
     text = unicodedata.normalize("NFKC", txn_no)
     return "".join(c for c in text if not c.isspace() and unicodedata.category(c) != "Cf").upper()
 

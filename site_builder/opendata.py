@@ -15,7 +15,7 @@ from pathlib import Path
 
 from db.models import Entry
 from db.money import fen_to_text
-from db.text import spreadsheet_safe
+from db.text import FORMULA_FIRST, spreadsheet_safe
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,11 @@ SUMMARY = (  # data/village/<code>/summary.json: what the village page says, as 
     Column("projects[].disclosures", "公示日历：每个应公示期间的 label、opens、due、status（on_time 按时公示、late 逾期公示、"
                                      "missing 至今未公示、due 待公示、upcoming 未到期）、published_on、days_late"),
 )
+# The columns of each table whose text people type (names, messages, items, memos): the only cells of
+# the open data that could start like a spreadsheet formula.
+TYPED = {name: tuple(i for i, c in enumerate(columns) if c.name in (
+    "village", "county", "prefecture", "project", "donor", "channel", "message", "note", "from_account", "to_account",
+    "reason", "memo", "item", "payee", "voucher_no", "approved_by")) for name, (_, columns) in TABLES.items()}
 WINDOW_STATUS = {"met": "on_time", "late": "late", "overdue": "missing", "due": "due", "upcoming": "upcoming"}
 
 
@@ -167,8 +172,18 @@ def csv_text(name: str, rows: list[list], header: bool = True) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     if header:
         writer.writerow([c.name for c in TABLES[name][1]])
-    writer.writerows([spreadsheet_safe(cell) for cell in row] for row in rows)
+    typed = TYPED[name]
+    writer.writerows(_safe(row, typed) for row in rows)
     return out.getvalue()
+
+
+def _safe(row: list, typed: tuple[int, ...]) -> list:
+    """Only the cells people type can start like a formula; codes, dates and amounts are made here."""
+    if any(isinstance(row[i], str) and row[i][:1] in FORMULA_FIRST for i in typed):
+        row = list(row)
+        for i in typed:
+            row[i] = spreadsheet_safe(row[i])
+    return row
 
 
 def json_head(name: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from functools import lru_cache
 
 from .disclosures import PUBLISHABLE_STATES
@@ -17,19 +18,20 @@ from .text import plain, render_markdown
 ANONYMOUS = "爱心人士"
 REDACTED = "［已隐去］"
 
-# Resident ID (18 digits, last may be X), mainland mobile, landline with area code; digits glued to
-# other digits are left alone so that amounts and voucher numbers survive.
-_ID_NUMBER = r"[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
-_MOBILE = r"(?:\+?86[-\s]?)?1[3-9]\d(?:[-\s]?\d{4}){2}"
-_LANDLINE = r"0\d{2,3}[-\s]?\d{7,8}"
-_BRACKETED_LANDLINE = r"\(0\d{2,3}\)[-\s]?\d{7,8}"  # the bracket already separates it from what precedes
-PRIVATE_NUMBER = re.compile(
-    rf"(?:(?<![\dA-Za-z])(?:{_ID_NUMBER}|{_MOBILE}|{_LANDLINE})|{_BRACKETED_LANDLINE})(?![\dA-Za-z])")
-# Chinese input methods type full-width digits and letters; they are matched as their ASCII twins.
-_FULL_WIDTH = str.maketrans({chr(0xFF10 + i): str(i) for i in range(10)}
-                            | {chr(0xFF21 + i): chr(0x41 + i) for i in range(26)}
-                            | {chr(0xFF41 + i): chr(0x61 + i) for i in range(26)}
-                            | {"\uff08": "(", "\uff09": ")", "\uff0b": "+", "\uff0d": "-", "\u3000": " "})
+# Resident ID (18 digits, last may be X), mainland mobile, landline with area code, bank card. Text is
+# matched in a normalised twin (NFKC, any decimal digit as ASCII, zero-width characters dropped), so a
+# number typed full-width, in Mongolian digits or with a zero-width space inside is seen as what it is;
+# groups may be split by a space, dot or hyphen. A number glued to other digits is left alone, so that
+# amounts, dates, area and voucher codes survive; letters do not protect it (QQ13812345678, TEL…).
+_ID_NUMBER = re.compile(r"[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]")
+_SEP = r"[ .\-]"
+_MOBILE = rf"(?:\+?86{_SEP}?)?1{_SEP}?[3-9](?:{_SEP}?\d){{9}}"
+_LANDLINE = rf"0\d{{2,3}}{_SEP}?(?:\d{{7,8}}|\d{{3,4}}{_SEP}\d{{4}})"
+_BRACKETED_LANDLINE = rf"\(0\d{{2,3}}\){_SEP}?\d{{7,8}}"  # the bracket already separates it from what precedes
+PRIVATE_NUMBER = re.compile(rf"(?:(?<!\d)(?:{_MOBILE}|{_LANDLINE})|{_BRACKETED_LANDLINE})(?!\d)")
+# 16 to 19 digits (an ID number, a bank card), maybe in groups: kept only if they are not one (see _long)
+LONG_NUMBER = re.compile(rf"(?<!\d)[1-9](?:{_SEP}?\d){{14,17}}{_SEP}?[\dXx](?![\dXx])")
+_ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u00ad\u180e")
 
 PUBLIC_PROJECT_STATES = PUBLISHABLE_STATES
 
@@ -47,20 +49,59 @@ def donor_label(name: str, consent: str) -> str:
     return ANONYMOUS
 
 
-_DIGIT = re.compile(r"[0-9\uff10-\uff19]")
+_DIGIT = re.compile(r"\d")  # any decimal digit, of any script
+
+
+_FOLD = {c: chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)} | {0x3000: " "} | {
+    c: str(unicodedata.decimal(chr(c))) for c in range(0x110000) if chr(c).isdecimal() and c > 0x7F}
+
+
+def _twin(text: str) -> tuple[str, list[int] | None]:
+    """The text as matched (see above) and, for each of its characters, where it came from (None: the
+    same place; only dropping a zero-width character shifts them)."""
+    twin = text.translate(_FOLD)
+    if _ZERO_WIDTH.isdisjoint(text):
+        return twin, None
+    kept = [i for i, c in enumerate(twin) if c not in _ZERO_WIDTH]
+    return "".join(twin[i] for i in kept), kept
+
+
+def _is_long_private(number: str) -> bool:
+    digits = re.sub(_SEP, "", number)
+    if len(digits) == 18 and _ID_NUMBER.fullmatch(digits):
+        return True
+    if not digits.isdigit() or not 16 <= len(digits) <= 19 or not _luhn(digits):
+        return False
+    groups = re.split(_SEP, number)
+    return len(groups) == 1 or all(len(g) == 4 for g in groups[:-1])  # as printed on a card: 4-digit groups
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for k, d in enumerate(reversed(digits)):
+        n = int(d) * (2 if k % 2 else 1)
+        total += n - 9 if n > 9 else n
+    return total % 10 == 0
 
 
 def redact(text: str) -> str:
-    """Text with every phone and ID number (ASCII or full-width) replaced by ``［已隐去］``."""
+    """Text with every phone, ID and bank card number replaced by ``［已隐去］``."""
     text = text or ""
     if _DIGIT.search(text) is None:
         return text
-    ascii_twin = text.translate(_FULL_WIDTH)  # same length, so spans carry over to the original
+    twin, where = _twin(text)
+    spans = [m.span() for m in LONG_NUMBER.finditer(twin) if _is_long_private(m.group())]
+    for m in PRIVATE_NUMBER.finditer(twin):
+        if not any(a < m.end() and m.start() < b for a, b in spans):
+            spans.append(m.span())
+    if not spans:
+        return text
     parts, end = [], 0
-    for match in PRIVATE_NUMBER.finditer(ascii_twin):
-        parts += [text[end:match.start()], REDACTED]
-        end = match.end()
-    return "".join(parts) + text[end:] if parts else text
+    for start, stop in sorted(spans):
+        first, last = (start, stop) if where is None else (where[start], where[stop - 1] + 1)
+        parts += [text[end:first], REDACTED]
+        end = last
+    return "".join(parts) + text[end:]
 
 
 @lru_cache(maxsize=4096)

@@ -268,3 +268,83 @@ def test_other_notes_are_kept_redacted_and_plain(kind):
     assert memo == "逐级拨付至村社项目账户" and reason == "更正金额"
     memo, reason = entry_note(kind, "联系 13812345678 <b>核对</b>", "<script>x()</script>录入错误")
     assert memo == f"联系 {REDACTED} 核对" and reason == "录入错误"
+
+
+# -- disguised numbers (issue 12, item 2) -------------------------------------------------------------
+
+def _luhn_complete(body: str) -> str:
+    for last in "0123456789":
+        digits = body + last
+        total = sum((int(d) * 2 - 9 if int(d) * 2 > 9 else int(d) * 2) if k % 2 else int(d)
+                    for k, d in enumerate(reversed(digits)))
+        if total % 10 == 0:
+            return digits
+    raise AssertionError
+
+
+MOBILES = st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True)
+IDS = st.builds(lambda area, year, month, day, seq, check: f"{area}{year}{month:02d}{day:02d}{seq}{check}",
+                st.from_regex(r"[1-6][0-9]{5}", fullmatch=True), st.integers(1930, 2020), st.integers(1, 12),
+                st.integers(1, 28), st.from_regex(r"[0-9]{3}", fullmatch=True), st.sampled_from("0123456789X"))
+CARDS = st.builds(_luhn_complete, st.from_regex(r"62[0-9]{13,16}", fullmatch=True))
+LANDLINES = st.builds(lambda area, number: area + number, st.sampled_from(["0471", "0472", "010", "0477"]),
+                      st.from_regex(r"[2-8][0-9]{6,7}", fullmatch=True))
+FULL = {str(i): chr(0xFF10 + i) for i in range(10)} | {"X": "Ｘ"}
+MONGOLIAN = {str(i): chr(0x1810 + i) for i in range(10)}
+
+
+SEPARATORS = [" ", ".", "-"]
+ZERO_WIDTH = ["\u200b", "\u2060", "\ufeff"]
+
+
+@st.composite
+def disguised(draw, numbers, splits=None):
+    """A number as people type it into a form: a space, dot or hyphen between any digits of a mobile or
+    ID number (where ``splits`` says for cards — every 4 digits — and landlines — after the area code),
+    zero-width characters anywhere, full-width or Mongolian digits, QQ/TEL glued in front."""
+    number = draw(numbers)
+    cuts = splits(number) if splits else None
+    sep, grouped = draw(st.sampled_from(SEPARATORS)), draw(st.booleans())
+    out = []
+    for k, digit in enumerate(number):
+        if k and (cuts is None and draw(st.integers(0, 5)) == 0):
+            out.append(draw(st.sampled_from(SEPARATORS)))
+        elif k and cuts is not None and k in cuts and grouped:
+            out.append(sep)
+        if k and draw(st.integers(0, 9)) == 0:
+            out.append(draw(st.sampled_from(ZERO_WIDTH)))
+        script = draw(st.sampled_from(["ascii", "ascii", "full", "mongolian"]))
+        out.append(FULL.get(digit, digit) if script == "full" else MONGOLIAN.get(digit, digit)
+                   if script == "mongolian" else digit)
+    prefix = draw(st.sampled_from(["", "QQ", "TEL", "电话", "手机：", "微信 ", "卡号", "身份证"]))
+    return number, prefix + "".join(out)
+
+
+def _digits_of(text: str) -> str:
+    from db.public import _twin
+
+    return re.sub(r"[^0-9Xx]", "", _twin(text)[0])
+
+
+CHINESE = st.text(alphabet="村社捐赠善款项目路灯安装，。、：王李张", max_size=8)
+
+
+@settings(max_examples=500, deadline=None)
+@given(CHINESE, st.one_of(disguised(MOBILES), disguised(IDS), disguised(CARDS, lambda n: set(range(4, len(n), 4))),
+                          disguised(LANDLINES, lambda n: {3 if n.startswith("010") else 4})), CHINESE)
+@example("供应商 ", ("13812345678", "电话13812345678"), " 身份证")
+@example("", ("110101199003071234", "1101 0119 9003 0712 34"), "")
+@example("", ("13812345678", "138.1234.5678"), "")
+def test_property_no_disguised_private_number_survives(before, case, after):
+    number, typed = case
+    out = redact(before + typed + after)
+    assert REDACTED in out
+    assert number.upper() not in _digits_of(out).upper(), (typed, out)
+    assert out.startswith(before[:1]) and out.endswith(after[-1:])
+
+
+@pytest.mark.parametrize("text", ["村社代码150102001001，凭证 PZ2024-5713，金额 12,345.67 元，2024.05.01",
+                                  "150121001001 150121001002", "项目编号 XF150121101007-01",
+                                  "路灯 60 盏 13 米高", "6222021234567891"])  # not a valid card number
+def test_codes_amounts_and_non_card_digit_groups_stay(text):
+    assert redact(text) == text

@@ -76,7 +76,7 @@ def _describe_accounts(known: dict, ids: set[int]) -> None:
                  .join_from(Account, AccountProject, JOIN.LEFT_OUTER, on=(Account.project == AccountProject.id))
                  .where(Account.id.in_(missing[start:start + 5000])))
         for aid, kind, area, project, name in raw_rows(query):
-            known[aid] = [kind, area or "", project or "", name]
+            known[aid] = [kind, area or "", project or "", public_text(name)]  # a payee's name is typed by staff
 
 
 def _disclosure_bodies(condition, accounts: dict) -> dict[int, dict]:

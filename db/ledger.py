@@ -474,13 +474,24 @@ def _disbursed_from(acct: Account) -> int:
     return int(out) - int(back)
 
 
-def disburse(project: Project, actor, expected: int | None = None, on: dt.date | None = None) -> Entry:
-    """Pass the money one level down; moves the project to 拨付中 and, on arrival, to 实施中."""
-    from .workflow import advance_project
+def disburse(project: Project, actor, expected: int | None = None, on: dt.date | None = None,
+             source: int | None = None) -> Entry:
+    """Pass the money one level down; moves the project to 拨付中 and, on arrival, to 实施中.
+
+    ``expected`` and ``source`` (an account id) are what the user previewed: the hop is posted only if
+    it is still that hop, so a form submitted twice posts once."""
+    from .workflow import advance_project, lock_project
 
     with write_transaction():
-        project = Project.get_by_id(project.id)
-        hop = next_hop(project, actor)
+        project = lock_project(project.id)
+        try:
+            hop = next_hop(project, actor)
+        except (LedgerError, TransitionError) as exc:
+            if source is not None:
+                raise LedgerError("该笔拨付已办理，请刷新页面查看") from exc
+            raise
+        if source is not None and hop.source.id != source:
+            raise LedgerError("该笔拨付已办理，请刷新页面查看下一步")
         if expected is not None and expected != hop.amount:
             raise LedgerError("金额已变化，请重新预览")
         entry = post("disbursement", hop.source, hop.target, hop.amount, actor=actor, project=project,

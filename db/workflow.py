@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from . import audit
 from .clock import now
-from .database import write_transaction
+from .database import is_postgres, write_transaction
 from .errors import TransitionError, XfjyError
 from .jurisdiction import area_of, covers
 from .models import AdmissionStep, Level, Project, ProjectReview, Role, SupervisoryMember, Village
@@ -153,12 +153,25 @@ def _check_area(actor, obj) -> None:
         raise TransitionError("该记录不在您的管辖范围内")
 
 
+def lock_project(project_id: int) -> Project:
+    """The project's row, held until the transaction ends (SQLite's write transaction holds it already),
+    read again after the lock: what a step checks is what it changes."""
+    if is_postgres():
+        Project.select(Project.id).where(Project.id == project_id).for_update().execute()
+    return Project.get_by_id(project_id)
+
+
 def advance_project(project: Project, action: str, actor, opinion: str = "", *, on: dt.datetime | None = None,
-                    raised: int | None = None) -> ProjectReview:
-    """Take one step of the project's review chain and record it."""
+                    raised: int | None = None, expected_state: str | None = None) -> ProjectReview:
+    """Take one step of the project's review chain and record it. ``expected_state`` is the state the
+    user saw: a second click on the same button finds the step already taken and says by whom."""
     given = project
     with write_transaction():
-        project = Project.get_by_id(project.id)
+        project = lock_project(project.id)
+        if expected_state is not None and project.state != expected_state:
+            last = project.reviews.order_by(ProjectReview.id.desc()).first()
+            who = f"由{last.person}（{last.unit}）" if last is not None and last.person else ""
+            raise TransitionError(f"该步骤已{who}办理，项目当前为「{PROJECT.label(project.state)}」，请刷新页面")
         transition = PROJECT.find(project.state, action, actor)
         _check_area(actor, project)
         _check_project_step(project, transition, on, raised)

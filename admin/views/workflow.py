@@ -117,15 +117,16 @@ class WorkflowView(BaseView):
         if step is not None and step.target == "closed":
             left = ledger.unused(project)
             done = f"已结项，结余 {format_fen(left)} 已转入村社互助基金" if left else "已结项，没有结余"
-        self._done(lambda: workflow.advance_project(project, action, current_user, request.form.get("opinion", "")),
-                   done)
+        self._done(lambda: workflow.advance_project(project, action, current_user, request.form.get("opinion", ""),
+                                                    expected_state=request.form.get("from_state") or None), done)
         return redirect(url_for(".project", project_id=project.id))
 
     @expose("/project/<int:project_id>/disburse", methods=("POST",))
     def disburse(self, project_id):
         project = self._get(Project, project_id)
         expected = request.form.get("expected", type=int)
-        self._done(lambda: ledger.disburse(project, current_user, expected), "已拨付并记账")
+        self._done(lambda: ledger.disburse(project, current_user, expected, source=request.form.get("source", type=int)),
+                   "已拨付并记账")
         return redirect(url_for(".project", project_id=project.id))
 
     @expose("/project/<int:project_id>/match", methods=("POST",))

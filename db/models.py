@@ -46,6 +46,7 @@ class BaseModel(Model):
     class Meta:
         database = database
         legacy_table_names = False
+        only_save_dirty = True  # an update writes the fields it changed, so two edits of one row both stay
 
 
 class Area(BaseModel):

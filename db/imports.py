@@ -329,8 +329,12 @@ class ImportResult:
 
 
 def import_donations(data: bytes, filename: str, actor=None, progress=None) -> ImportResult:
-    """Check, then write every new row and its ledger entry in one transaction, or nothing."""
+    """Check, then write every new row and its ledger entry in one transaction, or nothing.
+
+    Imports run one at a time (the ledger lock, taken before the check): of two overlapping files,
+    the second sees the first one's rows as already imported."""
     with write_transaction():
+        ledger.hold_ledger()
         preview = preview_donations(data, filename, actor, progress)
         if not preview.ok:
             raise DataImportError(preview.problems)
@@ -473,6 +477,7 @@ def import_villages(data: bytes, filename: str, actor=None) -> ImportResult:
     from .villages import add_township, add_village_area, register_village
 
     with write_transaction():
+        ledger.hold_ledger()  # one import at a time: the second sees the first one's villages
         preview = preview_villages(data, filename, actor)
         if not preview.ok:
             raise DataImportError(preview.problems)

@@ -161,3 +161,21 @@ def test_three_people_editing_three_fields_of_one_row_keep_all_three(committed, 
     finally:
         server.stop()
 
+
+
+def test_overlapping_imports_at_once_write_every_row_once(committed):
+    """Seen on PostgreSQL: HTTP 500 (UniqueViolation) and 51 of 58 rows written."""
+    from db.imports import import_donations
+    from db.models import Donation
+
+    from .test_imports import csv_bytes, row
+
+    chain = Chain()
+    project = advance_to(new_project(chain), "fundraising", chain)
+    files = [csv_bytes([row(project, f"OV-{n}", "10") for n in range(k * 10, k * 10 + 30)]) for k in range(CLICKS)]
+    database.close()
+    said = all_at_once(lambda i: import_donations(files[i], f"f{i}.csv"))
+    assert said == ["ok"] * CLICKS, said
+    assert Donation.select().where(Donation.txn_no.startswith("OV-")).count() == (CLICKS - 1) * 10 + 30
+    assert Entry.select().where(Entry.kind == "donation").count() == Donation.select().count()
+    assert ledger.integrity_problems() == []

@@ -12,6 +12,7 @@ database = DatabaseProxy()
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
     "foreign_keys": 1,
+    "recursive_triggers": 1,  # REPLACE's implicit delete fires the delete triggers (the ledger refuses it)
     "busy_timeout": 10000,
     "synchronous": "normal",
     "cache_size": -64000,

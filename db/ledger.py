@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from peewee import Case, IntegrityError, fn
+from peewee import JOIN, Case, IntegrityError, fn
 
 from . import audit
 from .areas import ancestors
@@ -681,7 +681,25 @@ def integrity_problems() -> list[str]:
     from .history import problems as history_problems
     from .totals import tally_problems
 
-    return problems + tally_problems() + history_problems()
+    return problems + recorded_problems() + tally_problems() + history_problems()
+
+
+def recorded_problems() -> list[str]:
+    """A gift or a spending line whose amount differs from what its ledger entry posted."""
+    from .models import Expenditure
+
+    problems = []
+    for model, kind, label in ((Donation, "donation", "捐赠"), (Expenditure, "expenditure", "支出")):
+        link = Entry.donation if model is Donation else Entry.expenditure
+        posted = (Entry.select(link.alias("record"), Entry.amount.alias("amount"))
+                  .where((Entry.kind == kind) & Entry.reverses.is_null()).alias("posted"))
+        query = (model.select(model.id, model.amount, posted.c.amount)
+                 .join(posted, JOIN.LEFT_OUTER, on=(posted.c.record == model.id))
+                 .where(posted.c.amount.is_null() | (posted.c.amount != model.amount)))
+        for record_id, amount, entry_amount in query.tuples().limit(50):
+            shown = "无记账分录" if entry_amount is None else f"记账 {format_fen(int(entry_amount))}"
+            problems.append(f"{label} #{record_id} 金额 {format_fen(int(amount))} 与分录不符（{shown}）")
+    return problems
 
 
 # -- money waiting and money held ------------------------------------------------------------------

@@ -9,8 +9,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from db.errors import XfjyError
-from db.models import User
-from db.users import authenticate
+from db.users import authenticate, user_for_session
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
@@ -26,9 +25,21 @@ class LoginForm(FlaskForm):
 
 
 @login_manager.user_loader
-def load_user(user_id: str):
-    user = User.get_or_none(User.id == int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+def load_user(key: str):
+    return user_for_session(key)
+
+
+def safe_next(target: str) -> str:
+    """Where to go after signing in: a path of this site only (no scheme, host, ``//``, backslash or
+    control character, which browsers would read as another host)."""
+    from urllib.parse import urlsplit
+
+    target = target or ""
+    if (not target.startswith("/") or target.startswith("//") or "\\" in target
+            or any(ord(c) < 32 or ord(c) == 127 for c in target)):
+        return url_for("admin.index")
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else url_for("admin.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -41,8 +52,7 @@ def login():
             flash(str(exc), "error")
         else:
             login_user(user)
-            target = request.args.get("next", "")
-            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("admin.index"))
+            return redirect(safe_next(request.args.get("next", "")))
     return render_template("login.html", form=form)
 
 

@@ -137,7 +137,9 @@ class User(BaseModel):
         return self.active
 
     def get_id(self) -> str:
-        return str(self.id)
+        from .users import session_key
+
+        return session_key(self)
 
 
 class Village(BaseModel):

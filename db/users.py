@@ -31,7 +31,7 @@ def create_user(username: str, password: str, role: str, area_code: str, *, disp
         raise XfjyError("用户名不能为空")
     if role not in Role.ALL:
         raise XfjyError(f"角色「{role}」无效，应为 {', '.join(Role.ALL)} 之一")
-    password_hash = hash_password(password)
+    password_hash = hash_password(password, username)
     area = get_area(area_code)
     if area.level not in ROLE_AREA_LEVELS[role] or (
         role == Role.COUNTY and area.level == Level.PREFECTURE and area.county_id != area.id
@@ -66,43 +66,88 @@ def check_password(user: User, password: str) -> bool:
     return check_password_hash(user.password_hash, password)
 
 
-def hash_password(password: str) -> str:
-    if len(password) < 8:
-        raise XfjyError("密码至少 8 位")
+MIN_PASSWORD = 10
+
+
+def check_new_password(password: str, username: str = "") -> None:
+    """At least 10 characters, not only digits, not the user name (nor containing it)."""
+    password = password or ""
+    if len(password) < MIN_PASSWORD:
+        raise XfjyError(f"密码至少 {MIN_PASSWORD} 位")
+    if password.isdigit():
+        raise XfjyError("密码不能全是数字，请加入字母或符号")
+    if username and username.strip().lower() in password.lower():
+        raise XfjyError("密码不能包含用户名")
+
+
+def hash_password(password: str, username: str = "") -> str:
+    check_new_password(password, username)
     return generate_password_hash(password)
 
 
 def set_password(user: User, password: str, by=None) -> None:
-    User.update(password_hash=hash_password(password)).where(User.id == user.id).execute()
+    """A new password also ends every session signed in with the old one (``session_key``)."""
+    User.update(password_hash=hash_password(password, user.username)).where(User.id == user.id).execute()
     audit.record(by, "update", user, summary=f"重置用户 {user.username} 的密码", after={})
+
+
+def session_key(user: User) -> str:
+    """What a session remembers of its user: the id and a digest of the password hash, so that a
+    changed password signs every old session out."""
+    import hashlib
+
+    return f"{user.id}.{hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]}"
+
+
+def user_for_session(key: str) -> User | None:
+    user_id, _, digest = (key or "").partition(".")
+    user = User.get_or_none(User.id == int(user_id)) if user_id.isdigit() else None
+    if user is None or not user.active or not digest or session_key(user) != key:
+        return None
+    return user
 
 
 MAX_FAILED_LOGINS = 5
 LOCK_MINUTES = 15
+SIGN_IN_FAILED = f"用户名或密码错误，或账号已被锁定（连续输错 {MAX_FAILED_LOGINS} 次锁定 {LOCK_MINUTES} 分钟）"
 
 
 def authenticate(username: str, password: str) -> User:
     """The user for these credentials; repeated failures lock the account for a while.
 
-    The same message for an unknown name and a wrong password, so names cannot be probed.
-    """
+    One message for every failure (unknown name, wrong password, locked, disabled), so nothing can be
+    learnt about an account. Each attempt is counted, atomically, before its password is checked:
+    however many arrive at once, at most five passwords are tried before the lock."""
     import datetime as dt
 
     from .clock import now
+    from .database import is_postgres, write_transaction
 
     user = User.get_or_none(User.username == (username or "").strip())
-    wrong = XfjyError("用户名或密码错误")
+    wrong = XfjyError(SIGN_IN_FAILED)
     if user is None:
         check_password_hash(_DUMMY_HASH, password or "")  # same time as a real check
         raise wrong
-    if user.locked_until is not None and user.locked_until > now():
-        raise XfjyError(f"登录失败次数过多，账号已锁定至 {user.locked_until:%H:%M}，请稍后再试")
-    if not user.active:
-        raise XfjyError("该账号已停用")
-    if not check_password(user, password or ""):
-        failures = user.failed_logins + 1
-        locked = now() + dt.timedelta(minutes=LOCK_MINUTES) if failures >= MAX_FAILED_LOGINS else None
-        User.update(failed_logins=0 if locked else failures, locked_until=locked).where(User.id == user.id).execute()
+    with write_transaction():
+        if is_postgres():
+            User.select(User.id).where(User.id == user.id).for_update().execute()
+        row = User.get_by_id(user.id)
+        if row.locked_until is not None and row.locked_until <= now():
+            row.failed_logins, row.locked_until = 0, None  # the lock has run out: counting starts again
+        if not row.active or row.locked_until is not None or row.failed_logins >= MAX_FAILED_LOGINS:
+            refused = True
+            if row.active and row.locked_until is None:
+                User.update(locked_until=now() + dt.timedelta(minutes=LOCK_MINUTES)).where(User.id == user.id).execute()
+        else:
+            refused, attempt = False, row.failed_logins + 1
+            User.update(failed_logins=attempt, locked_until=None).where(User.id == user.id).execute()
+    if refused:
+        check_password_hash(_DUMMY_HASH, password or "")
+        raise wrong
+    if not check_password(row, password or ""):
+        locked = attempt >= MAX_FAILED_LOGINS
+        if locked:
+            User.update(locked_until=now() + dt.timedelta(minutes=LOCK_MINUTES)).where(User.id == user.id).execute()
         audit.record(user, "login_failed", table="users", object_id=user.id,
                      summary=f"{user.username} 登录失败" + ("，账号锁定" if locked else ""))
         raise wrong

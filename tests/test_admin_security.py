@@ -24,7 +24,7 @@ from db.models import (
     User,
     Village,
 )
-from db.users import MAX_FAILED_LOGINS
+from db.users import MAX_FAILED_LOGINS, SIGN_IN_FAILED
 
 from .conftest import login
 from .factories import Chain, advance_to, donate, new_project
@@ -153,7 +153,7 @@ def test_wrong_password_and_unknown_user_get_the_same_message(app, db):
     wrong = try_login(client, person.username, "not-the-password")
     unknown = try_login(client, "no-such-user", "not-the-password")
     assert wrong.status_code == unknown.status_code == 200
-    assert alert(wrong) == alert(unknown) == "用户名或密码错误"
+    assert alert(wrong) == alert(unknown) == SIGN_IN_FAILED
     assert person.username not in alert(wrong)
     assert not signed_in(client)
 
@@ -164,7 +164,7 @@ def test_five_failures_lock_the_account_even_for_the_right_password(app, db):
     client = app.test_client()
     for attempt in range(1, MAX_FAILED_LOGINS + 1):
         response = try_login(client, person.username, f"wrong-{attempt}")
-        assert alert(response) == "用户名或密码错误", attempt
+        assert alert(response) == SIGN_IN_FAILED, attempt
     locked = User.get_by_id(person.id)
     assert locked.locked_until is not None
     response = try_login(client, person.username, PASSWORD)
@@ -210,7 +210,7 @@ def test_a_deactivated_account_cannot_sign_in(app, db):
     User.update(active=False).where(User.id == person.id).execute()
     client = app.test_client()
     response = try_login(client, person.username, PASSWORD)
-    assert response.status_code == 200 and "停用" in alert(response)
+    assert response.status_code == 200 and alert(response) == SIGN_IN_FAILED  # nothing said about the account
     assert not signed_in(client)
 
 
@@ -227,7 +227,8 @@ def test_session_cookie_is_httponly_and_samesite_lax(app, db):
     assert "samesite=lax" in flags
 
 
-@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example"])
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example", "/%09/evil.example",
+                                    "/%0d%0aSet-Cookie:x=1", "/%5Cevil.example", "/\t/evil.example"])
 def test_login_does_not_redirect_off_site(app, db, target):
     person = Chain().users[Role.COUNTY]
     set_password(person)
@@ -240,6 +241,7 @@ def test_login_does_not_redirect_off_site(app, db, target):
     parts = urlsplit(location)
     assert parts.scheme == "" and parts.netloc == "", location
     assert location.startswith("/") and not location.startswith("//") and "\\" not in location, location
+    assert not any(ord(c) < 32 for c in location), location
 
 
 def test_logout_needs_a_post_with_token(app, db):
@@ -516,3 +518,25 @@ def test_money_in_the_lists_is_shown_in_yuan(app, hostile):
     # Hostile text is shown escaped.
     assert '=HYPERLINK("http' not in donations
     assert "=HYPERLINK(&#34;http://evil.example/?q=&#34;&amp;A1" in donations
+
+
+@pytest.mark.parametrize("password, words", [("short-9ch", "至少 10 位"), ("12345678901", "全是数字"),
+                                             ("my-county-user-1", "用户名")])
+def test_a_password_must_be_long_not_only_digits_and_not_the_name(db, password, words):
+    from db.errors import XfjyError
+    from db.users import create_user
+
+    with pytest.raises(XfjyError, match=words):
+        create_user("county-user", password, "county", "150121")
+
+
+def test_a_new_password_signs_out_every_old_session(app, db):
+    from db.users import set_password as reset
+
+    person = Chain().users[Role.COUNTY]
+    client = app.test_client()
+    login(client, person)
+    assert client.get("/admin/").status_code == 200
+    reset(User.get_by_id(person.id), "a-new-password-2026", by=None)
+    response = client.get("/admin/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]

@@ -260,7 +260,7 @@ def test_create_user(url):
     assert "已存在" in line
     line = one_line_error(xfjy("create-user", "--username", "x3", "--password", "short", "--role", "county",
                                "--area", "150121"))
-    assert "8" in line
+    assert "10" in line
     with bound(url):
         assert User.select().count() == users
 

@@ -44,9 +44,9 @@ def committed(request, tmp_path):
             context.__exit__(None, None, None)
 
 
-def all_at_once(work) -> list[str]:
-    """Run ``work(i)`` in CLICKS threads released together; returns what each one said."""
-    start, said = threading.Barrier(CLICKS), [""] * CLICKS
+def all_at_once(work, count: int = CLICKS) -> list[str]:
+    """Run ``work(i)`` in ``count`` threads released together; returns what each one said."""
+    start, said = threading.Barrier(count), [""] * count
 
     def click(i):
         database.connect(reuse_if_open=True)
@@ -59,7 +59,7 @@ def all_at_once(work) -> list[str]:
         finally:
             database.close()
 
-    threads = [threading.Thread(target=click, args=(i,)) for i in range(CLICKS)]
+    threads = [threading.Thread(target=click, args=(i,)) for i in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -179,3 +179,23 @@ def test_overlapping_imports_at_once_write_every_row_once(committed):
     assert Donation.select().where(Donation.txn_no.startswith("OV-")).count() == (CLICKS - 1) * 10 + 30
     assert Entry.select().where(Entry.kind == "donation").count() == Donation.select().count()
     assert ledger.integrity_problems() == []
+
+
+def test_forty_sign_ins_at_once_check_at_most_five_passwords(committed, monkeypatch):
+    """Seen: 40 concurrent logins (39 wrong, 1 right): all 39 checked and the right one got in."""
+    from werkzeug.security import generate_password_hash
+
+    from db import users
+    from db.models import User
+
+    person = Chain().users[Role.COUNTY]
+    User.update(password_hash=generate_password_hash("right-password-2026", method="pbkdf2:sha256:1000")).where(
+        User.id == person.id).execute()
+    checked = []
+    real = users.check_password
+    monkeypatch.setattr(users, "check_password", lambda user, password: checked.append(password) or real(user, password))
+    database.close()
+    said = all_at_once(lambda i: users.authenticate(person.username, "right-password-2026" if i == 39 else f"w{i}"), 40)
+    assert len(checked) <= users.MAX_FAILED_LOGINS, len(checked)
+    assert said.count("ok") <= 1 and all(s in ("ok", users.SIGN_IN_FAILED) for s in said)
+    assert User.get_by_id(person.id).locked_until is not None

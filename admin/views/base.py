@@ -196,7 +196,7 @@ class XfjyModelView(RoleGuard, ModelView):
                 continue
             keys = {row.__data__.get(field.name) for row in rows} - {None}
             target = field.rel_model
-            related = {obj.get_id(): obj for obj in target.select().where(target._meta.primary_key.in_(list(keys)))}
+            related = {obj._pk: obj for obj in target.select().where(target._meta.primary_key.in_(list(keys)))}
             for row in rows:
                 key = row.__data__.get(field.name)
                 if key in related:

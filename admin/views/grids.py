@@ -314,7 +314,7 @@ class UserView(XfjyModelView):
     column_details_exclude_list = ("password_hash",)
     column_export_exclude_list = ("password_hash",)
     form_columns = ("display_name", "unit", "active")
-    form_extra_fields = {"password": PasswordField("新密码（不少于 8 位；留空则不修改）")}
+    form_extra_fields = {"password": PasswordField("新密码（不少于 10 位，不能全是数字或包含用户名；留空则不修改）")}
 
     @property
     def column_filters(self):
@@ -328,7 +328,7 @@ class UserView(XfjyModelView):
             area = StringField("区划代码", [DataRequired()], description="如 150121（土默特左旗）")
             display_name = StringField("姓名")
             unit = StringField("单位（留空按区划生成）")
-            password = PasswordField("初始密码（不少于 8 位）", [DataRequired()])
+            password = PasswordField("初始密码（不少于 10 位，不能全是数字或包含用户名）", [DataRequired()])
 
         return NewUser
 
@@ -348,7 +348,7 @@ class UserView(XfjyModelView):
 
         password = getattr(form, "password", None)
         if password is not None and password.data:
-            model.password_hash = hash_password(password.data)
+            model.password_hash = hash_password(password.data, model.username)
 
 
 class AuditLogView(XfjyModelView):

@@ -1,7 +1,7 @@
 """Signing in: Flask-Login over ``db.users`` (hashing, lock-out after repeated failures), CSRF on every form."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
@@ -42,9 +42,21 @@ def safe_next(target: str) -> str:
     return target if not parts.scheme and not parts.netloc else url_for("admin.index")
 
 
+LOGIN_RATE_LIMIT = "30/minute"  # sign-in attempts per address (XFJY_LOGIN_RATE_LIMIT), besides the per-account lock
+
+
+def _within_rate_limit() -> bool:
+    """One more sign-in attempt from this address, if the moving window allows it (``limits``)."""
+    limiter, rate = current_app.extensions["xfjy.login_limit"]
+    return rate is None or limiter.hit(rate, "login", request.remote_addr or "?")
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
+    if request.method == "POST" and not _within_rate_limit():
+        flash("登录尝试过于频繁，请一分钟后再试", "error")
+        return render_template("login.html", form=form), 429
     if form.validate_on_submit():
         try:
             user = authenticate(form.username.data, form.password.data)
@@ -64,6 +76,13 @@ def logout():
 
 
 def init_app(app) -> None:
+    """The rate limit's counts live in ``RATELIMIT_STORAGE_URI`` (memory by default; a ``redis://``
+    address shares them between server processes, with the ``redis`` package installed)."""
+    from limits import parse, storage, strategies
+
+    rate = app.config.get("LOGIN_RATE_LIMIT", LOGIN_RATE_LIMIT)
+    store = storage.storage_from_string(app.config.get("RATELIMIT_STORAGE_URI", "memory://"))
+    app.extensions["xfjy.login_limit"] = (strategies.MovingWindowRateLimiter(store), parse(rate) if rate else None)
     login_manager.init_app(app)
     csrf.init_app(app)
     app.register_blueprint(bp)

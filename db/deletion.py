@@ -29,6 +29,8 @@ def deletion_blocker(obj) -> str | None:
             return "该村社的互助基金已有资金往来，不能删除"
         if obj.volunteers.exists():
             return "该村社已登记志愿者，不能删除"
+        if obj.admission_steps.exists():
+            return "该村社已有入选审核记录（决策记录须保留），不能删除"
         return None
     if isinstance(obj, Project):
         if obj.entries.exists() or obj.donations.exists():
@@ -45,7 +47,7 @@ def deletion_blocker(obj) -> str | None:
     if isinstance(obj, Disclosure):
         return "公示发布后不能删除，如有错误请发布更正"
     if isinstance(obj, Evaluation):
-        return None
+        return "已结项项目的验收评估（决策记录须保留）不能删除" if obj.project.state == "closed" else None
     if isinstance(obj, Volunteer):
         return "该志愿者已有服务记录，不能删除" if obj.services.exists() else None
     if isinstance(obj, User):

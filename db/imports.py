@@ -71,6 +71,9 @@ def read_table(data: bytes, filename: str) -> Table:
             break
     if header is None:
         raise DataImportError([Problem(None, None, "文件中没有表头和数据")])
+    twice = sorted({name for name in header if name and header.count(name) > 1})
+    if twice:
+        raise DataImportError([Problem(1, name, "表头中这一列出现了不止一次，请删去重复的列") for name in twice])
     rows = []
     for number, cells in grid:
         if not any(c.strip() for c in cells):
@@ -243,9 +246,11 @@ def preview_donations(data: bytes, filename: str, actor=None, progress=None) -> 
         donated_at = _parse_time(cells.get("捐赠时间", ""))
         if donated_at is None:
             text = cells.get("捐赠时间", "")
-            problems.append(Problem(number, "捐赠时间", f"时间「{text}」格式不正确，应如 2024-03-05 14:30:00"))
+            problems.append(Problem(number, "捐赠时间", f"时间「{text}」格式不正确，应如 2024-03-05 14:30:00（半角数字）"))
         elif donated_at > latest:
             problems.append(Problem(number, "捐赠时间", "捐赠时间晚于今天"))
+        elif donated_at < EARLIEST:
+            problems.append(Problem(number, "捐赠时间", f"捐赠时间 {donated_at:%Y-%m-%d} 早于 2000 年，请核对"))
         consent = _consent(cells.get("公开姓名", ""))
         if consent is None:
             problems.append(Problem(number, "公开姓名", "应填 是、否 或 部分"))
@@ -289,8 +294,13 @@ def _drop_existing(preview: DonationPreview, parsed: list[DonationRow]) -> None:
             preview.problems.append(Problem(row.row, "交易号", f"交易号「{row.txn_no}」已导入过，但项目或金额不同"))
 
 
+EARLIEST = dt.datetime(2000, 1, 1)  # no gift of this programme (from 2023) is older; year 0001 is a typing slip
+
+
 def _parse_time(text: str) -> dt.datetime | None:
     text = text.strip()
+    if not text.isascii():  # strptime would read other scripts' digits
+        return None
     if len(text) == 19 and CANONICAL_TIME.fullmatch(text):
         try:
             return dt.datetime.fromisoformat(text)

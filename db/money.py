@@ -6,11 +6,12 @@ import re
 from .errors import MoneyError
 
 MAX_FEN = 10**12  # 100 亿元: above any real gift or budget, far below BIGINT
-_GROUPED = r"\d{1,3}(?:,\d{3})+"
-_PLAIN = r"\d+"
+_GROUPED = r"[0-9]{1,3}(?:,[0-9]{3})+"
+_PLAIN = r"[0-9]+"
 _AMOUNT = re.compile(
-    rf"^(?P<sign>-)?\s*[¥￥]?\s*(?P<sign2>-)?(?P<int>{_GROUPED}|{_PLAIN})(?:\.(?P<frac>\d+))?\s*(?:元)?$"
+    rf"^(?P<sign>-)?\s*[¥￥]?\s*(?P<sign2>-)?(?P<int>{_GROUPED}|{_PLAIN})(?:\.(?P<frac>[0-9]+))?\s*(?:元)?$"
 )
+_OTHER_DIGIT = re.compile(r"(?![0-9])\d")  # a decimal digit of another script (１, ١, ᠑)
 
 
 def parse_fen(value: object, *, allow_negative: bool = False, allow_zero: bool = True) -> int:
@@ -23,12 +24,14 @@ def parse_fen(value: object, *, allow_negative: bool = False, allow_zero: bool =
     if isinstance(value, int):
         fen = value * 100
     elif isinstance(value, str):
-        text = value.strip().replace("\u00a0", "").replace(" ", "")
+        text = value.strip()
         if not text:
             raise MoneyError("金额为空")
+        if _OTHER_DIGIT.search(text):
+            raise MoneyError(f"金额「{value}」含全角或其他文字的数字，请用半角数字 0-9 填写")
         match = _AMOUNT.match(text)
         if not match or (match["sign"] and match["sign2"]):
-            raise MoneyError(f"金额「{value}」格式不正确，应为如 1234.56 或 1,234.56 的数字")
+            raise MoneyError(f"金额「{value}」格式不正确，应为如 1234.56 或 1,234.56 的数字（中间不能有空格）")
         frac = match["frac"] or ""
         if len(frac) > 2:
             raise MoneyError(f"金额「{value}」超过两位小数（最小单位为分）")

@@ -199,7 +199,9 @@ def audit_site(site: Path, codes=None, workers: int = 1) -> list[Mismatch]:
         return _audit_many(site, codes)
     import multiprocessing
 
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    from .processes import die_with_parent
+
+    with multiprocessing.get_context("fork").Pool(workers, initializer=die_with_parent) as pool:
         parts = pool.starmap(_audit_many, [(site, codes[i::workers]) for i in range(workers)])
     return sorted((m for part in parts for m in part), key=lambda m: m.page)
 

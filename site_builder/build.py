@@ -38,6 +38,7 @@ from db.errors import XfjyError
 from . import gifts, opendata, shells, snapshot
 from . import history as site_history
 from .pages import Page, Site, settlement
+from .processes import die_with_parent
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
@@ -191,7 +192,7 @@ class _Builder:
             context = multiprocessing.get_context("fork")
             global _JOB
             _JOB = (job, source, slices)
-            with context.Pool(len(slices)) as pool:
+            with context.Pool(len(slices), initializer=die_with_parent) as pool:
                 pending = pool.map_async(_work_in_child, range(len(slices)))
                 self._history(snap)  # in this process while the workers render
                 outcomes = pending.get()

@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from .processes import die_with_parent
+
 LINK = re.compile(r'\s(?:href|src)="([^"]*)"')
 ANCHOR = re.compile(r'\sid="([^"]+)"')
 
@@ -76,7 +78,7 @@ def broken_links(site: Path, base_path: str = "/", skip=None, workers: int = 1) 
         return check(pages)
     global _CHECK
     _CHECK = check
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    with multiprocessing.get_context("fork").Pool(workers, initializer=die_with_parent) as pool:
         parts = pool.map(_check_in_child, [pages[i::workers] for i in range(workers)])
     return sorted(item for part in parts for item in part)
 

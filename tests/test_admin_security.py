@@ -540,3 +540,69 @@ def test_a_new_password_signs_out_every_old_session(app, db):
     reset(User.get_by_id(person.id), "a-new-password-2026", by=None)
     response = client.get("/admin/")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+# -- records of decisions are kept; other areas' rows are not found (issue 12, items 18 and 19) --------
+
+def test_a_village_with_admission_steps_cannot_be_deleted(app, db):
+    from db import workflow as flows
+    from db.models import AdmissionStep
+
+    chain = Chain()
+    village = chain.add_village(established=False)
+    flows.advance_village(village, "apply", chain.actor(5, village))
+    client = app.test_client()
+    token = login(client, chain.users[Role.COUNTY])
+    page = delete(client, token, "village", village.id)
+    assert "入选审核记录" in page and Village.get_or_none(Village.id == village.id) is not None
+    assert AdmissionStep.select().where(AdmissionStep.village == village.id).count() == 1
+
+
+def test_the_evaluation_of_a_closed_project_cannot_be_deleted(app, db):
+    import datetime as dt
+
+    from db.models import Evaluation
+
+    chain = Chain()
+    project = advance_to(new_project(chain), "implementing", chain)
+    from db import workflow as flows
+
+    flows.advance_project(project, "request_acceptance", chain.users[Role.VILLAGE])
+    flows.advance_project(Project.get_by_id(project.id), "approve", chain.users[Role.COUNTY], "验收合格")
+    evaluation = Evaluation.create(project=project, evaluated_on=dt.date(2024, 12, 1), result="good", score=88)
+    client = app.test_client()
+    token = login(client, chain.users[Role.COUNTY])
+    page = delete(client, token, "evaluation", evaluation.id)
+    assert "不能删除" in page and Evaluation.get_or_none(Evaluation.id == evaluation.id) is not None
+
+
+def test_an_inline_edit_of_another_areas_row_is_not_found(app, db):
+    mine, theirs = Chain("150121"), Chain("150122")
+    client = app.test_client()
+    token = login(client, mine.users[Role.COUNTY])
+    response = client.post("/admin/village/ajax/update/", data={"list_form_pk": theirs.village.id, "address": "x",
+                                                                 "csrf_token": token})
+    assert response.status_code == 404 and "不在您的管辖范围内" in response.get_data(as_text=True)
+    response = client.post("/admin/village/ajax/update/", data={"list_form_pk": "abc", "address": "x",
+                                                                 "csrf_token": token})
+    assert response.status_code == 404
+    response = client.post("/admin/village/ajax/update/", data={"list_form_pk": mine.village.id, "address": "新地址",
+                                                                 "csrf_token": token})
+    assert response.status_code == 200 and Village.get_by_id(mine.village.id).address == "新地址"
+
+
+def test_sign_ins_from_one_address_are_rate_limited(db, tmp_path, monkeypatch):
+    from admin import create_app
+
+    monkeypatch.setenv("XFJY_INSTANCE", str(tmp_path / "instance"))
+    limited = create_app({"TESTING": True, "DATABASE_KEEP_BOUND": True, "SECRET_KEY": "test",
+                          "LOGIN_RATE_LIMIT": "3/minute"})
+    person = Chain().users[Role.COUNTY]
+    set_password(person)
+    client = limited.test_client()
+    answers = [try_login(client, person.username, "wrong").status_code for _ in range(3)]
+    response = try_login(client, person.username, PASSWORD)
+    assert answers == [200, 200, 200] and response.status_code == 429
+    assert "登录尝试过于频繁" in response.get_data(as_text=True) and not signed_in(client)
+    other = limited.test_client(environ_base={"REMOTE_ADDR": "10.0.0.9"})  # another address is not limited
+    assert try_login(other, person.username, PASSWORD).status_code == 302

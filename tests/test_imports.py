@@ -520,3 +520,23 @@ def test_a_formula_behind_leading_spaces_is_refused_like_any_formula(project):
     problems = refused(csv_bytes([row(project, "F-1", "10", message=" =HYPERLINK(1)"),
                                   row(project, "F-2", "10", message="\u3000=1+1")]), "f.csv")
     assert "公式" in at(problems, 2, "留言").message and "公式" in at(problems, 3, "留言").message
+
+
+# -- digits and dates a spreadsheet lets through (issue 12, item 17) -----------------------------------
+
+@pytest.mark.parametrize("amount", ["１２３", "١٢٣", "᠑᠒᠓", "1 000", "1\u00a0000"])
+def test_amounts_in_other_digits_or_with_inner_spaces_are_refused(project, amount):
+    problems = refused(csv_bytes([row(project, "DG-1", "10"), row(project, "DG-2", amount)]), "d.csv")
+    assert "金额" in at(problems, 3, "金额").message
+
+
+@pytest.mark.parametrize("when, words", [("0001-01-01 00:00:00", "早于 2000 年"), ("١٩٩٩-٠١-٠١", "半角数字"),
+                                         ("２０２４-０４-０１ １０:００:００", "半角数字")])
+def test_dates_in_year_one_or_other_digits_are_refused(project, when, words):
+    problems = refused(csv_bytes([row(project, "DT-1", "10", when=when)]), "t.csv")
+    assert words in at(problems, 2, "捐赠时间").message
+
+
+def test_a_column_given_twice_is_refused_instead_of_the_last_one_winning(project):
+    problems = refused(csv_bytes([[*row(project, "DC-1", "10"), "99999"]], header=[*HEADER, "金额"]), "dup.csv")
+    assert "不止一次" in at(problems, 1, "金额").message

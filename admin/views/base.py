@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from flask import flash, has_request_context, redirect, request, url_for
+from flask_admin import expose
 from flask_admin.contrib.peewee import ModelView
 from flask_admin.contrib.peewee.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual
@@ -282,6 +283,18 @@ class XfjyModelView(RoleGuard, ModelView):
             flash(str(exc), "error")
             return True
         return super().handle_view_exception(exc)
+
+    @expose("/ajax/update/", methods=("POST",))
+    def ajax_update(self):
+        """An inline edit: a row outside the user's area is not found (404), a refused value is the
+        user's to fix (400), never a server error."""
+        pk = request.form.get("list_form_pk")
+        if not self.column_editable_list or not pk or self.get_one(pk) is None:
+            return "记录不存在或不在您的管辖范围内", 404
+        result = super().ajax_update()
+        if isinstance(result, tuple) and result[1] == 500:
+            return result[0], 400
+        return result
 
     def scoped_ids(self, ids):
         """Bulk actions act only on the selected rows the user may see."""

@@ -101,11 +101,51 @@ def _csv_cells(data: bytes):
         raise DataImportError([Problem(None, None, f"CSV 格式错误：{exc}")]) from exc
 
 
+MAX_UNPACKED = 150 * 1024 * 1024   # what an XLSX may unpack to, all parts together
+MAX_STRINGS = 40 * 1024 * 1024     # its shared strings (read whole by openpyxl before the first row)
+MAX_RATIO = 100                     # unpacked ÷ packed of one part: real sheets stay far below
+
+
+def _check_archive(data: bytes) -> None:
+    """Refuse a zip bomb from the sizes the archive declares (reading stops at them), before openpyxl
+    unpacks anything."""
+    try:
+        parts = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise DataImportError([Problem(None, None, "XLSX 文件已损坏或格式不正确")]) from exc
+    total = sum(p.file_size for p in parts)
+    strings = sum(p.file_size for p in parts if p.filename.lower().endswith("sharedstrings.xml"))
+    inflated = [p for p in parts if p.file_size > 1024 * 1024 and p.file_size > MAX_RATIO * max(p.compress_size, 1)]
+    if total > MAX_UNPACKED or strings > MAX_STRINGS or inflated:
+        raise DataImportError([Problem(None, None, "XLSX 文件解压后过大或压缩比异常，不能导入；请另存为 CSV 或分批导入")])
+    first = next((p for p in parts if p.filename == "xl/worksheets/sheet1.xml"), None)
+    if first is not None and _count_rows(data, first) > MAX_ROWS + 1:  # a byte scan, before parsing any XML
+        raise DataImportError([Problem(None, None, f"超过单次导入 {MAX_ROWS} 行的上限，请分批导入")])
+
+
+_ROW_TAG = re.compile(rb"<row[\s>/]")
+
+
+def _count_rows(data: bytes, part: zipfile.ZipInfo) -> int:
+    """How many ``<row`` elements a sheet holds, by scanning its bytes as they are unpacked."""
+    count, tail = 0, b""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)).open(part) as stream:
+            while chunk := stream.read(1 << 20):
+                block = tail + chunk
+                count += len(_ROW_TAG.findall(block))
+                tail = block[-4:]  # a tag cut by the chunk boundary is found whole in the next block
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        raise DataImportError([Problem(None, None, f"XLSX 文件已损坏或格式不正确（{type(exc).__name__}）")]) from exc
+    return count
+
+
 def _xlsx_cells(data: bytes):
     from openpyxl import load_workbook
 
     if not data.startswith(b"PK\x03\x04"):
         raise DataImportError([Problem(None, None, "这不是有效的 XLSX 文件（可能是改了扩展名的其他文件）")])
+    _check_archive(data)
     book = None
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
@@ -113,6 +153,8 @@ def _xlsx_cells(data: bytes):
         sheet.reset_dimensions()  # read-only mode trusts the file's <dimension>, which exporters get wrong
         grid = []
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if number > MAX_ROWS + 1:  # refused while streaming, not after reading millions of rows
+                raise DataImportError([Problem(number, None, f"超过单次导入 {MAX_ROWS} 行的上限，请分批导入")])
             grid.append((number, [_cell_text(v, number, i) for i, v in enumerate(values)]))
     except DataImportError:
         raise

@@ -540,3 +540,49 @@ def test_dates_in_year_one_or_other_digits_are_refused(project, when, words):
 def test_a_column_given_twice_is_refused_instead_of_the_last_one_winning(project):
     problems = refused(csv_bytes([[*row(project, "DC-1", "10"), "99999"]], header=[*HEADER, "金额"]), "dup.csv")
     assert "不止一次" in at(problems, 1, "金额").message
+
+
+# -- XLSX bombs (issue 12, item 15) --------------------------------------------------------------------
+
+def _xlsx_with(sheet_xml: bytes, strings_xml: bytes | None = None) -> bytes:
+    """A minimal XLSX whose sheet (and shared strings) are the given XML, deflated."""
+    base = xlsx_bytes([["交易号"]])
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(base)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            body = zin.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                body = sheet_xml
+            elif info.filename == "xl/sharedStrings.xml" and strings_xml is not None:
+                body = strings_xml
+            zout.writestr(info.filename, body)
+        if strings_xml is not None and "xl/sharedStrings.xml" not in zin.namelist():
+            zout.writestr("xl/sharedStrings.xml", strings_xml)
+    return out.getvalue()
+
+
+def test_a_sheet_of_millions_of_rows_is_refused_while_it_is_read():
+    rows = b"".join(b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>1</t></is></c></row>' % (n, n)
+                    for n in range(1, 260_001))
+    sheet = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats'
+             b'.org/spreadsheetml/2006/main"><sheetData>' + rows + b"</sheetData></worksheet>")
+    data = _xlsx_with(sheet)
+    assert len(data) < 3 * 1024 * 1024
+    with pytest.raises(DataImportError) as info:
+        imports.read_table(data, "bomb.xlsx")
+    assert "超过单次导入" in info.value.problems[0].message
+
+
+def test_a_shared_strings_bomb_is_refused_before_it_is_unpacked():
+    strings = (b'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+               b'2006/main" count="1" uniqueCount="1"><si><t>' + b"A" * (60 * 1024 * 1024) + b"</t></si></sst>")
+    data = _xlsx_with(xlsx_sheet_xml(), strings)
+    assert len(data) < 1024 * 1024
+    with pytest.raises(DataImportError) as info:
+        imports.read_table(data, "strings.xlsx")
+    assert "压缩比异常" in info.value.problems[0].message
+
+
+def xlsx_sheet_xml() -> bytes:
+    with zipfile.ZipFile(io.BytesIO(xlsx_bytes([["交易号"]]))) as z:
+        return z.read("xl/worksheets/sheet1.xml")

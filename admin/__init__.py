@@ -39,6 +39,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     auth.init_app(app)
     views.init_app(app)
+
+    @app.errorhandler(413)
+    def too_large(_error):
+        limit = app.config["MAX_CONTENT_LENGTH"] // 1024 // 1024
+        return (f"<!doctype html><meta charset=utf-8><title>文件过大</title><p>上传的内容超过 {limit} MB，未保存任何内容。"
+                f"每个票据不超过 10 MB，导入文件不超过 30 MB。请返回上一页。</p>"), 413
     return app
 
 

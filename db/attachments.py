@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from pathlib import Path
 
@@ -32,14 +33,47 @@ def sniff(data: bytes, filename: str) -> str:
     raise AttachmentError(f"文件「{filename}」不是 PDF、PNG 或 JPEG")
 
 
+MAX_PIXELS = 50_000_000  # a receipt photo; a decompression bomb is far larger
+
+
+def clean_image(data: bytes, mime: str) -> bytes:
+    """An image decoded and encoded again (Pillow): what is stored is pixels only — nothing appended
+    to it (a PDF or a page hidden after the picture) and no metadata (a phone's GPS position)."""
+    import warnings
+
+    from PIL import Image
+
+    fmt = {"image/png": "PNG", "image/jpeg": "JPEG"}[mime]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=[fmt]) as probe:
+                if probe.width * probe.height > MAX_PIXELS:
+                    raise AttachmentError(f"图片像素过多（{probe.width}×{probe.height}），请缩小后上传")
+                probe.verify()
+            with Image.open(io.BytesIO(data), formats=[fmt]) as image:
+                image.load()
+                if fmt == "JPEG" and image.mode not in ("RGB", "L", "CMYK"):
+                    image = image.convert("RGB")
+                out = io.BytesIO()
+                image.save(out, format=fmt, **({"quality": 90} if fmt == "JPEG" else {}))
+    except AttachmentError:
+        raise
+    except Exception as exc:  # Pillow raises many kinds for a broken or hostile file
+        raise AttachmentError(f"图片无法识别或已损坏（{type(exc).__name__}），请重新拍照或另存后上传") from exc
+    return out.getvalue()
+
+
 def path_for(root: os.PathLike, sha256: str) -> Path:
     return Path(root) / sha256[:2] / sha256
 
 
 def store(root: os.PathLike, data: bytes, filename: str, *, expenditure=None, disclosure=None,
           fund_spending=None, actor=None, published: bool = True) -> Attachment:
-    """Write the bytes (once per content) and record the attachment."""
+    """Write the bytes (once per content, images encoded again) and record the attachment."""
     mime = sniff(data, filename)
+    if mime != "application/pdf":
+        data = clean_image(data, mime)
     digest = hashlib.sha256(data).hexdigest()
     target = path_for(root, digest)
     if not target.exists():

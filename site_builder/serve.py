@@ -21,4 +21,14 @@ def site_app(site: os.PathLike):
                                          ("Content-Length", str(len(body)))])
         return [body]
 
-    return WhiteNoise(not_found, root=str(site), autorefresh=True, index_file=True, max_age=300)
+    return WhiteNoise(not_found, root=str(site), autorefresh=True, index_file=True, max_age=300,
+                      add_headers_function=_receipt_headers)
+
+
+def _receipt_headers(headers, path: str, url: str) -> None:
+    """Receipts and scans under ``files/`` are downloaded, never run as a page (an nginx in front must
+    send the same headers for ``/files/``: README)."""
+    headers["X-Content-Type-Options"] = "nosniff"
+    if url.startswith("/files/"):
+        headers["Content-Disposition"] = "attachment"
+        headers["Content-Security-Policy"] = "sandbox; default-src 'none'"

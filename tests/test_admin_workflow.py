@@ -488,6 +488,10 @@ def test_an_expenditure_with_a_pdf_receipt_is_recorded_with_its_attachment(app, 
     client, _ = desk.client(Role.VILLAGE)
     response = client.get(link)
     assert response.status_code == 200 and response.data == PDF
+    # downloaded, never shown as a page of the admin (issue 12, item 16)
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Content-Security-Policy"].startswith("sandbox")
     response.close()
 
 

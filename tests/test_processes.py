@@ -41,3 +41,4 @@ def test_workers_end_when_their_parent_is_killed(tmp_path):
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert not any(_alive(pid) for pid in workers), "a worker outlived the killed publish"
+

@@ -209,7 +209,10 @@ class WorkflowView(BaseView):
         path = attachments.path_for(self._root(), item.sha256)
         if not path.exists():
             abort(404)
-        return send_file(path, mimetype=item.mime, download_name=item.filename, as_attachment=item.mime != "application/pdf")
+        response = send_file(path, mimetype=item.mime, download_name=item.filename, as_attachment=True)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+        return response
 
     @expose("/project/<int:project_id>/print")
     def print_form(self, project_id):

@@ -604,5 +604,35 @@ def test_sign_ins_from_one_address_are_rate_limited(db, tmp_path, monkeypatch):
     response = try_login(client, person.username, PASSWORD)
     assert answers == [200, 200, 200] and response.status_code == 429
     assert "登录尝试过于频繁" in response.get_data(as_text=True) and not signed_in(client)
-    other = limited.test_client(environ_base={"REMOTE_ADDR": "10.0.0.9"})  # another address is not limited
+    other = limited.test_client()
+    other.environ_base["REMOTE_ADDR"] = "10.0.0.9"  # another address is not limited
     assert try_login(other, person.username, PASSWORD).status_code == 302
+
+
+def test_every_response_carries_the_security_headers(app, db):
+    response = app.test_client().get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+    assert re.search(r"script-src 'self' 'nonce-[^']+'", csp)
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_over_https_the_session_cookie_is_secure_and_http_is_sent_to_https(db, tmp_path, monkeypatch):
+    from admin import create_app
+
+    monkeypatch.setenv("XFJY_INSTANCE", str(tmp_path / "instance"))
+    secure = create_app({"TESTING": True, "DATABASE_KEEP_BOUND": True, "SECRET_KEY": "test", "HTTPS": True})
+    person = Chain().users[Role.COUNTY]
+    set_password(person)
+    client = secure.test_client()
+    assert client.get("/login", base_url="http://admin.example").status_code in (301, 302)
+    page = client.get("/login", base_url="https://admin.example").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post("/login", base_url="https://admin.example", headers={"Referer": "https://admin.example/login"},
+                           data={"username": person.username, "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+    cookie = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")][-1]
+    assert "secure" in [part.strip().lower() for part in cookie.split(";")]
+    assert "max-age" in response.headers.get("Strict-Transport-Security", "")

@@ -63,6 +63,7 @@ def page(browser, site):
     try:
         tab = context.new_page()
         tab.on("pageerror", lambda exc: errors.append(str(exc)))
+        tab.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
         yield tab
     finally:
         context.close()

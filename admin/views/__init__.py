@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import redirect, url_for
+from flask import redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
@@ -54,7 +54,8 @@ class Dashboard(AdminIndexView):
 
 def init_app(app) -> None:
     admin = Admin(app, name="幸福家园 工作后台", url="/admin", theme=Bootstrap4Theme(swatch="default"),
-                  index_view=Dashboard(name="工作台", url="/admin"), translations_path=str(TRANSLATIONS))
+                  index_view=Dashboard(name="工作台", url="/admin"), translations_path=str(TRANSLATIONS),
+                  csp_nonce_generator=lambda: getattr(request, "csp_nonce", ""))
     for view, model, name in VIEWS:
         admin.add_view(view(model, name=name, endpoint=model._meta.table_name))
     admin.add_view(WorkflowView(name="办理", endpoint="workflow"))

@@ -59,6 +59,8 @@ def clean_image(data: bytes, mime: str) -> bytes:
                 image.save(out, format=fmt, **({"quality": 90} if fmt == "JPEG" else {}))
     except AttachmentError:
         raise
+    except Image.DecompressionBombError as exc:
+        raise AttachmentError("图片像素过多，请缩小后上传") from exc
     except Exception as exc:  # Pillow raises many kinds for a broken or hostile file
         raise AttachmentError(f"图片无法识别或已损坏（{type(exc).__name__}），请重新拍照或另存后上传") from exc
     return out.getvalue()

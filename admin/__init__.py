@@ -68,6 +68,14 @@ def _secure_headers(app) -> None:
     cookies and HSTS when the admin is served over https (``XFJY_HTTPS=1``)."""
     from flask_talisman import Talisman
 
+    @app.after_request
+    def sandbox_downloads(response):
+        """A download (receipt, export) is never run as a page. Registered before Talisman, so it runs
+        after it (Flask runs these in reverse) and its CSP is the one sent."""
+        if response.headers.get("Content-Disposition", "").startswith("attachment"):
+            response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+        return response
+
     https = bool(app.config.get("HTTPS"))
     Talisman(app, force_https=https, strict_transport_security=https, session_cookie_secure=https,
              frame_options="DENY", referrer_policy="same-origin", content_security_policy=CSP,

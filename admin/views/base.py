@@ -16,7 +16,7 @@ from flask_admin.contrib.peewee.form import save_inline
 from flask_admin.model.ajax import DEFAULT_PAGE_SIZE
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from peewee import ForeignKeyField, IntegrityError, Model
+from peewee import ForeignKeyField, IntegerField, IntegrityError, Model
 
 from db import audit
 from db.database import write_transaction
@@ -205,8 +205,11 @@ class XfjyModelView(RoleGuard, ModelView):
         return count, rows
 
     def get_one(self, id):
+        field = self.model._meta.primary_key
+        if isinstance(field, IntegerField) and not str(id).strip().isdigit():
+            return None  # "abc" finds nothing, on PostgreSQL too (it would refuse the comparison)
         try:
-            pk = self.model._meta.primary_key.python_value(id)
+            pk = field.python_value(id)
         except (TypeError, ValueError):
             return None
         return self.get_query().where(self.model._meta.primary_key == pk).first()

@@ -7,6 +7,7 @@ import json
 from peewee import Model
 from playhouse.shortcuts import model_to_dict
 
+from .errors import XfjyError
 from .models import AuditLog
 
 PRIVATE_FIELDS = frozenset({"password_hash"})
@@ -49,3 +50,26 @@ def record(user, action: str, obj: Model | None = None, *, table: str = "", obje
         before=_dump(before),
         after=_dump(after),
     )
+
+
+CHANGES = ("create", "update", "transition")
+
+
+def last_change(obj: Model) -> AuditLog | None:
+    """The latest recorded change of this row."""
+    return (AuditLog.select().where((AuditLog.table == obj._meta.table_name) & (AuditLog.object_id == str(obj._pk))
+                                    & AuditLog.action.in_(CHANGES)).order_by(AuditLog.id.desc()).first())
+
+
+def version(obj: Model) -> int:
+    """What an edit form remembers of the row it shows: the id of its latest change (0 if none)."""
+    last = last_change(obj)
+    return last.id if last is not None else 0
+
+
+def check_unchanged(obj: Model, seen: int) -> None:
+    """Refuse an edit made on a form older than the row's latest change, naming who made it."""
+    last = last_change(obj)
+    if last is not None and last.id > seen:
+        who = last.username or "其他用户"
+        raise XfjyError(f"该记录已由 {who} 于 {last.at:%m-%d %H:%M} 修改，您的修改未保存；请刷新页面，看过最新内容后再改")

@@ -474,6 +474,9 @@ class AuditLog(BaseModel):
     before = TextField(default="")
     after = TextField(default="")
 
+    class Meta:
+        indexes = ((("table", "object_id"), False),)
+
 
 class LedgerTally(BaseModel):
     """Net sums of the ledger up to entry ``through``, grouped as the totals read them.

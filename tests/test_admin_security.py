@@ -636,3 +636,29 @@ def test_over_https_the_session_cookie_is_secure_and_http_is_sent_to_https(db, t
     cookie = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")][-1]
     assert "secure" in [part.strip().lower() for part in cookie.split(";")]
     assert "max-age" in response.headers.get("Strict-Transport-Security", "")
+
+
+def test_an_edit_made_on_a_stale_form_is_refused_naming_who_changed_the_row(app, db):
+    """Issue 12, item 4: two people open the same village; the second save would undo the first."""
+    chain = Chain()
+    village = chain.village
+    first, second = app.test_client(), app.test_client()
+    tokens = [login(first, chain.users[Role.COUNTY]), login(second, chain.users[Role.TOWNSHIP])]
+    url = f"/admin/village/edit/?id={village.id}"
+    forms = []
+    for client in (first, second):
+        page = client.get(url).get_data(as_text=True)
+        forms.append(re.search(r'name="row_version" type="hidden" value="(\d+)"', page).group(1))
+    assert forms[0] == forms[1]
+
+    def save(client, token, seen, address):
+        return client.post(url, data={"csrf_token": token, "row_version": seen, "full_name": village.full_name,
+                                      "kind": village.kind, "address": address, "leader_name": "王建国",
+                                      "leader_phone": "", "batch": str(village.batch_id), "area": str(village.area_id)},
+                           follow_redirects=True).get_data(as_text=True)
+
+    save(first, tokens[0], forms[0], "第一个人的地址")
+    assert Village.get_by_id(village.id).address == "第一个人的地址"
+    page = save(second, tokens[1], forms[1], "第二个人的地址")
+    assert f"该记录已由 {chain.users[Role.COUNTY].username} 于" in page
+    assert Village.get_by_id(village.id).address == "第一个人的地址"

@@ -17,6 +17,7 @@ from flask_admin.model.ajax import DEFAULT_PAGE_SIZE
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from peewee import ForeignKeyField, IntegerField, IntegrityError, Model
+from wtforms import HiddenField
 
 from db import audit
 from db.database import write_transaction
@@ -157,6 +158,7 @@ class XfjyModelView(RoleGuard, ModelView):
         for name, label in labels.items():
             args_.setdefault(name, {}).setdefault("label", label)
         self.form_args = args_
+        self.form_extra_fields = {**(self.form_extra_fields or {}), "row_version": HiddenField()}
         super().__init__(model, *args, **kwargs)
 
     def _get_filter_groups(self):
@@ -240,9 +242,20 @@ class XfjyModelView(RoleGuard, ModelView):
         self.after_model_change(form, model, True)
         return model
 
+    def edit_form(self, obj=None):
+        """The form remembers which version of the row it showed (``db.audit.version``)."""
+        form = super().edit_form(obj)
+        if obj is not None and request.method == "GET" and hasattr(form, "row_version"):
+            form.row_version.data = str(audit.version(obj))
+        return form
+
     def update_model(self, form, model):
         try:
             with write_transaction():
+                seen = getattr(form, "row_version", None)
+                if seen is not None and str(seen.data or "").isdigit():
+                    audit.check_unchanged(model, int(seen.data))  # inside the transaction: nobody in between
+                    del form.row_version
                 before = audit.snapshot(model)
                 form.populate_obj(model)
                 self.on_model_change(form, model, False)

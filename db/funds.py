@@ -44,13 +44,20 @@ def check_approval(village: Village, approved_by: str) -> list[str]:
     return names
 
 
+def may_spend(village: Village, actor) -> bool:
+    """Who records a payment out of the fund: the village itself or its 旗县市区 federation."""
+    return village.fund_established_on is not None and (
+        actor is None or actor.role in (Role.VILLAGE, Role.COUNTY) and covers(actor, village.area))
+
+
 def spend(village: Village, *, spent_on: dt.date, item: str, payee: str, amount: int, approved_by: str,
           approved_on: dt.date, voucher_no: str = "", actor=None) -> FundSpending:
-    """Pay out of the fund: fund account → payee, refused beyond its balance."""
-    if actor is not None and (actor.role not in (Role.VILLAGE, Role.COUNTY) or not covers(actor, village.area)):
-        raise XfjyError("互助基金支出由本村社或旗县市区慈善总会登记")
+    """Pay out of the fund: fund account → payee, refused beyond its balance. A voucher number is used
+    once per fund, so the same form submitted twice pays once."""
     if village.fund_established_on is None:
         raise XfjyError(f"{village.full_name}尚未设立互助基金")
+    if not may_spend(village, actor):
+        raise XfjyError("互助基金支出由本村社或旗县市区慈善总会登记")
     if not item.strip():
         raise XfjyError("支出事项不能为空")
     if not payee.strip():
@@ -59,6 +66,12 @@ def spend(village: Village, *, spent_on: dt.date, item: str, payee: str, amount:
         raise XfjyError("监管会同意日期晚于支出日期：应先经监管会同意再支出")
     names = check_approval(village, approved_by)
     with write_transaction():
+        ledger.lock_account(ledger.fund_account(village))  # then the voucher check holds until the commit
+        voucher = voucher_no.strip()[:64]
+        if voucher and FundSpending.select().where((FundSpending.village == village) & (FundSpending.voucher_no == voucher)
+                                                   & FundSpending.entry.not_in(Entry.select(Entry.reverses).where(
+                                                       Entry.reverses.is_null(False)))).exists():
+            raise XfjyError(f"凭证号 {voucher} 已登记过一笔互助基金支出；如是另一笔，请核对凭证号")
         line = FundSpending.create(village=village, spent_on=spent_on, item=item.strip()[:128], payee=payee.strip()[:128],
                                    amount=amount, voucher_no=voucher_no.strip()[:64], approved_by="、".join(names),
                                    approved_on=approved_on, user=getattr(actor, "id", None))
@@ -130,6 +143,16 @@ def statement(flows) -> list[Year]:
     return [years[y] for y in sorted(years)]
 
 
+def flow(booked_on, kind: str, source_kind: str, target_kind: str, amount: int, from_donation: bool):
+    """One ledger entry as a movement of a village's fund, as ``statement`` reads it (None if it is not
+    one): the admin reads entries, the site its snapshot rows, ``xfjy audit-site`` the open data."""
+    if target_kind == "fund":
+        return booked_on, kind, from_donation, amount
+    if source_kind == "fund":
+        return booked_on, kind, from_donation, -amount
+    return None
+
+
 def flows_of(village: Village) -> list[tuple]:
     """The fund's movements, read from the ledger, for ``statement``."""
     fund = ledger.fund_account(village)
@@ -137,5 +160,6 @@ def flows_of(village: Village) -> list[tuple]:
     for day, kind, donation, to_id, amount in (
             Entry.select(Entry.booked_on, Entry.kind, Entry.donation, Entry.to_account, Entry.amount)
             .where((Entry.to_account == fund) | (Entry.from_account == fund)).order_by(Entry.id).tuples()):
-        rows.append((day, kind, donation is not None, amount if to_id == fund.id else -amount))
+        into = to_id == fund.id
+        rows.append(flow(day, kind, "" if into else "fund", "fund" if into else "", amount, donation is not None))
     return rows

@@ -18,9 +18,10 @@ from .areas import ancestors
 from .bulk import insert_rows
 from .database import database, is_postgres, write_transaction
 from .errors import LedgerError, TransitionError
-from .jurisdiction import covers
-from .models import Account, Area, Donation, Entry, Level, MatchingRule, Project, Role, Setting, Village
+from .jurisdiction import covers, holds_every_village, scoped
+from .models import Account, Area, Donation, Entry, Expenditure, Level, MatchingRule, Project, Role, Setting, Village
 from .money import format_fen
+from .public import account_label, federation
 from .workflow import RECEIVING_STATES, REVIEW_STATES
 
 DEFAULT_DISBURSEMENT_LEVELS = (Level.REGION, Level.PREFECTURE, Level.COUNTY)
@@ -123,7 +124,7 @@ def balances(accounts) -> dict[int, int]:
     return result
 
 
-def _lock(acct: Account) -> None:
+def lock_account(acct: Account) -> None:
     """Hold the account until the transaction ends (SQLite already holds the write lock)."""
     if is_postgres():
         Account.select(Account.id).where(Account.id == acct.id).for_update().execute()
@@ -138,7 +139,7 @@ def hold_ledger() -> None:
     SQLite already writes one transaction at a time; on PostgreSQL two postings could otherwise
     commit out of id order, and a checkpoint taken in between would miss the earlier id."""
     if is_postgres():
-        database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (LEDGER_LOCK,))
+        database.execute_sql("SELECT pg_advisory_xactlock_account(%s)", (LEDGER_LOCK,))
 
 
 # -- posting --------------------------------------------------------------------------------------
@@ -157,7 +158,7 @@ def post(kind: str, source: Account, target: Account, amount: int, *, actor=None
         raise LedgerError("转出与转入账户不能相同")
     with write_transaction():
         if not source.external:
-            _lock(source)
+            lock_account(source)
             available = balance(source)
             if available < amount:
                 raise LedgerError(f"{_describe(source)}余额不足：可用 {format_fen(available)}，需要 {format_fen(amount)}")
@@ -261,7 +262,7 @@ def refund_donation(donation: Donation, reason: str, actor=None) -> Entry:
         raise LedgerError("该捐赠不在您的管辖范围内")
     special = special_account(donation.project)
     with write_transaction():
-        _lock(special)
+        lock_account(special)
         if _standing(donation, "refund"):
             raise LedgerError(f"交易号 {donation.txn_no} 已退款")
         if _standing(donation, "donation") != donation.amount:
@@ -331,7 +332,7 @@ def matching_preview(rule: MatchingRule, project: Project) -> MatchingPreview:
 def check_rule(rule: MatchingRule, actor=None) -> None:
     """A rule belongs to a federation (自治区, 盟市 or 旗县市区) within the actor's jurisdiction."""
     area = rule.area
-    if area.level not in (Level.REGION, Level.PREFECTURE, Level.COUNTY):
+    if not is_federation(area):
         raise LedgerError(f"{area.name}不是慈善总会所在的自治区、盟市或旗县市区，请选择本级慈善总会")
     if actor is not None and not covers(actor, area):
         raise LedgerError(f"{area.name}不在您的管辖范围内，请选择{actor.area.name}")
@@ -355,7 +356,7 @@ def post_matching(rule: MatchingRule, project: Project, actor, expected: int | N
     if actor is not None and (actor.role == Role.ADMIN or actor.area_id != rule.area_id):
         raise LedgerError(f"{MatchingRule.KINDS[rule.kind]}只能由{rule.area.name}慈善总会办理")
     with write_transaction():
-        _lock(pool_account(rule.area))
+        lock_account(pool_account(rule.area))
         preview = matching_preview(rule, project)
         if not preview.ok:
             raise LedgerError(preview.problem)
@@ -377,7 +378,7 @@ def fund_pool(area: Area, amount: int, sponsor: str, actor=None, on: dt.date | N
         raise LedgerError("请填写资金来源，如 本级配套资金、企业定向捐赠（可写明企业名称）")
     if len(sponsor) > 100:
         raise LedgerError("资金来源最多 100 个字")
-    if area.level not in (Level.REGION, Level.PREFECTURE, Level.COUNTY) and area.county_id != area.id:
+    if not is_federation(area):
         raise LedgerError(f"{area.name}不是慈善总会所在的自治区、盟市或旗县市区")
     if actor is not None and actor.role != Role.ADMIN and actor.area_id != area.id:
         raise LedgerError("只能为本级慈善总会的资金池入账")
@@ -386,7 +387,12 @@ def fund_pool(area: Area, amount: int, sponsor: str, actor=None, on: dt.date | N
 
 
 def federation_name(area: Area) -> str:
-    return Level.FEDERATIONS[Level.NATION] if area.code == NATION_CODE else f"{area.name}慈善总会"
+    return federation(area.name, area.level)
+
+
+def is_federation(area: Area) -> bool:
+    """自治区, 盟市 and 旗县市区 each have a charity federation (满洲里市 and 二连浩特市 sit at the 盟市 level)."""
+    return area.level in DEFAULT_DISBURSEMENT_LEVELS
 
 
 def pool_entries(area: Area):
@@ -446,12 +452,16 @@ def next_hop(project: Project, actor) -> Hop:
     if not mine:
         raise LedgerError("您所在的层级不在本项目的拨付链上")
     for area, acct, next_area, next_acct in mine:
-        amount = balance(acct)
-        if area.code == NATION_CODE:
-            amount = min(amount, project.target - _disbursed_from(acct))
+        amount = _passable(acct, project, balance(acct))
         if amount > 0:
             return Hop(area, acct, next_area, next_acct, amount)
     raise LedgerError(f"{mine[0][0].name}暂无可拨付的善款")
+
+
+def _passable(acct: Account, project: Project, held: int) -> int:
+    """What a hop may move out of ``acct``: all it holds, but 中华慈善总会 passes down the target only
+    (the surplus above it goes to the 互助基金)."""
+    return min(held, project.target - _disbursed_from(acct)) if acct.kind == "special" else held
 
 
 def _acts_for(actor, area: Area, project: Project) -> bool:
@@ -532,11 +542,11 @@ def settle_remaining(project: Project, actor=None, on: dt.date | None = None) ->
     with write_transaction():
         chain = project_accounts(project)
         for acct in chain:
-            _lock(acct)
+            lock_account(acct)
         held = balances(chain)
         for acct in chain:
             if held[acct.id] > 0:
-                where = "村社项目账户" if acct.kind == "project" else _describe(acct).split("（")[0]
+                where = account_label(acct.kind, acct.area.name, acct.area.level, acct.name)
                 entries.append(post("to_fund", acct, fund, held[acct.id], actor=actor, project=project,
                                     memo=f"结项：{where}结余转入村社互助基金", booked_on=on))
     return entries
@@ -686,8 +696,6 @@ def integrity_problems() -> list[str]:
 
 def recorded_problems() -> list[str]:
     """A gift or a spending line whose amount differs from what its ledger entry posted."""
-    from .models import Expenditure
-
     problems = []
     for model, kind, label in ((Donation, "donation", "捐赠"), (Expenditure, "expenditure", "支出")):
         link = Entry.donation if model is Donation else Entry.expenditure
@@ -707,8 +715,6 @@ def recorded_problems() -> list[str]:
 def waiting_hops(actor) -> list[tuple[Project, int]]:
     """Projects whose money waits at the actor's level to be passed down, with the amount each hop
     would move now (what ``next_hop`` would preview), oldest project first."""
-    from .jurisdiction import scoped
-
     if actor is None or actor.role not in (Role.REGION, Role.PREFECTURE, Role.COUNTY):
         return []
     projects = scoped(Project.select(Project.id), actor).where(Project.state.in_(("use_applied", "disbursing")))
@@ -720,9 +726,7 @@ def waiting_hops(actor) -> list[tuple[Project, int]]:
     held = balances(accounts)
     result = []
     for acct in accounts:
-        amount = held[acct.id]
-        if amount > 0 and acct.kind == "special":
-            amount = min(amount, acct.project.target - _disbursed_from(acct))
+        amount = _passable(acct, acct.project, held[acct.id]) if held[acct.id] > 0 else 0
         if amount > 0:
             result.append((acct.project, amount))
     return sorted(result, key=lambda item: item[0].id)
@@ -742,8 +746,6 @@ HELD_LABELS = {("special", Level.NATION): "中华慈善总会专用账户（待�
 def held_by_level(area: Area) -> list[tuple[str, int]]:
     """The money the internal accounts of ``area``'s subtree hold, by kind and level, in the order the
     money flows (a project's accounts count wherever its village lies)."""
-    from .jurisdiction import holds_every_village
-
     condition = Account.kind.not_in(Account.EXTERNAL)
     if not holds_every_village(area):
         inside = Area.select(Area.id).where(Area.path.startswith(area.path))

@@ -182,7 +182,7 @@ def advance_project(project: Project, action: str, actor, opinion: str = "", *, 
         if transition.target == "closed":
             from .ledger import settle_remaining
 
-            settle_remaining(project, actor, on=on.date() if on else None)
+            step.settled = settle_remaining(project, actor, on=on.date() if on else None)  # what moved, for the message
         audit.record(actor, "transition", project, before=before,
                      summary=f"{project.name}：{transition.label}（{PROJECT.label(transition.target)}）")
     return step

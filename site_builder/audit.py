@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from db import funds
 from db.deadlines import Deadline, assign
 from db.models import Entry
 from db.money import format_fen, parse_fen
@@ -29,11 +30,13 @@ from db.public import settlement_sentence
 from db.totals import Totals, add_flow
 from db.workflow import PROJECT
 
+from .opendata import WINDOW_STATUS
+
 KINDS = {label: kind for kind, label in Entry.KINDS.items()}
 STATES = {label: state for state, label in PROJECT.states.items()}
 FIGURES = ("raised", "matched", "rewarded", "disbursed", "spent", "balance", "to_fund")
 SUMMARY_FIGURES = (*FIGURES, "undisbursed", "unused")
-SUMMARY_STATUS = {"on_time": "met", "late": "late", "missing": "overdue", "due": "due", "upcoming": "upcoming"}
+SUMMARY_STATUS = {published: status for status, published in WINDOW_STATUS.items()}
 
 _ATTRS = re.compile(r'([\w-]+)="([^"]*)"')
 _FIGURE = re.compile(r'<(?:td|strong|span)\s([^>]*data-figure="[^"]+"[^>]*)>([^<]*)<')
@@ -93,7 +96,8 @@ def books(folder: Path) -> Books:
         kind = KINDS.get(row["kind"], row["kind"])
         if row["project_code"]:
             add_flow(totals.setdefault(row["project_code"], Totals()), kind, row["from_kind"], row["to_kind"], net)
-        fund += amount if row["to_kind"] == "fund" else -amount if row["from_kind"] == "fund" else 0
+        move = funds.flow(row["date"], kind, row["from_kind"], row["to_kind"], amount, False)
+        fund += move[3] if move else 0
         fund_spent += net if kind == "fund_spending" else 0
     gifts: dict[str, int] = {}
     for row in _csv(folder / "donations.csv"):

@@ -14,6 +14,7 @@ from functools import cached_property
 
 from peewee import JOIN, fn
 
+from db import funds
 from db.areas import quota_report
 from db.bulk import raw_rows
 from db.clock import today
@@ -41,7 +42,7 @@ from db.models import (
 )
 from db.public import PUBLIC_PROJECT_STATES, account_label, donor_label, entry_note, federation, public_html, public_text
 from db.totals import Totals, add_up, totals_by_project
-from db.workflow import PROJECT
+from db.workflow import PROJECT, RECEIVING_STATES
 
 DONATIONS_ON_PAGE = 20
 SPENDING_ON_PAGE = 50  # a long spending list stays in the open data, so a page stays under 40 KB
@@ -94,6 +95,11 @@ class ProjectInfo:
     @property
     def state_label(self) -> str:
         return PROJECT.label(self.state)
+
+    @property
+    def raising(self) -> bool:
+        """Still raising money: the page offers 「去捐赠」 (later gifts are booked late, db.ledger)."""
+        return self.state in RECEIVING_STATES
 
     @property
     def percent(self) -> int:
@@ -240,17 +246,16 @@ class Details:
     supervisors: list[Member] = field(default_factory=list)
     fund_spending: list[SpendingRow] = field(default_factory=list)
 
-    @property
-    def fund_balance(self) -> int:
-        """The 互助基金's balance: every entry of the village into it, less every one out of it."""
-        return sum(e.amount if e.target_kind == "fund" else -e.amount for e in self.entries
-                   if "fund" in (e.source_kind, e.target_kind))
+    @cached_property
+    def fund_flows(self) -> list[tuple]:
+        """The 互助基金's movements (``db.funds.flow``), for its balance and its yearly statement."""
+        moves = (funds.flow(e.booked_on, e.kind, e.source_kind, e.target_kind, e.amount, e.donation)
+                 for e in self.entries)
+        return [m for m in moves if m is not None]
 
     @property
-    def fund_flows(self) -> list[tuple]:
-        """The fund's movements as ``db.funds.statement`` reads them."""
-        return [(e.booked_on, e.kind, e.donation, e.amount if e.target_kind == "fund" else -e.amount)
-                for e in self.entries if "fund" in (e.source_kind, e.target_kind)]
+    def fund_balance(self) -> int:
+        return sum(m[3] for m in self.fund_flows)
 
     def on_page(self, project_id: int) -> list[DonationRow]:
         return [d for d in self.donations if d.project_id == project_id][:DONATIONS_ON_PAGE]

@@ -14,6 +14,7 @@ from db import ledger
 from db.errors import XfjyError
 from db.models import (
     AuditLog,
+    Batch,
     Disclosure,
     Donation,
     Entry,
@@ -32,8 +33,6 @@ from db.models import (
 from db.workflow import ADMISSION, PROJECT
 
 from .base import ChoiceFilter, XfjyModelView, project_filters, village_filters
-
-BATCHES = (("pilot", "探索试点"), ("rollout", "稳步推广"), ("full", "全面实施"))
 
 
 def _choices(mapping):
@@ -75,7 +74,8 @@ class VillageView(XfjyModelView):
             name = StringField("村社名称", [DataRequired("请填写村社名称")])
             full_name = StringField("申报村居全称（留空按乡镇加村名生成）")
             kind = SelectField("类别", choices=[SelectChoice(k, k) for k in Village.KINDS])
-            batch = SelectField("批次", choices=[SelectChoice(code, name) for code, name in BATCHES])
+            batch = SelectField("批次", choices=lambda: [SelectChoice(b.code, b.name)  # read per request
+                                                        for b in Batch.select().order_by(Batch.ordinal)])
             address = StringField("详细地址")
             leader_name = StringField("负责人")
             leader_phone = StringField("联系电话（不公开）")

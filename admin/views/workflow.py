@@ -68,13 +68,14 @@ class WorkflowView(BaseView):
         except JurisdictionError:
             abort(404)
 
-    def _done(self, fn, success: str):
+    def _done(self, fn, success):
+        """Run one rule; flash its Chinese error, or ``success`` (a text, or made from the result)."""
         try:
             result = fn()
         except (XfjyError, MoneyError) as exc:
             flash(str(exc), "error")
             return None
-        flash(success, "success")
+        flash(success(result) if callable(success) else success, "success")
         return result
 
     # -- project --------------------------------------------------------------------------------
@@ -112,13 +113,8 @@ class WorkflowView(BaseView):
     def project_step(self, project_id):
         project = self._get(Project, project_id)
         action = request.form.get("action", "")
-        step = workflow.PROJECT.transitions.get((project.state, action))
-        done = "已办理"
-        if step is not None and step.target == "closed":
-            left = ledger.unused(project)
-            done = f"已结项，结余 {format_fen(left)} 已转入村社互助基金" if left else "已结项，没有结余"
         self._done(lambda: workflow.advance_project(project, action, current_user, request.form.get("opinion", ""),
-                                                    expected_state=request.form.get("from_state") or None), done)
+                                                    expected_state=request.form.get("from_state") or None), _stepped)
         return redirect(url_for(".project", project_id=project.id))
 
     @expose("/project/<int:project_id>/disburse", methods=("POST",))
@@ -238,7 +234,7 @@ class WorkflowView(BaseView):
             project_states=workflow.PROJECT.states, statement=funds.statement(funds.flows_of(village)),
             sources=funds.SOURCES, is_cancelled=funds.is_cancelled,
             fund_lines=village.fund_spending.order_by(FundSpending.spent_on, FundSpending.id),
-            can_spend=village.fund_established_on is not None and current_user.role in (Role.VILLAGE, Role.COUNTY),
+            can_spend=funds.may_spend(village, current_user),
         )
 
     @expose("/village/<int:village_id>/fund-spending", methods=("POST",))
@@ -315,6 +311,14 @@ class WorkflowView(BaseView):
 
     def _root(self):
         return current_app.config["ATTACHMENTS_DIR"]
+
+
+def _stepped(step) -> str:
+    """The message after a step; closing says what the settlement to the 互助基金 actually moved."""
+    if step.to_state != "closed":
+        return "已办理"
+    moved = sum(e.amount for e in getattr(step, "settled", []))
+    return f"已结项，结余 {format_fen(moved)} 已转入村社互助基金" if moved else "已结项，没有结余"
 
 
 def _waiting_rows():

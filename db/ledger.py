@@ -139,7 +139,7 @@ def hold_ledger() -> None:
     SQLite already writes one transaction at a time; on PostgreSQL two postings could otherwise
     commit out of id order, and a checkpoint taken in between would miss the earlier id."""
     if is_postgres():
-        database.execute_sql("SELECT pg_advisory_xactlock_account(%s)", (LEDGER_LOCK,))
+        database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (LEDGER_LOCK,))
 
 
 # -- posting --------------------------------------------------------------------------------------

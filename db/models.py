@@ -513,6 +513,14 @@ class ChainLink(BaseModel):
         indexes = ((("record", "record_id"), True),)
 
 
+class Submission(BaseModel):
+    """A form that was posted (``db.submissions``): its one-time token, kept so a second post is refused."""
+
+    token = CharField(max_length=64, primary_key=True)
+    at = DateTimeField(default=now)
+    user = IntegerField(null=True)
+
+
 class Setting(BaseModel):
     key = CharField(max_length=64, primary_key=True)
     value = TextField()
@@ -543,7 +551,7 @@ class PublishRun(BaseModel):
 MODELS = [
     Area, Batch, Quota, User, Village, SupervisoryMember, Project, AdmissionStep, ProjectReview,
     ImportRun, Donation, Expenditure, FundSpending, Disclosure, Attachment, Evaluation, Volunteer, ServiceRecord,
-    Account, MatchingRule, Entry, LedgerTally, ChainLink, AuditLog, Setting, PublishRun,
+    Account, MatchingRule, Entry, LedgerTally, ChainLink, AuditLog, Submission, Setting, PublishRun,
 ]
 
 __all__ = [m.__name__ for m in MODELS] + ["Level", "Role", "MODELS"]

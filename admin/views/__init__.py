@@ -7,9 +7,10 @@ from flask import redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
+from markupsafe import Markup
 from peewee import fn
 
-from db import areas
+from db import areas, submissions
 from db.jurisdiction import scoped
 from db.ledger import held_by_level
 from db.models import Project, PublishRun, Role
@@ -52,7 +53,13 @@ class Dashboard(AdminIndexView):
         )
 
 
+def once_field() -> Markup:
+    """The hidden one-time token of a form that writes (``db.submissions``)."""
+    return Markup('<input type="hidden" name="once" value="{}">').format(submissions.new_token())
+
+
 def init_app(app) -> None:
+    app.jinja_env.globals["once_field"] = once_field
     admin = Admin(app, name="幸福家园 工作后台", url="/admin", theme=Bootstrap4Theme(swatch="default"),
                   index_view=Dashboard(name="工作台", url="/admin"), translations_path=str(TRANSLATIONS),
                   csp_nonce_generator=lambda: getattr(request, "csp_nonce", ""))

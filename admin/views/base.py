@@ -19,7 +19,7 @@ from flask_wtf import FlaskForm
 from peewee import ForeignKeyField, IntegerField, IntegrityError, Model
 from wtforms import HiddenField
 
-from db import audit
+from db import audit, submissions
 from db.database import write_transaction
 from db.deletion import deletion_blocker
 from db.errors import XfjyError
@@ -158,7 +158,8 @@ class XfjyModelView(RoleGuard, ModelView):
         for name, label in labels.items():
             args_.setdefault(name, {}).setdefault("label", label)
         self.form_args = args_
-        self.form_extra_fields = {**(self.form_extra_fields or {}), "row_version": HiddenField()}
+        self.form_extra_fields = {**(self.form_extra_fields or {}), "row_version": HiddenField(),
+                                  "once": HiddenField(default=submissions.new_token)}
         super().__init__(model, *args, **kwargs)
 
     def _get_filter_groups(self):
@@ -229,6 +230,7 @@ class XfjyModelView(RoleGuard, ModelView):
     def create_model(self, form):
         try:
             with write_transaction():
+                submissions.claim(form.once.data if hasattr(form, "once") else None, current_user)
                 model = self.model()
                 form.populate_obj(model)
                 self.on_model_change(form, model, True)

@@ -8,7 +8,7 @@ from flask_admin import BaseView, expose
 from flask_login import current_user
 from markupsafe import Markup
 
-from db import attachments, deadlines, disclosures, funds, ledger, spending, workflow
+from db import attachments, deadlines, disclosures, funds, ledger, spending, submissions, workflow
 from db.clock import today
 from db.database import write_transaction
 from db.errors import JurisdictionError, MoneyError, XfjyError
@@ -69,9 +69,12 @@ class WorkflowView(BaseView):
             abort(404)
 
     def _done(self, fn, success):
-        """Run one rule; flash its Chinese error, or ``success`` (a text, or made from the result)."""
+        """Run one rule, once per form (its token is claimed in the same transaction); flash its Chinese
+        error, or ``success`` (a text, or made from the result)."""
         try:
-            result = fn()
+            with write_transaction():
+                submissions.claim(request.form.get("once"), current_user)
+                result = fn()
         except (XfjyError, MoneyError) as exc:
             flash(str(exc), "error")
             return None

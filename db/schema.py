@@ -23,8 +23,13 @@ def upgrade(to: str | None = None) -> list[str]:
 
 
 def applied() -> list[str]:
-    return list(router().done)
+    """The migrations applied, read without peewee-migrate creating its table: the app's PostgreSQL role
+    (deploy/postgres.sql) may not create anything."""
+    if not database.table_exists("migratehistory"):
+        return []
+    return [name for (name,) in database.execute_sql("SELECT name FROM migratehistory ORDER BY id")]
 
 
 def pending() -> list[str]:
-    return list(router().diff)
+    done = set(applied())
+    return [name for name in router().todo if name not in done]

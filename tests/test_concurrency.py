@@ -1,187 +1,255 @@
-"""Two people click at once (issue 12, items 5 and 6): eight threads, each with its own connection to a
-committed database (a fresh SQLite file, a fresh PostgreSQL schema), take the same review step or post
-the same previewed 拨付. One wins; the others are told it was done, and the history agrees with the state.
+"""Two people click at once (issue 12, items 4–7 and 11). The admin runs as deployed: ``xfjy serve``
+in a process of its own, on PostgreSQL signed in as the role of ``deploy/postgres.sql``; eight browsers
+(``requests`` sessions, each signed in) take the same review step, post the same previewed 拨付, send
+the same form, confirm overlapping imports. One wins; the others are told why, and the history agrees
+with the state.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
+import sys
 import threading
 import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
-from db import areas, ledger, schema, workflow
+from db import areas, ledger, schema
 from db.database import database, open_database
 from db.errors import XfjyError
 from db.models import Entry, Project, ProjectReview, Role
 
 from .conftest import pg_schema
-from .factories import Chain, advance_to, new_project
+from .factories import Chain, advance_to, donate, new_project
+from .served import app_role, flashed, hidden_fields, set_password, signed_in, xfjy_serve
 
 CLICKS = 8
 
 
+@dataclass
+class Deployment:
+    url: str      # the test's own connection: the schema's owner
+    app_url: str  # what ``xfjy serve`` signs in with: on PostgreSQL the role of deploy/postgres.sql
+    instance: Path
+    schema: str | None = None
+
+    def serve(self):
+        return xfjy_serve(self.app_url, self.instance)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
-def committed(request, tmp_path):
-    """A database of its own whose rows are committed, so that other connections see them; yields its URL."""
+def deployed(request, tmp_path):
+    """A database of its own whose rows are committed, so that the served app sees them."""
     previous = database.obj
-    context = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'clicks.sqlite3'}"
-    else:
-        context = pg_schema(f"xfjy_clicks_{os.getpid()}_{uuid.uuid4().hex[:8]}")
-        url = context.__enter__()
-    bound = open_database(url)
-    bound.connect(reuse_if_open=True)
-    schema.upgrade()
-    areas.load_regions()
-    try:
-        yield url
-    finally:
-        bound.close()
-        database.initialize(previous)
-        if context is not None:
-            context.__exit__(None, None, None)
+    with contextlib.ExitStack() as stack:
+        name = None
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / 'clicks.sqlite3'}"
+        else:
+            name = f"xfjy_clicks_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+            url = stack.enter_context(pg_schema(name))
+        bound = open_database(url)
+        bound.connect(reuse_if_open=True)
+        schema.upgrade()
+        areas.load_regions()
+        app_url = stack.enter_context(app_role(name)) if name else url
+        try:
+            yield Deployment(url, app_url, tmp_path / "instance", name)
+        finally:
+            bound.close()
+            database.initialize(previous)
 
 
-def all_at_once(work, count: int = CLICKS) -> list[str]:
-    """Run ``work(i)`` in ``count`` threads released together; returns what each one said."""
-    start, said = threading.Barrier(count), [""] * count
+def at_once(work, count: int = CLICKS) -> list:
+    """Run ``work(i)`` in ``count`` threads released together; returns what each returned (or raised)."""
+    start, results = threading.Barrier(count), [None] * count
 
-    def click(i):
-        database.connect(reuse_if_open=True)
+    def run(i):
         try:
             start.wait(10)
-            work(i)
-            said[i] = "ok"
-        except XfjyError as exc:
-            said[i] = str(exc)
-        finally:
-            database.close()
+            results[i] = work(i)
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion on the results
+            results[i] = exc
 
-    threads = [threading.Thread(target=click, args=(i,)) for i in range(count)]
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(30)
-    database.connect(reuse_if_open=True)
-    return said
+        thread.join(60)
+    return results
 
 
-def test_a_disbursement_submitted_eight_times_moves_the_money_one_hop(committed):
-    chain = Chain()
-    project = advance_to(new_project(chain), "use_applied", chain)
-    region = chain.users[Role.REGION]
-    hop = ledger.next_hop(project, region)
-    database.close()
-    said = all_at_once(lambda i: ledger.disburse(Project.get_by_id(project.id), region, hop.amount,
-                                                 source=hop.source.id))
-    assert said.count("ok") == 1, said
-    assert all("已办理" in s for s in said if s != "ok"), said
-    hops = Entry.select().where((Entry.project == project.id) & (Entry.kind == "disbursement"))
-    assert [(e.from_account_id, e.amount) for e in hops] == [(hop.source.id, hop.amount)]
-    assert ledger.integrity_problems() == []
+def browsers(base: str, user, count: int = CLICKS):
+    return [signed_in(base, user.username) for _ in range(count)]
 
 
-def test_approve_and_return_clicked_together_leave_one_step_and_a_state_that_agrees(committed):
+def project_page(base, project) -> str:
+    return f"{base}/admin/workflow/project/{project.id}"
+
+
+# -- two people click at once: real browsers against ``xfjy serve`` ------------------------------------
+
+def test_approve_and_return_clicked_together_leave_one_step_and_a_state_that_agrees(deployed):
+    """Seen on PostgreSQL: 4 同意 + 4 退回 left [退回, 同意, 退回] and the state 盟市备案."""
     chain = Chain()
     project = advance_to(new_project(chain), "county_review", chain)
     county = chain.users[Role.COUNTY]
-    database.close()
-    said = all_at_once(lambda i: workflow.advance_project(
-        Project.get_by_id(project.id), "approve" if i % 2 else "reject", county, "意见",
-        expected_state="county_review"))
-    assert said.count("ok") == 1, said
-    assert all("该步骤已由" in s for s in said if s != "ok"), said
+    set_password(county)
+    with deployed.serve() as base:
+        people = browsers(base, county)
+        forms = [hidden_fields(s.get(project_page(base, project)).text, 'id="step-form"') for s, _ in people]
+        answers = at_once(lambda i: people[i][0].post(f"{project_page(base, project)}/step", data={
+            **forms[i], "action": "approve" if i % 2 else "reject", "opinion": "意见"}, allow_redirects=False))
+        said = [flashed(people[i][0], answer) for i, answer in enumerate(answers)]
+    assert sum(words == ["已办理"] for words in said) == 1, said
+    assert sum(any("该步骤已由" in w for w in words) for words in said) == CLICKS - 1, said
     steps = list(ProjectReview.select().where((ProjectReview.project == project.id)
                                               & (ProjectReview.from_state == "county_review")))
     assert len(steps) == 1
     assert Project.get_by_id(project.id).state == steps[0].to_state
 
 
-# -- real HTTP clients against the served admin ------------------------------------------------------
+def test_a_disbursement_submitted_by_eight_browsers_moves_the_money_one_hop(deployed):
+    """Seen: 8 × the same 拨付 form posted both 全国→自治区 and 自治区→通辽市."""
+    chain = Chain()
+    project = advance_to(new_project(chain), "use_applied", chain)
+    region = chain.users[Role.REGION]
+    hop = ledger.next_hop(project, region)
+    set_password(region)
+    with deployed.serve() as base:
+        people = browsers(base, region)
+        marker = f'action="/admin/workflow/project/{project.id}/disburse"'
+        forms = [hidden_fields(s.get(project_page(base, project)).text, marker) for s, _ in people]
+        assert forms[0]["expected"] == str(hop.amount) and forms[0]["source"] == str(hop.source.id)
+        answers = at_once(lambda i: people[i][0].post(f"{project_page(base, project)}/disburse", data=forms[i],
+                                                      allow_redirects=False))
+        said = [flashed(people[i][0], answer) for i, answer in enumerate(answers)]
+    assert sum(words == ["已拨付并记账"] for words in said) == 1, said
+    hops = Entry.select().where((Entry.project == project.id) & (Entry.kind == "disbursement"))
+    assert [(e.from_account_id, e.amount) for e in hops] == [(hop.source.id, hop.amount)]
+    assert ledger.integrity_problems() == []
 
-def signed_in(base: str, username: str):
-    import re
 
-    import requests
-
-    session = requests.Session()
-    page = session.get(f"{base}/login").text
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = session.post(f"{base}/login", data={"username": username, "password": "secret-pass-2026",
-                                                   "csrf_token": token}, allow_redirects=False)
-    assert response.status_code == 302, response.text[:300]
-    return session, token
-
-
-def test_three_people_editing_three_fields_of_one_row_keep_all_three(committed, tmp_path, monkeypatch):
-    """Seen: 21 of 45 values lost on SQLite, 18 of 45 on PostgreSQL, every response 保存记录成功."""
-    from werkzeug.security import generate_password_hash
-
-    from admin import create_app
-    from db.models import User, Village
-
-    from .browser_support import LiveServer
+def test_the_same_pool_form_sent_eight_times_at_once_books_once(deployed):
+    """A 资金池 entry has no number of its own to recognise it by: the form's one-time token is."""
+    from db.submissions import ALREADY_POSTED
 
     chain = Chain()
     county = chain.users[Role.COUNTY]
-    User.update(password_hash=generate_password_hash("secret-pass-2026", method="pbkdf2:sha256:1000")).where(
-        User.id == county.id).execute()
-    village_id = chain.village.id
-    monkeypatch.setenv("XFJY_INSTANCE", str(tmp_path / "instance"))
-    app = create_app({"SECRET_KEY": "race", "DATABASE_URL": committed, "ATTACHMENTS_DIR": str(tmp_path / "attachments")})
-    server = LiveServer(app)
-    server.start()
-    try:
-        clients = [signed_in(server.url, county.username) for _ in range(3)]
-        fields = ("address", "leader_name", "leader_phone")
-        lost = 0
-        for round_ in range(15):
-            start = threading.Barrier(3)
-            answers = [None] * 3
-
-            def edit(k, round_=round_, start=start, answers=answers):
-                session, token = clients[k]
-                start.wait(10)
-                answers[k] = session.post(f"{server.url}/admin/village/ajax/update/", data={
-                    "list_form_pk": village_id, fields[k]: f"{round_}-{k}", "csrf_token": token}).status_code
-
-            threads = [threading.Thread(target=edit, args=(k,)) for k in range(3)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(20)
-            assert answers == [200, 200, 200], answers
-            database.connect(reuse_if_open=True)
-            row = Village.get_by_id(village_id)
-            lost += sum(getattr(row, f) != f"{round_}-{k}" for k, f in enumerate(fields))
-            database.close()
-        assert lost == 0
-    finally:
-        server.stop()
+    set_password(county)
+    with deployed.serve() as base:
+        people = browsers(base, county)
+        form = {**hidden_fields(people[0][0].get(f"{base}/admin/workflow/pool").text, 'id="pool-form"'),
+                "amount": "1,000.00", "source": "本级配套资金"}
+        answers = at_once(lambda i: people[i][0].post(f"{base}/admin/workflow/pool",
+                                                      data={**form, "csrf_token": people[i][1]}, allow_redirects=False))
+        said = [flashed(people[i][0], answer) for i, answer in enumerate(answers)]
+    assert sorted(said) == sorted([[ALREADY_POSTED]] * (CLICKS - 1) + [["已入账"]]), said
+    assert ledger.balance(ledger.pool_account(chain.county)) == 100_000
 
 
-
-def test_overlapping_imports_at_once_write_every_row_once(committed):
+def test_overlapping_imports_confirmed_at_once_write_every_row_once(deployed):
     """Seen on PostgreSQL: HTTP 500 (UniqueViolation) and 51 of 58 rows written."""
-    from db.imports import import_donations
     from db.models import Donation
 
     from .test_imports import csv_bytes, row
 
     chain = Chain()
     project = advance_to(new_project(chain), "fundraising", chain)
+    county = chain.users[Role.COUNTY]
+    set_password(county)
     files = [csv_bytes([row(project, f"OV-{n}", "10") for n in range(k * 10, k * 10 + 30)]) for k in range(CLICKS)]
-    database.close()
-    said = all_at_once(lambda i: import_donations(files[i], f"f{i}.csv"))
-    assert said == ["ok"] * CLICKS, said
+    with deployed.serve() as base:
+        people = browsers(base, county)
+        forms = []
+        for (session, token), data in zip(people, files):
+            page = session.post(f"{base}/admin/imports/preview", data={"kind": "donations", "csrf_token": token},
+                                files={"file": ("捐赠.csv", data, "text/csv")}).text
+            forms.append(hidden_fields(page, 'action="/admin/imports/confirm"'))
+        answers = at_once(lambda i: people[i][0].post(f"{base}/admin/imports/confirm", data=forms[i],
+                                                      allow_redirects=False))
+        said = [flashed(people[i][0], answer) for i, answer in enumerate(answers)]
+    assert all(words and "失败" not in words[0] for words in said), said
     assert Donation.select().where(Donation.txn_no.startswith("OV-")).count() == (CLICKS - 1) * 10 + 30
     assert Entry.select().where(Entry.kind == "donation").count() == Donation.select().count()
     assert ledger.integrity_problems() == []
 
 
-def test_forty_sign_ins_at_once_check_at_most_five_passwords(committed, monkeypatch):
+def test_three_people_editing_three_fields_of_one_row_keep_all_three(deployed):
+    """Seen: 21 of 45 values lost on SQLite, 18 of 45 on PostgreSQL, every response 保存记录成功."""
+    from db.models import Village
+
+    chain = Chain()
+    county = chain.users[Role.COUNTY]
+    set_password(county)
+    village_id = chain.village.id
+    fields = ("address", "leader_name", "leader_phone")
+    lost = 0
+    with deployed.serve() as base:
+        people = browsers(base, county, 3)
+        for round_ in range(15):
+            answers = at_once(lambda k, round_=round_: people[k][0].post(f"{base}/admin/village/ajax/update/", data={
+                "list_form_pk": village_id, fields[k]: f"{round_}-{k}", "csrf_token": people[k][1]}).status_code, 3)
+            assert answers == [200, 200, 200], answers
+            row = Village.get_by_id(village_id)
+            lost += sum(getattr(row, f) != f"{round_}-{k}" for k, f in enumerate(fields))
+    assert lost == 0
+
+
+# -- the app on PostgreSQL signs in as a role that owns nothing ------------------------------------------
+
+@pytest.mark.parametrize("deployed", ["postgres"], indirect=True)
+def test_the_app_role_adds_to_the_ledger_but_cannot_change_it_or_its_guards(deployed):
+    from peewee import PostgresqlDatabase, ProgrammingError
+
+    chain = Chain()
+    project = advance_to(new_project(chain), "fundraising", chain)
+    donate(project, 5_000)
+    url = urlparse(deployed.app_url)
+    app = PostgresqlDatabase(url.path.lstrip("/"), host=url.hostname, port=url.port, user=url.username,
+                             options=f"-c search_path={deployed.schema}")
+    app.connect()
+    try:
+        app.execute_sql("INSERT INTO submission (token, at) VALUES ('from-the-app', now())")
+        refused = {}
+        for statement in [
+            "UPDATE entry SET amount = 1", "DELETE FROM entry", "TRUNCATE entry",
+            "ALTER TABLE entry DISABLE TRIGGER entry_no_change", "DROP TRIGGER entry_no_change ON entry",
+            "ALTER TABLE entry DROP CONSTRAINT IF EXISTS entry_kind_known", "DROP TABLE chain_link",
+            "UPDATE chain_link SET hash = ''", "DELETE FROM chain_link", "UPDATE audit_log SET summary = ''",
+            "DELETE FROM audit_log", "DELETE FROM migratehistory", "CREATE TABLE loot (x int)",
+        ]:
+            try:
+                with app.atomic():
+                    app.execute_sql(statement)
+            except ProgrammingError as exc:
+                refused[statement] = str(exc).splitlines()[0]
+        assert len(refused) == 13, refused
+        assert all("permission denied" in why or "must be owner" in why for why in refused.values()), refused
+    finally:
+        app.close()
+    assert Entry.select().where(Entry.project == project.id).count() == 1
+
+
+@pytest.mark.parametrize("deployed", ["postgres"], indirect=True)
+def test_the_nightly_publish_runs_under_the_app_role(deployed, tmp_path):
+    from db import demo
+    from db.models import PublishRun
+
+    demo.generate(6, 60, seed=4)
+    env = {**os.environ, "DATABASE_URL": deployed.app_url, "XFJY_INSTANCE": str(deployed.instance)}
+    done = subprocess.run([str(Path(sys.executable).with_name("xfjy")), "publish"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert PublishRun.select().order_by(PublishRun.id.desc()).first().status == "ok"
+    assert (deployed.instance / "site" / "index.html").exists()
+
+
+def test_forty_sign_ins_at_once_check_at_most_five_passwords(deployed, monkeypatch):
     """Seen: 40 concurrent logins (39 wrong, 1 right): all 39 checked and the right one got in. Forty
     guesses at once now try five passwords and lock the account; the right one is refused after."""
     from werkzeug.security import generate_password_hash
@@ -196,7 +264,18 @@ def test_forty_sign_ins_at_once_check_at_most_five_passwords(committed, monkeypa
     real = users.check_password
     monkeypatch.setattr(users, "check_password", lambda user, password: checked.append(password) or real(user, password))
     database.close()
-    said = all_at_once(lambda i: users.authenticate(person.username, f"guess-{i}"), 40)
+
+    def guess(i):
+        database.connect(reuse_if_open=True)
+        try:
+            return users.authenticate(person.username, f"guess-{i}")
+        except XfjyError as exc:
+            return str(exc)
+        finally:
+            database.close()
+
+    said = at_once(guess, 40)
+    database.connect(reuse_if_open=True)
     assert len(checked) <= users.MAX_FAILED_LOGINS, len(checked)
     assert said == [users.SIGN_IN_FAILED] * 40
     assert User.get_by_id(person.id).locked_until is not None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CLI = [sys.executable, "-c", "from db.cli import main; main()"]
+CLI = [sys.executable, "-m", "admin.cli"]
 INTERVAL = 0.1
 
 
@@ -114,7 +114,7 @@ def run(args: list[str], env: dict[str, str], timeout: float | None = None, cwd:
 
 
 def xfjy(*args: str, env: dict[str, str], timeout: float | None = None) -> Outcome:
-    """One real ``xfjy`` command (``db.cli.main``) in its own Python process."""
+    """One real ``xfjy`` command (``admin.cli.main``) in its own Python process."""
     return run([*CLI, *map(str, args)], env, timeout)
 
 

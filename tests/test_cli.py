@@ -23,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from db import ledger
-from db.cli import cli
+from admin.cli import cli
 from db.database import database, open_database
 from db.models import Area, Donation, Entry, ImportRun, User, Village
 

@@ -109,7 +109,7 @@ def test_an_honest_sequence_of_publishes_verifies(db, project, tmp_path):
 
 def cli_group():
     """The ``xfjy verify`` command itself: it reads two folders and needs no database or app."""
-    from db.cli import verify
+    from admin.cli import verify
 
     return verify
 

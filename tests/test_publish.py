@@ -66,7 +66,7 @@ class Backend:
         return env
 
     def start(self, *args: str, **extra_env: str) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-c", "from db.cli import main; main()", *map(str, args)],
+        return subprocess.Popen([sys.executable, "-m", "admin.cli", *map(str, args)],
                                 cwd=ROOT, env=self.env(**extra_env), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
 

@@ -159,7 +159,7 @@ def test_each_planted_falsehood_is_found_on_its_page(site, tmp_path, plant):
 def test_the_command_prints_each_mismatch_and_exits_1(site, tmp_path):
     from click.testing import CliRunner
 
-    from db.cli import cli
+    from admin.cli import cli
 
     copy, code = _copy(site, tmp_path)
     assert CliRunner().invoke(cli, ["audit-site", str(copy)]).exit_code == 0

@@ -24,7 +24,7 @@ def start_publish(app, username: str) -> None:
                XFJY_SITE_DIR=app.config["SITE_DIR"], XFJY_SITE_URL=app.config["SITE_URL"],
                XFJY_ATTACHMENTS_DIR=app.config["ATTACHMENTS_DIR"])
     log = open(Path(app.instance_path) / "publish.log", "ab")
-    subprocess.Popen([sys.executable, "-c", "from db.cli import main; main()", "publish", "--requested-by", username],
+    subprocess.Popen([sys.executable, "-m", "admin.cli", "publish", "--requested-by", username],
                      env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     log.close()
 

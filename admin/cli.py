@@ -1,26 +1,39 @@
 """The ``xfjy`` command: Flask's CLI with the project's commands. Failures exit non-zero with one line."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from peewee import DatabaseError
+from waitress import create_server
+from waitress import serve as waitress_serve
 
-from .database import database, is_postgres
-from .errors import DataImportError, XfjyError
+from db import areas, imports, ledger, schema, users
+from db import demo as demo_data
+from db.database import database, is_postgres
+from db.errors import DataImportError, XfjyError
+from db.models import User
+from db.money import format_fen, parse_fen
+from site_builder import audit, history
+from site_builder import serve as site_server
+from site_builder.build import build, default_workers
+from site_builder.publish import publish as publish_site
+
+from . import create_app
 
 
 def _create_app():
-    from admin import create_app
-
     return create_app()
 
 
@@ -57,8 +70,6 @@ def _connect():
 @with_appcontext
 def init_db() -> None:
     """创建或升级数据库结构（按迁移脚本）。"""
-    from . import schema
-
     _connect()
     done = schema.upgrade()
     click.echo(f"数据库已就绪（{_where()}）" + (f"，应用迁移：{', '.join(done)}" if done else "，无需迁移"))
@@ -68,8 +79,6 @@ def init_db() -> None:
 @with_appcontext
 def load_regions() -> None:
     """载入内蒙古自治区各盟市、旗县市区的区划代码、批次和试点指标（附件1）。"""
-    from . import areas
-
     _connect()
     _require_schema()
     count = areas.load_regions()
@@ -83,12 +92,10 @@ def load_regions() -> None:
 @with_appcontext
 def demo(villages: int, donations: int | None, seed: int) -> None:
     """生成演示数据：先 140 个试点村社（附件1），再其他村社；项目覆盖各状态，含捐赠、配捐、拨付、支出和公示。"""
-    from . import demo as demo_module
-
     _connect()
     _require_schema()
     with _progress("生成演示数据") as bar:
-        stats = demo_module.generate(villages, donations, seed=seed, attachments_root=_attachments(),
+        stats = demo_data.generate(villages, donations, seed=seed, attachments_root=_attachments(),
                                      progress=lambda pct: bar.update(pct - bar.pos))
     click.echo("演示数据已生成：" + "，".join(f"{k} {v}" for k, v in stats.items()))
 
@@ -98,12 +105,10 @@ def demo(villages: int, donations: int | None, seed: int) -> None:
 @with_appcontext
 def import_donations(file: Path) -> None:
     """导入公益平台导出的捐赠明细（CSV 或 XLSX；表头：交易号, 项目编号, 捐赠人, 金额, 捐赠时间, 公开姓名, 留言）。"""
-    from .imports import import_donations as run_import
-
     _connect()
     _require_schema()
     with _progress("检查并导入") as bar:
-        result = run_import(file.read_bytes(), file.name, progress=lambda done, total: bar.update(
+        result = imports.import_donations(file.read_bytes(), file.name, progress=lambda done, total: bar.update(
             int(100 * done / max(total, 1)) - bar.pos))
         bar.update(100 - bar.pos)
     click.echo(result.message)
@@ -114,11 +119,9 @@ def import_donations(file: Path) -> None:
 @with_appcontext
 def import_villages(file: Path) -> None:
     """导入村社名单（CSV 或 XLSX；表头见 README：村社代码, 村社名称, 乡镇/街道代码 …）。"""
-    from .imports import import_villages as run_import
-
     _connect()
     _require_schema()
-    click.echo(run_import(file.read_bytes(), file.name).message)
+    click.echo(imports.import_villages(file.read_bytes(), file.name).message)
 
 
 @cli.command("create-user")
@@ -130,11 +133,9 @@ def import_villages(file: Path) -> None:
 @with_appcontext
 def create_user(username, password, role, area_code, display_name) -> None:
     """创建后台用户。"""
-    from .users import create_user as create
-
     _connect()
     _require_schema()
-    user = create(username, password, role, area_code, display_name=display_name)
+    user = users.create_user(username, password, role, area_code, display_name=display_name)
     click.echo(f"已创建用户 {user.username}（{user.unit}）")
 
 
@@ -146,23 +147,16 @@ def create_user(username, password, role, area_code, display_name) -> None:
 @with_appcontext
 def fund_pool(area_code: str, amount: str, source: str, on: str | None) -> None:
     """为慈善总会的配捐/以奖代补资金池入账（写明资金来源），余额可用于配捐规则。"""
-    import datetime as dt
-
-    from .areas import get_area
-    from .ledger import balance, pool_account
-    from .ledger import fund_pool as post_funding
-    from .money import format_fen, parse_fen
-
     _connect()
     _require_schema()
     try:
         day = dt.date.fromisoformat(on) if on else None
     except ValueError as exc:
         raise XfjyError(f"日期「{on}」格式不正确，应如 2024-03-05") from exc
-    area = get_area(area_code)
-    entry = post_funding(area, parse_fen(amount, allow_zero=False), source, on=day)
+    area = areas.get_area(area_code)
+    entry = ledger.fund_pool(area, parse_fen(amount, allow_zero=False), source, on=day)
     click.echo(f"已入账 {format_fen(entry.amount)}（分录 #{entry.id}）：{entry.memo}；"
-               f"资金池余额 {format_fen(balance(pool_account(area)))}")
+               f"资金池余额 {format_fen(ledger.balance(ledger.pool_account(area)))}")
 
 
 @cli.command("backup")
@@ -196,18 +190,15 @@ def backup(dest: Path) -> None:
 @click.argument("new", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def verify(old: Path, new: Path) -> None:
     """核验新版公示网站的公开历史是否完整延续旧版（OLD、NEW 为两份下载的网站目录）。"""
-    from site_builder.history import read
-    from site_builder.history import verify as check
-
     try:
-        problems = check(old, new)
+        problems = history.verify(old, new)
     except (OSError, ValueError, KeyError) as exc:
         raise click.ClickException(f"无法读取公开历史（data/history/、data/heads.json）：{exc}") from exc
     if problems:
         for problem in problems:
             click.echo(f"不一致：{problem}", err=True)
         raise SystemExit(1)
-    old_links, new_links = read(old)[0], read(new)[0]
+    old_links, new_links = history.read(old)[0], history.read(new)[0]
     added = len(new_links) - len(old_links)
     click.echo(f"核验通过：新版完整保留了旧版的 {len(old_links)} 条记录，并在其后新增 {added} 条；"
                f"最新哈希 {new_links[-1].hash if new_links else '（空）'}")
@@ -218,9 +209,7 @@ def verify(old: Path, new: Path) -> None:
 @click.option("--workers", default=None, type=click.IntRange(1, 64), help="并行进程数（默认按 CPU 核数，最多 4）")
 def audit_site(site: Path, workers: int | None) -> None:
     """只读已发布的网站（页面和开放数据），核对每个村社页面上的金额、结转说明和公示日历；有不符之处时列出并以 1 退出。"""
-    from site_builder.audit import audit_site as run_audit
-
-    found = run_audit(site, workers=workers or min(os.cpu_count() or 1, 4))
+    found = audit.audit_site(site, workers=workers or min(os.cpu_count() or 1, 4))
     for mismatch in found[:200]:
         click.echo(str(mismatch))
     pages = len(list((site / "village").glob("*/index.html"))) if (site / "village").exists() else 0
@@ -237,8 +226,6 @@ def audit_site(site: Path, workers: int | None) -> None:
 @with_appcontext
 def build_site(out: Path, base_url: str | None, workers: int | None, area: str | None) -> None:
     """只生成公示网站到指定目录（不替换正在发布的网站）。"""
-    from site_builder.build import build, default_workers
-
     _connect()
     _require_schema()
     result = build(out, base_url=base_url or current_app.config["SITE_URL"], attachments=_attachments(),
@@ -257,9 +244,6 @@ def build_site(out: Path, base_url: str | None, workers: int | None, area: str |
 def publish(wait: bool, base_url: str | None, workers: int | None, full: bool, area: str | None,
             requested_by: str) -> None:
     """生成公示网站并原子替换正在发布的版本；失败时保留上一版。每晚由定时任务运行。"""
-    from site_builder.build import default_workers
-    from site_builder.publish import publish as publish_site
-
     _connect()
     _require_schema()
     site = Path(current_app.config["SITE_DIR"])
@@ -277,28 +261,17 @@ def publish(wait: bool, base_url: str | None, workers: int | None, full: bool, a
 @with_appcontext
 def serve(host: str, port: int, site_port: int, threads: int) -> None:
     """用 waitress 启动工作后台和公示网站（生产可用的 WSGI 服务器）。"""
-    import threading
-
-    from waitress import create_server
-    from waitress import serve as waitress_serve
-
-    from site_builder.serve import site_app
-
-    from .models import User
-
     _connect()
     app = current_app._get_current_object()
     if site_port:
-        server = create_server(site_app(app.config["SITE_DIR"]), host=host, port=site_port, threads=4)
+        server = create_server(site_server.site_app(app.config["SITE_DIR"]), host=host, port=site_port, threads=4)
         threading.Thread(target=server.run, name="public-site", daemon=True).start()
         click.echo(f"公示网站：http://{host}:{site_port}/")
     click.echo(f"工作后台：http://{host}:{port}/")
-    users = list(User.select().where(User.username.startswith("demo-")).order_by(User.id))
-    if users:
-        from .demo import DEMO_PASSWORD
-
-        click.echo(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
-        for user in users:
+    demo_users = list(User.select().where(User.username.startswith("demo-")).order_by(User.id))
+    if demo_users:
+        click.echo(f"演示账号（密码均为 {demo_data.DEMO_PASSWORD}）：")
+        for user in demo_users:
             click.echo(f"  {user.username:<18} {user.unit}")
     database.close()
     waitress_serve(app, host=host, port=port, threads=threads)
@@ -317,8 +290,6 @@ def _progress(label: str):
 
 def _search_path(url: str) -> list[str]:
     """Schemas named by ``?options=-c search_path=…`` in the URL: the backup dumps only those."""
-    from urllib.parse import parse_qs, urlparse
-
     options = " ".join(parse_qs(urlparse(url).query).get("options", []))
     for part in options.split("-c"):
         key, _, value = part.strip().partition("=")
@@ -337,7 +308,10 @@ def _attachments() -> Path:
 
 
 def _require_schema() -> None:
-    from . import schema
 
     if schema.pending():
         raise XfjyError("数据库结构不是最新，请先运行 xfjy init-db")
+
+
+if __name__ == "__main__":
+    main()

@@ -49,6 +49,7 @@ demo: install
 test: install-test chromium
 	bash tests/services.sh
 	$(BIN)/ruff check db admin site_builder tests bench
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -1,6 +1,8 @@
 """The tables. Rules about them live in the modules named for each rule (ledger, workflow, ...)."""
 from __future__ import annotations
 
+import hashlib
+
 from peewee import (
     SQL,
     BigIntegerField,
@@ -19,6 +21,7 @@ from peewee import (
 
 from .clock import now
 from .database import database
+from .errors import LedgerError
 
 
 class Level:
@@ -137,9 +140,9 @@ class User(BaseModel):
         return self.active
 
     def get_id(self) -> str:
-        from .users import session_key
-
-        return session_key(self)
+        """What a session remembers of its user: the id and a digest of the password hash, so that a
+        changed password signs every old session out (``db.users.user_for_session``)."""
+        return f"{self.id}.{hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]}"
 
 
 class Village(BaseModel):
@@ -452,14 +455,10 @@ class Entry(BaseModel):
 
     def save(self, *args, **kwargs):
         if self._pk is not None and not kwargs.get("force_insert"):
-            from .errors import LedgerError
-
             raise LedgerError("已记账的分录不能修改，请使用冲正")
         return super().save(*args, **kwargs)
 
     def delete_instance(self, *args, **kwargs):
-        from .errors import LedgerError
-
         raise LedgerError("已记账的分录不能删除，请使用冲正")
 
 

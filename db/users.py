@@ -1,11 +1,14 @@
 """Staff accounts: roles, the area each acts for, and password checks."""
 from __future__ import annotations
 
+import datetime as dt
+
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import audit
 from .areas import get_area
-from .database import database
+from .clock import now
+from .database import database, is_postgres, write_transaction
 from .errors import XfjyError
 from .models import Level, Role, User
 
@@ -86,23 +89,15 @@ def hash_password(password: str, username: str = "") -> str:
 
 
 def set_password(user: User, password: str, by=None) -> None:
-    """A new password also ends every session signed in with the old one (``session_key``)."""
+    """A new password also ends every session signed in with the old one (``User.get_id``)."""
     User.update(password_hash=hash_password(password, user.username)).where(User.id == user.id).execute()
     audit.record(by, "update", user, summary=f"重置用户 {user.username} 的密码", after={})
-
-
-def session_key(user: User) -> str:
-    """What a session remembers of its user: the id and a digest of the password hash, so that a
-    changed password signs every old session out."""
-    import hashlib
-
-    return f"{user.id}.{hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]}"
 
 
 def user_for_session(key: str) -> User | None:
     user_id, _, digest = (key or "").partition(".")
     user = User.get_or_none(User.id == int(user_id)) if user_id.isdigit() else None
-    if user is None or not user.active or not digest or session_key(user) != key:
+    if user is None or not user.active or not digest or user.get_id() != key:
         return None
     return user
 
@@ -118,11 +113,6 @@ def authenticate(username: str, password: str) -> User:
     One message for every failure (unknown name, wrong password, locked, disabled), so nothing can be
     learnt about an account. Each attempt is counted, atomically, before its password is checked:
     however many arrive at once, at most five passwords are tried before the lock."""
-    import datetime as dt
-
-    from .clock import now
-    from .database import is_postgres, write_transaction
-
     user = User.get_or_none(User.username == (username or "").strip())
     wrong = XfjyError(SIGN_IN_FAILED)
     if user is None:

@@ -22,8 +22,8 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from db import ledger
 from admin.cli import cli
+from db import ledger
 from db.database import database, open_database
 from db.models import Area, Donation, Entry, ImportRun, User, Village
 

@@ -24,7 +24,7 @@ def test_workers_end_when_their_parent_is_killed(tmp_path):
         from site_builder.processes import die_with_parent
 
         def work(_):
-            print(os.getpid(), flush=True)
+            os.write(1, f"{os.getpid()}\\n".encode())  # one write: two workers' lines never interleave
             time.sleep(60)
 
         with multiprocessing.get_context("fork").Pool(2, initializer=die_with_parent) as pool:
@@ -32,11 +32,13 @@ def test_workers_end_when_their_parent_is_killed(tmp_path):
     """)
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
                               cwd=os.path.dirname(os.path.dirname(__file__)))
-    with parent.stdout:
-        workers = [int(parent.stdout.readline()) for _ in range(2)]
-    assert all(_alive(pid) for pid in workers)
-    os.kill(parent.pid, signal.SIGKILL)
-    parent.wait(5)
+    try:
+        with parent.stdout:
+            workers = [int(parent.stdout.readline()) for _ in range(2)]
+        assert all(_alive(pid) for pid in workers)
+    finally:
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(5)
     deadline = time.monotonic() + 2
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -27,8 +27,9 @@ from db.models import User
 from db.money import format_fen, parse_fen
 from site_builder import audit, history
 from site_builder import serve as site_server
-from site_builder.build import build, default_workers
+from site_builder.build import build
 from site_builder.publish import publish as publish_site
+from site_builder.workers import default_workers
 
 from . import create_app
 

@@ -4,7 +4,7 @@
 reads, writes one ``village/<code>.md`` per village with plain Markdown pipe tables (project facts,
 the latest 20 donations, the fund-flow entries, spending, disclosures), the area pages as tables of
 links, and builds everything with the root ``mkdocs.yml`` (Material, search plugin on, villages not in
-``nav``) through ``site_builder.build._mkdocs``: the way one would build the site without the shells,
+``nav``) through ``site_builder.theme.mkdocs``: the way one would build the site without the shells,
 parallel workers and incremental reuse. Prints one JSON line with its counts and timings.
 """
 from __future__ import annotations
@@ -18,12 +18,16 @@ import tempfile
 import time
 from pathlib import Path
 
+from peewee import chunked
+
+from db import snapshot
 from db.database import database, open_database
 from db.models import Entry, Level
 from db.money import format_fen
-from site_builder import snapshot
-from site_builder.build import CHUNK, CONFIG, CONTENT, _mkdocs, news_items
+from site_builder.news import news_items
 from site_builder.opendata import TABLES
+from site_builder.theme import CONFIG, CONTENT, mkdocs
+from site_builder.villages import CHUNK
 
 
 def cell(value) -> str:
@@ -147,9 +151,8 @@ def build(out: Path, base_url: str) -> dict:
                 (docs / name).write_text(text, encoding="utf-8")
                 pages += 1
             (docs / "village").mkdir(exist_ok=True)
-            for start in range(0, len(snap.villages), CHUNK):
-                chunk = snap.villages[start:start + CHUNK]
-                details = snapshot.shape(chunk, snapshot.fetch(chunk))
+            for chunk in chunked(snap.villages, CHUNK):
+                details = snapshot.details(chunk)
                 for village in chunk:
                     (docs / "village" / f"{village.code}.md").write_text(
                         village_markdown(village, details[village.id], snap.places), encoding="utf-8")
@@ -157,7 +160,7 @@ def build(out: Path, base_url: str) -> dict:
             villages = len(snap.villages)
         timings["markdown"] = round(time.perf_counter() - started - sum(timings.values()), 3)
         database.close()
-        _mkdocs(docs, out, base_url, CONFIG)
+        mkdocs(docs, out, base_url, CONFIG)
         timings["mkdocs"] = round(time.perf_counter() - started - sum(timings.values()), 3)
     finally:
         shutil.rmtree(stage, ignore_errors=True)

@@ -34,8 +34,14 @@ def open_database(url: str):
         db = connect(url.replace("postgres://", "postgresql://", 1))
     else:
         raise ValueError(f"不支持的 DATABASE_URL：{url}（应为 sqlite:///路径 或 postgresql://…）")
+    db.url = url
     database.initialize(db)
     return db
+
+
+def database_url() -> str:
+    """The URL the bound database was opened from, for another process to open it too."""
+    return getattr(database.obj, "url", None) or os.environ["DATABASE_URL"]
 
 
 def is_postgres() -> bool:

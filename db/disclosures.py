@@ -52,7 +52,23 @@ def correct(original: Disclosure, body: str, note: str, *, title: str | None = N
     return corrected
 
 
+def threads(corrects: dict[int, int | None]) -> dict[int, list[int]]:
+    """Disclosure threads from each version's id and the id it corrects: the latest version of each
+    (corrected by no later one) → the versions it corrected, newest first. Order as given."""
+    corrected = {earlier for earlier in corrects.values() if earlier}
+    result = {}
+    for version, cursor in corrects.items():
+        if version in corrected:
+            continue
+        earlier = []
+        while cursor in corrects:
+            earlier.append(cursor)
+            cursor = corrects[cursor]
+        result[version] = earlier
+    return result
+
+
 def current_versions(project: Project):
-    """The latest version of each disclosure thread (not corrected by a later one)."""
-    corrected = Disclosure.select(Disclosure.corrects).where(Disclosure.corrects.is_null(False))
-    return project.disclosures.where(Disclosure.id.not_in(corrected)).order_by(Disclosure.published_on)
+    """The latest version of each disclosure thread, oldest first."""
+    versions = threads(dict(project.disclosures.select(Disclosure.id, Disclosure.corrects).tuples()))
+    return project.disclosures.where(Disclosure.id.in_(list(versions))).order_by(Disclosure.published_on)

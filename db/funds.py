@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from . import audit, ledger
 from .database import write_transaction
@@ -123,12 +124,12 @@ def source_of(kind: str, from_donation: bool) -> str | None:
 def statement(flows) -> list[Year]:
     """Per calendar year from the first movement to the last: opening, in by source, out, closing.
 
-    ``flows`` are ``(booked_on, kind, from_donation, signed amount)``: positive into the fund. A
+    ``flows`` are ``Flow`` records or plain ``(booked_on, kind, from_donation, signed amount)``. A
     reversal counts, negative, on the line of what it reverses."""
-    flows = sorted(flows, key=lambda f: f[0])
+    flows = sorted(map(Flow._make, flows), key=lambda f: f.booked_on)
     if not flows:
         return []
-    years = {y: Year(y) for y in range(flows[0][0].year, flows[-1][0].year + 1)}
+    years = {y: Year(y) for y in range(flows[0].booked_on.year, flows[-1].booked_on.year + 1)}
     for day, kind, from_donation, amount in flows:
         row = years[day.year]
         source = source_of(kind, from_donation)
@@ -143,17 +144,26 @@ def statement(flows) -> list[Year]:
     return [years[y] for y in sorted(years)]
 
 
-def flow(booked_on, kind: str, source_kind: str, target_kind: str, amount: int, from_donation: bool):
+class Flow(NamedTuple):
+    """One movement of a village's fund."""
+
+    booked_on: dt.date
+    kind: str
+    from_donation: bool
+    amount: int  # signed: positive into the fund
+
+
+def flow(booked_on, kind: str, source_kind: str, target_kind: str, amount: int, from_donation: bool) -> Flow | None:
     """One ledger entry as a movement of a village's fund, as ``statement`` reads it (None if it is not
     one): the admin reads entries, the site its snapshot rows, ``xfjy audit-site`` the open data."""
     if target_kind == "fund":
-        return booked_on, kind, from_donation, amount
+        return Flow(booked_on, kind, from_donation, amount)
     if source_kind == "fund":
-        return booked_on, kind, from_donation, -amount
+        return Flow(booked_on, kind, from_donation, -amount)
     return None
 
 
-def flows_of(village: Village) -> list[tuple]:
+def flows_of(village: Village) -> list[Flow]:
     """The fund's movements, read from the ledger, for ``statement``."""
     fund = ledger.fund_account(village)
     rows = []

@@ -18,6 +18,7 @@ import csv
 import datetime as dt
 import html
 import json
+import multiprocessing
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from db.totals import Totals, add_flow
 from db.workflow import PROJECT
 
 from .opendata import WINDOW_STATUS
+from .processes import die_with_parent
 
 KINDS = {label: kind for kind, label in Entry.KINDS.items()}
 STATES = {label: state for state, label in PROJECT.states.items()}
@@ -97,7 +99,7 @@ def books(folder: Path) -> Books:
         if row["project_code"]:
             add_flow(totals.setdefault(row["project_code"], Totals()), kind, row["from_kind"], row["to_kind"], net)
         move = funds.flow(row["date"], kind, row["from_kind"], row["to_kind"], amount, False)
-        fund += move[3] if move else 0
+        fund += move.amount if move else 0
         fund_spent += net if kind == "fund_spending" else 0
     gifts: dict[str, int] = {}
     for row in _csv(folder / "donations.csv"):
@@ -201,10 +203,6 @@ def audit_site(site: Path, codes=None, workers: int = 1) -> list[Mismatch]:
     codes = sorted(codes)
     if workers <= 1 or len(codes) < 500:
         return _audit_many(site, codes)
-    import multiprocessing
-
-    from .processes import die_with_parent
-
     with multiprocessing.get_context("fork").Pool(workers, initializer=die_with_parent) as pool:
         parts = pool.starmap(_audit_many, [(site, codes[i::workers]) for i in range(workers)])
     return sorted((m for part in parts for m in part), key=lambda m: m.page)

@@ -14,8 +14,8 @@ import json
 import unicodedata
 from pathlib import Path
 
-from db.bulk import raw_rows
-from db.models import Donation, Entry
+from db import snapshot
+from db.published import Snapshot
 
 LOOKUP_SALT = "xfjy-gift\n"
 PREFIX = 3
@@ -36,25 +36,19 @@ def lookup_key(txn_no: str) -> str:
     return hashlib.sha256((LOOKUP_SALT + typed(txn_no)).encode("utf-8")).hexdigest()
 
 
-def write(out: Path, snap) -> int:
+def write(out: Path, snap: Snapshot) -> int:
     """Write the shards for the snapshot's public projects; returns how many files."""
     projects = {p.id: (v, p) for v in snap.villages for p in v.projects}
     folder = out / "data" / "gift"
     folder.mkdir(parents=True, exist_ok=True)
     if not projects:
         return 0
-    ids = list(projects)
-    returned = {d for (d,) in raw_rows(Entry.select(Entry.donation).where(
-        Entry.donation.is_null(False) & ((Entry.kind == "refund") | Entry.reverses.is_null(False))))}
     shards: dict[str, list] = {}
-    for start in range(0, len(ids), 5000):
-        query = (Donation.select(Donation.id, Donation.txn_no, Donation.project, Donation.amount, Donation.donated_at,
-                                 Donation.timing).where(Donation.project.in_(ids[start:start + 5000])))
-        for did, txn, pid, amount, donated, timing in raw_rows(query):
-            key = lookup_key(txn)
-            shards.setdefault(key[:PREFIX], []).append(
-                [key[PREFIX:PREFIX + KEPT], pid, int(amount), str(donated)[:10], 1 if did in returned else 0,
-                 1 if timing == "to_fund" else 0])
+    for gift in snapshot.gifts(list(projects)):
+        key = lookup_key(gift.txn_no)
+        shards.setdefault(key[:PREFIX], []).append(
+            [key[PREFIX:PREFIX + KEPT], gift.project_id, gift.amount, gift.donated_on.isoformat(),
+             1 if gift.returned else 0, 1 if gift.to_fund else 0])
     for prefix, gifts in shards.items():
         gifts.sort()
         named: dict[int, int] = {}

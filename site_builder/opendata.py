@@ -10,8 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import mmap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from db.models import Entry
 from db.money import fen_to_text
@@ -109,7 +111,7 @@ TYPED = {name: tuple(i for i, c in enumerate(columns) if c.name in (
 WINDOW_STATUS = {"met": "on_time", "late": "late", "overdue": "missing", "due": "due", "upcoming": "upcoming"}
 
 
-def village_summary(village, place, details, on, settlement) -> dict:
+def village_summary(village, place, details, on) -> dict:
     """``summary.json``: the village's figures and disclosure windows, from the values its page shows."""
     projects = []
     for p in village.projects:
@@ -120,7 +122,7 @@ def village_summary(village, place, details, on, settlement) -> dict:
                 ("raised", t.raised), ("matched", t.matched), ("rewarded", t.rewarded), ("disbursed", t.disbursed),
                 ("spent", t.spent), ("balance", t.balance), ("to_fund", t.to_fund), ("undisbursed", t.upstream),
                 ("unused", t.unused))},
-            "settlement": settlement(p),
+            "settlement": p.settlement,
             "disclosures": [{"label": d.label, "opens": d.opens.isoformat(), "due": d.due.isoformat(),
                              "status": WINDOW_STATUS[d.status(on)],
                              "published_on": d.met_on.isoformat() if d.met_on else None, "days_late": d.days_late}
@@ -196,6 +198,14 @@ def json_rows(rows: list[list]) -> str:
     return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))[1:-1]
 
 
+class Spooled(NamedTuple):
+    """Where one village's rows of one JSON file were spooled."""
+
+    path: str
+    offset: int
+    length: int
+
+
 class Spool:
     """One worker's JSON rows of its villages, end to end, for ``join_region`` to splice: JSON is
     published for the whole region only, so a village's JSON need not be a file of its own."""
@@ -203,12 +213,12 @@ class Spool:
     def __init__(self, path: Path):
         self.path, self.handle = str(path), None
 
-    def add(self, data: bytes) -> list:
+    def add(self, data: bytes) -> Spooled:
         if self.handle is None:
             self.handle = open(self.path, "ab")
         offset = self.handle.tell()
         self.handle.write(data)
-        return [self.path, offset, len(data)]
+        return Spooled(self.path, offset, len(data))
 
     def close(self) -> None:
         if self.handle is not None:
@@ -216,9 +226,10 @@ class Spool:
             self.handle = None
 
 
-def write_village(directory: Path, rows: dict[str, list[list]], spool: Spool, summary: dict) -> tuple[int, dict]:
+def write_village(directory: Path, rows: dict[str, list[list]], spool: Spool,
+                  summary: dict) -> tuple[int, dict[str, Spooled]]:
     """The village's CSV files and ``summary.json``; its JSON rows go to ``spool``. Returns files
-    written and where its JSON rows are (``{"<table>.json": [spool, offset, length]}``)."""
+    written and where its JSON rows are, by file (``"<table>.json"``)."""
     directory.mkdir(parents=True, exist_ok=True)
     where = {}
     for name, table in rows.items():
@@ -235,6 +246,20 @@ def _payload(data: bytes, kind: str, head: bytes) -> bytes:
     return data[len(head):-2]
 
 
+def write_region(out: Path, codes: list[str], pool_entries: list, spooled: dict[str, dict[str, Spooled]],
+                 previous: Path | None = None, positions: dict | None = None,
+                 kept: frozenset = frozenset()) -> tuple[int, dict]:
+    """``data/region/*``: the villages' rows in ``codes`` order, then the ledger entries of no village.
+
+    Returns the number of files and where each village's rows sit in them (see ``join_region``)."""
+    positions = positions or {}
+    kept = frozenset(code for code in kept if code in positions)
+    extra = {"ledger": [ledger_row(e) for e in pool_entries]}
+    where = join_region(out / "data" / "region", out / "data" / "village", codes, extra, spooled,
+                        previous / "data" / "region" if previous else None, positions, kept)
+    return 2 * len(TABLES), where
+
+
 def join_region(region: Path, villages: Path, codes: list[str], extra: dict[str, list[list]], spooled: dict,
                 previous: Path | None = None, positions: dict | None = None, kept: frozenset = frozenset()) -> dict:
     """``region/<table>.csv|json``: the villages' rows in ``codes`` order, then rows of no village.
@@ -244,8 +269,6 @@ def join_region(region: Path, villages: Path, codes: list[str], extra: dict[str,
     Returns where each village's rows sit in each file. A village in ``kept`` has the same files as
     in ``previous`` (a build whose ``positions`` are given), so its rows are copied from the previous
     region file in one sequential read instead of opening its own files."""
-    import mmap
-
     region.mkdir(parents=True, exist_ok=True)
     where: dict[str, dict] = {code: {} for code in codes}
     spools: dict[str, object] = {}
@@ -268,7 +291,7 @@ def join_region(region: Path, villages: Path, codes: list[str], extra: dict[str,
                             start, length = positions[code][file]
                             chunk = old[start:start + length]
                         elif kind == "json":
-                            chunk = _spooled(spools, *spooled[code][file])
+                            chunk = _spooled(spools, spooled[code][file])
                         else:
                             chunk = _payload((villages / code / file).read_bytes(), kind, head)
                         if not chunk:
@@ -293,8 +316,8 @@ def join_region(region: Path, villages: Path, codes: list[str], extra: dict[str,
     return where
 
 
-def _spooled(spools: dict, path: str, offset: int, length: int) -> bytes:
-    if path not in spools:
-        spools[path] = open(path, "rb")
-    spools[path].seek(offset)
-    return spools[path].read(length)
+def _spooled(spools: dict, at: Spooled) -> bytes:
+    if at.path not in spools:
+        spools[at.path] = open(at.path, "rb")
+    spools[at.path].seek(at.offset)
+    return spools[at.path].read(at.length)

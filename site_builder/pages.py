@@ -17,13 +17,12 @@ from db.funds import SOURCES as FUND_SOURCES
 from db.funds import statement
 from db.models import Entry, Level
 from db.money import format_fen
-from db.public import settlement_sentence
+from db.published import Place, Snapshot, VillageInfo
 from db.totals import Totals, add_up
 from db.volunteers import TeamSize
 
 from .charts import progress_bar, quota_chart
 from .opendata import SUMMARY, TABLES
-from .snapshot import Place, ProjectInfo, Snapshot, VillageInfo
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|>~-])")
 
@@ -49,13 +48,8 @@ def environment() -> Environment:
     env = Environment(loader=PackageLoader("site_builder"), autoescape=True, trim_blocks=True, lstrip_blocks=True,
                       keep_trailing_newline=True, undefined=StrictUndefined)
     env.filters.update(md=_md, yuan=_yuan, date=_date, datetime=_datetime, progress=progress_bar)
-    env.globals.update(kinds=Entry.KINDS, settlement=settlement,
-                       tables=[(name, title) for name, (title, _) in TABLES.items()])
+    env.globals.update(kinds=Entry.KINDS, tables=[(name, title) for name, (title, _) in TABLES.items()])
     return env
-
-
-def settlement(project: ProjectInfo) -> str:
-    return settlement_sentence(project.state, project.totals)
 
 
 _NOT_IN_TITLES = str.maketrans("", "", "<>&\"'\r\n\\")
@@ -74,9 +68,6 @@ class Page:
     def source(self) -> str:
         """The Markdown file MkDocs would build this page from."""
         return self.url + "index.md" if self.url.count("/") <= 1 else self.url.rstrip("/") + ".md"
-
-    def markdown(self) -> str:
-        return f"---\ntitle: {self.title}\ndescription: {self.description}\n---\n\n{self.body}\n"
 
 
 def title_text(text: str) -> str:

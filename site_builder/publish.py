@@ -26,6 +26,7 @@ from db.totals import advance_tally
 from .audit import audit_site
 from .build import build
 from .check import broken_links
+from .manifest import Manifest
 
 KEEP_RELEASES = 3
 ADOPTED = "00000000-000000-adopted"  # sorts before every real release, so it is pruned first
@@ -76,19 +77,19 @@ def _publish_locked(site: Path, base_url, attachments, requested_by: str, check:
         advance_tally()
         history.seal()
         result = build(target, base_url=base_url, attachments=attachments, workers=workers,
-                       previous=live if manifest else None, previous_manifest=manifest, area=area)
+                       previous=live if manifest is not None else None, previous_manifest=manifest,
+                       area=area)
         if check:
-            kept = {code for code, record in result.manifest.get("villages", {}).items() if record[3]}
+            kept = result.manifest.kept()
             broken = broken_links(target, urlsplit(base_url).path or "/",
                                   skip=lambda page: page.parent.name in kept and page.parent.parent.name == "village"
                                   or page.parent.name == "poster" and page.stem in kept, workers=workers)
             if broken:
                 raise XfjyError(f"发现 {len(broken)} 个无效链接，例如 {broken[0][0]} → {broken[0][1]}")
-            rebuilt = [code for code, record in result.manifest.get("villages", {}).items() if not record[3]]
-            wrong = audit_site(target, rebuilt, workers)  # an unchanged village was audited when first written
+            wrong = audit_site(target, result.manifest.rebuilt(), workers)  # an unchanged village was audited when first written
             if wrong:
                 raise XfjyError(f"公开数据核对发现 {len(wrong)} 处不符，未发布：{wrong[0]}")
-        _manifest_path(target).write_text(json.dumps(result.manifest, ensure_ascii=False), encoding="utf-8")
+        _manifest_path(target).write_text(json.dumps(result.manifest.to_json(), ensure_ascii=False), encoding="utf-8")
     except BaseException as exc:
         shutil.rmtree(target, ignore_errors=True)
         _manifest_path(target).unlink(missing_ok=True)
@@ -107,11 +108,12 @@ def _manifest_path(release: Path) -> Path:
     return release.with_name(release.name + ".manifest.json")
 
 
-def _read_manifest(release: Path) -> dict | None:
+def _read_manifest(release: Path) -> Manifest | None:
     try:
-        return json.loads(_manifest_path(release).read_text(encoding="utf-8"))
+        data = json.loads(_manifest_path(release).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return Manifest.from_json(data) if data else None
 
 
 def _finish(run: PublishRun, started: float, **fields) -> None:

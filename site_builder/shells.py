@@ -3,8 +3,8 @@
 Material renders the whole theme (header, navigation, footer) around each page, which costs several
 milliseconds a page; for 14,000 village pages that dominates the build. Generated pages are raw HTML
 bodies, which Python-Markdown passes through unchanged, so the page MkDocs would render is the shell
-with its placeholders replaced. ``tests/test_site_shells.py`` builds the same pages both ways and
-compares them byte for byte.
+with its placeholders replaced. ``test_stamped_pages_are_what_mkdocs_renders_page_by_page`` in
+``tests/test_site_build.py`` builds the same pages both ways and compares them byte for byte.
 """
 from __future__ import annotations
 

@@ -6,18 +6,17 @@ XFJY_ALLOW_NO_PG=1 to deselect those runs on a machine without it.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 
 import pytest
-from peewee import OperationalError, PostgresqlDatabase
 
 from db import areas, schema
 from db.database import SQLITE_PRAGMAS, database, open_database
 
-PG_URL = os.environ.get("XFJY_TEST_PG", "postgresql://127.0.0.1:5432/test")
+from .backends import BACKENDS, pg_schema
+from .factories import Chain, advance_to, new_project
+
 PG_SCHEMA = f"xfjy_test_{os.getpid()}"
-BACKENDS = ["sqlite", "postgres"]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -40,26 +39,6 @@ def sqlite_backend(tmp_path_factory):
     db.close()
 
 
-@contextlib.contextmanager
-def pg_schema(name: str):
-    """A fresh PostgreSQL schema for the duration; yields the DATABASE_URL that works inside it."""
-    admin = PostgresqlDatabase(None)
-    admin.init(**_pg_params())
-    try:
-        admin.connect()
-    except OperationalError as exc:
-        pytest.fail(f"PostgreSQL 不可用（{PG_URL}）：{exc}。PostgreSQL 测试不能跳过。", pytrace=False)
-    admin.execute_sql(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-    admin.execute_sql(f'CREATE SCHEMA "{name}"')
-    admin.close()
-    try:
-        yield f"{PG_URL}?options=-c%20search_path%3D{name}"
-    finally:
-        admin.connect()
-        admin.execute_sql(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-        admin.close()
-
-
 @pytest.fixture(scope="session")
 def postgres_backend():
     with pg_schema(PG_SCHEMA) as url:
@@ -67,14 +46,6 @@ def postgres_backend():
         _prepare()
         yield db
         db.close()
-
-
-def _pg_params():
-    from urllib.parse import urlparse
-
-    url = urlparse(PG_URL)
-    return dict(database=url.path.lstrip("/"), host=url.hostname, port=url.port or 5432,
-                user=url.username or None)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -109,18 +80,59 @@ def app(db, tmp_path):
     _os.environ.pop("XFJY_INSTANCE", None)
 
 
-def login(client, user) -> str:
-    """Sign ``user`` in through /login (password ``secret-pass``) and return a CSRF token for later posts."""
-    import re
+@pytest.fixture
+def keep_proxy():
+    """Whatever a test binds (the CLI, a command's database), the proxy goes back to what it was afterwards.
 
-    from werkzeug.security import generate_password_hash
+    For modules that do not use ``db``: ``pytestmark = pytest.mark.usefixtures("keep_proxy")``."""
+    previous = database.obj
+    yield
+    database.initialize(previous)
 
-    from db.models import User
 
-    User.update(password_hash=generate_password_hash("secret-pass", method="pbkdf2:sha256:1000")).where(
-        User.id == user.id).execute()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = client.post("/login", data={"username": user.username, "password": "secret-pass", "csrf_token": token})
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return token
+# -- shared rows ----------------------------------------------------------------------------------------
+
+@pytest.fixture
+def chain(db):
+    """A village under 土默特左旗 with one user at each level (``factories.Chain``)."""
+    return Chain()
+
+
+@pytest.fixture
+def project_name() -> str | None:
+    """The name of the ``project`` fixture's project; a module overrides it to name it (None: new_project's)."""
+    return None
+
+
+@pytest.fixture
+def project(chain, project_name):
+    """A project of ``chain``'s village, open for donations (募捐中)."""
+    named = {"name": project_name} if project_name else {}
+    return advance_to(new_project(chain, **named), "fundraising", chain)
+
+
+# -- real browsers --------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, one per test module (``browser_support.launch``)."""
+    from playwright.sync_api import sync_playwright
+
+    from .browser_support import launch
+
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def expect_timeout():
+    """Playwright's ``expect`` waits ``browser_support.TIMEOUT_MS``; a browser module uses it for every test."""
+    from playwright.sync_api import expect
+
+    from .browser_support import TIMEOUT_MS
+
+    expect.set_options(timeout=TIMEOUT_MS)

@@ -1,18 +1,27 @@
 """Small builders for tests: a township and villages under 土默特左旗 (150121), users of every level,
-and projects driven to any state through the real workflow and ledger."""
+projects driven to any state through the real workflow and ledger, and the files an import reads."""
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import itertools
+from pathlib import Path
+
+import openpyxl
 
 from db import ledger, workflow
 from db.areas import get_area
 from db.errors import LedgerError, TransitionError
-from db.models import Donation, Level, Project, Role, SupervisoryMember, User, Village
+from db.models import Donation, Level, Project, ProjectReview, Role, SupervisoryMember, User, Village
 from db.villages import add_township, add_village_area, create_project, register_village
 
 COUNTY = "150121"
 _serial = itertools.count(1)
+
+# new_project's collection period is 2024-03-01 .. 2024-08-31; these fall after it.
+AFTER_DEADLINE = dt.date(2024, 9, 1)
+EXPIRED_ON = dt.datetime(2024, 9, 2, 9, 30)
 
 # The states a project passes through on the straight road, and the action that enters each.
 PATH = [
@@ -128,3 +137,96 @@ def advance_to(project: Project, state: str, chain: Chain) -> Project:
         project = Project.get_by_id(project.id)
     assert project.state == state, (project.state, state)
     return project
+
+
+def reload(project: Project) -> Project:
+    return Project.get_by_id(project.id)
+
+
+def reviews(project: Project) -> int:
+    return ProjectReview.select().where(ProjectReview.project == project.id).count()
+
+
+def project_in(chain: Chain, state: str, *, on: dt.datetime = EXPIRED_ON, **kwargs) -> Project:
+    """A project of ``chain.village`` in ``state``, reached through the real workflow (expired ``on``, for
+    期满未达成 and 结项); ``kwargs`` go to ``new_project``."""
+    project = new_project(chain, **kwargs)
+    if state in ("target_missed", "closed"):
+        project = advance_to(project, "fundraising", chain)
+        workflow.advance_project(project, "expire", None, on=on)
+        if state == "closed":
+            workflow.advance_project(project, "close", chain.users[Role.COUNTY], "结项")
+    elif state == "acceptance":
+        project = advance_to(project, "implementing", chain)
+        workflow.advance_project(project, "request_acceptance", chain.users[Role.VILLAGE])
+    else:
+        project = advance_to(project, state, chain)
+    project = reload(project)
+    assert project.state == state
+    return project
+
+
+def ready_for(chain: Chain, key, *, on: dt.datetime = EXPIRED_ON, move_money: bool = True) -> Project:
+    """A project in the transition's source state, with whatever the step needs (money, a passed deadline).
+
+    ``move_money=False`` leaves the money where it is for the steps that follow it (拨付, 到账)."""
+    state, action = key
+    project = project_in(chain, state, on=on)
+    if action == "reach_target":
+        donate(project, project.target)
+    if move_money and action in ("start_disbursing", "funds_arrived"):
+        move_money_down(project, to_village=action == "funds_arrived")
+    return project
+
+
+def move_money_down(project: Project, to_village: bool) -> None:
+    """Post a hop straight to the ledger (as another office's system would), leaving the state alone."""
+    chain = [acct for _, acct in ledger.disbursement_chain(project)]
+    holder = next(a for a in chain[:-1] if ledger.balance(a) > 0)
+    target = chain[-1] if to_village else chain[chain.index(holder) + 1]
+    ledger.post("disbursement", holder, target, ledger.balance(holder), project=project)
+
+
+def step_id(key) -> str:
+    """A test id for a (state, action) transition key."""
+    return f"{key[0]}-{key[1]}"
+
+
+# -- files --------------------------------------------------------------------------------------------
+
+# The platform's donation export (db.imports), and a receipt that passes the content check.
+HEADER = ["交易号", "项目编号", "捐赠人", "金额", "捐赠时间", "公开姓名", "留言"]
+WHEN = "2024-04-01 10:00:00"
+PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+
+
+def csv_bytes(rows, header=HEADER, encoding="utf-8") -> bytes:
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf)
+    if header is not None:
+        writer.writerow(header)
+    writer.writerows(rows)
+    return buf.getvalue().encode(encoding)
+
+
+def xlsx_bytes(rows, header=HEADER) -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    if header is not None:
+        sheet.append(header)
+    for r in rows:
+        sheet.append(list(r))
+    out = io.BytesIO()
+    book.save(out)
+    book.close()
+    return out.getvalue()
+
+
+def row(project, txn, amount="100", when=WHEN, donor="张三", consent="是", message=""):
+    """One line of the donation export (in HEADER's order)."""
+    return [txn, project.code, donor, amount, when, consent, message]
+
+
+def file_tree(root: Path) -> dict[str, bytes]:
+    """Every file under ``root``, by its relative path."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}

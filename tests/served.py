@@ -15,7 +15,8 @@ from urllib.parse import urljoin, urlparse
 
 import requests
 
-from .conftest import PG_URL
+from .admin_support import csrf_token, flashes
+from .backends import PG_URL
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "secret-pass-2026"
@@ -66,7 +67,7 @@ def signed_in(base: str, username: str) -> tuple[requests.Session, str]:
     """A browser of its own signed in as ``username``; returns it and its CSRF token."""
     session = requests.Session()
     page = session.get(f"{base}/login").text
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    token = csrf_token(page)
     response = session.post(f"{base}/login", data={"username": username, "password": PASSWORD, "csrf_token": token},
                             allow_redirects=False)
     assert response.status_code == 302, response.text[:300]
@@ -113,10 +114,5 @@ def hidden_fields(page: str, marker: str) -> dict[str, str]:
 
 def flashed(session: requests.Session, response: requests.Response) -> list[str]:
     """The messages on the page a POST redirected to."""
-    import html
-
     assert response.status_code == 302, (response.status_code, response.text[:300])
-    page = session.get(urljoin(response.url, response.headers["Location"])).text
-    found = re.findall(r'<div class="alert alert-\w+ alert-dismissable">\s*<button[^>]*>&times;</button>\s*(.*?)\s*</div>',
-                       page, flags=re.S)
-    return [html.unescape(text) for text in found]
+    return flashes(session.get(urljoin(response.url, response.headers["Location"])).text)

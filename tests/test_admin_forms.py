@@ -8,7 +8,7 @@ import re
 from db.areas import get_area
 from db.models import Area, MatchingRule, Role, ServiceRecord, Village, Volunteer
 
-from .conftest import login
+from .admin_support import login
 from .factories import Chain
 
 

@@ -6,7 +6,6 @@ upload that a later confirm could pick up.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import html as htmllib
@@ -15,7 +14,6 @@ import re
 import zipfile
 from pathlib import Path
 
-import openpyxl
 import pytest
 
 import db.imports
@@ -23,41 +21,12 @@ from db import workflow
 from db.areas import get_area
 from db.models import Area, Donation, Entry, ImportRun, Role, Village
 
-from .conftest import login
-from .factories import Chain, advance_to, donate, new_project
+from .admin_support import flashes, login
+from .factories import HEADER, WHEN, Chain, advance_to, csv_bytes, donate, new_project, xlsx_bytes
+from .factories import row as gift
 
-HEADER = ["交易号", "项目编号", "捐赠人", "金额", "捐赠时间", "公开姓名", "留言"]
 VILLAGE_HEADER = ["村社代码", "村社名称", "乡镇/街道代码", "乡镇/街道名称", "申报村居全称", "类别", "详细地址", "负责人",
                   "联系电话", "批次"]
-WHEN = "2024-04-01 10:00:00"
-
-
-# -- files ------------------------------------------------------------------------------------------
-
-def csv_bytes(rows, header=HEADER, encoding="utf-8") -> bytes:
-    buf = io.StringIO(newline="")
-    writer = csv.writer(buf)
-    if header is not None:
-        writer.writerow(header)
-    writer.writerows(rows)
-    return buf.getvalue().encode(encoding)
-
-
-def xlsx_bytes(rows, header=HEADER) -> bytes:
-    book = openpyxl.Workbook()
-    sheet = book.active
-    if header is not None:
-        sheet.append(header)
-    for r in rows:
-        sheet.append(list(r))
-    out = io.BytesIO()
-    book.save(out)
-    book.close()
-    return out.getvalue()
-
-
-def gift(project, txn, amount="100", when=WHEN, donor="张三", consent="是", message=""):
-    return [txn, project.code, donor, amount, when, consent, message]
 
 
 # -- the screens ------------------------------------------------------------------------------------
@@ -100,25 +69,15 @@ def confirm_form(page: str) -> dict:
     return dict(re.findall(r'name="(kind|sha256|name)" value="([^"]*)"', form.group(1)))
 
 
-def flashes(page: str) -> list[str]:
-    found = re.findall(r'<div class="alert alert-\w+ alert-dismissable">\s*<button[^>]*>&times;</button>\s*(.*?)\s*</div>',
-                       page, flags=re.S)
-    return [htmllib.unescape(text) for text in found]
-
-
 def counts():
     return (Donation.select().count(), Entry.select().count(), ImportRun.select().count(), Village.select().count(),
             Area.select().count())
 
 
 @pytest.fixture
-def chain(db):
-    return Chain("150121")
-
-
-@pytest.fixture
-def project(chain):
-    return advance_to(new_project(chain, name="甲地路灯项目"), "fundraising", chain)
+def project_name():
+    """The ``project`` fixture's project (conftest) is 甲地路灯项目 here."""
+    return "甲地路灯项目"
 
 
 @pytest.fixture

@@ -48,10 +48,8 @@ from db.models import (
 )
 from db.volunteers import add_volunteer, record_service
 
-from .conftest import login
-from .factories import Chain, advance_to, donate, new_project, user
-
-PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+from .admin_support import login
+from .factories import PDF, Chain, advance_to, donate, new_project, user
 
 TAGS = {"A": "甲地", "A2": "戊地", "B": "乙地", "M": "丙地", "X": "丁地"}
 ASCII = {"A": "JIA", "A2": "WU", "B": "YI", "M": "BING", "X": "DING"}

@@ -19,8 +19,7 @@ from admin.views import publish as publish_view
 from db.models import PublishRun, Role
 from site_builder.publish import is_running
 
-from .conftest import login
-from .factories import Chain
+from .admin_support import login
 
 ALLOWED = (Role.REGION, Role.ADMIN)
 REFUSED = (Role.PREFECTURE, Role.COUNTY, Role.TOWNSHIP, Role.VILLAGE)
@@ -32,11 +31,6 @@ def started(monkeypatch):
     calls = []
     monkeypatch.setattr(publish_view, "start_publish", lambda app, username: calls.append((app, username)))
     return calls
-
-
-@pytest.fixture
-def chain(db):
-    return Chain()
 
 
 @contextlib.contextmanager

@@ -26,7 +26,7 @@ from db.models import (
 )
 from db.users import MAX_FAILED_LOGINS, SIGN_IN_FAILED
 
-from .conftest import login
+from .admin_support import login, login_token
 from .factories import Chain, advance_to, donate, new_project
 
 PASSWORD = "right-password-1"
@@ -35,11 +35,6 @@ PASSWORD = "right-password-1"
 def set_password(person: User, password: str = PASSWORD) -> None:
     User.update(password_hash=generate_password_hash(password, method="pbkdf2:sha256:1000"),
                 failed_logins=0, locked_until=None).where(User.id == person.id).execute()
-
-
-def login_token(client) -> str:
-    page = client.get("/login").get_data(as_text=True)
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
 
 
 def try_login(client, username: str, password: str):

@@ -1,6 +1,6 @@
 from db.models import Role
 
-from .conftest import login
+from .admin_support import login
 from .factories import Chain, advance_to, new_project
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import html as htmllib
 import io
 import re
+from functools import partial
 
 import pytest
 
@@ -27,11 +28,11 @@ from db.models import (
 from db.money import format_fen
 from db.workflow import PROJECT
 
-from .conftest import login
-from .factories import Chain, advance_to, donate, new_project, user
+from . import factories
+from .admin_support import Desk, errors, login, messages, project_url, spending_form, successes
+from .factories import PDF, Chain, donate, new_project, reload, reviews, step_id, user
 
 ON = dt.datetime(2024, 9, 2, 9, 0)  # after the factories' deadline of 2024-08-31
-PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 32
 ALL_ROLES = (Role.VILLAGE, Role.TOWNSHIP, Role.COUNTY, Role.PREFECTURE, Role.REGION, Role.ADMIN)
@@ -42,78 +43,11 @@ TRANSITIONS = sorted(PROJECT.transitions)
 BUTTONS = [k for k in TRANSITIONS if k[1] not in workflow.AUTOMATIC]
 
 
-def _id(key):
-    return f"{key[0]}-{key[1]}"
-
-
 # -- helpers ---------------------------------------------------------------------------------------
 
-class Desk:
-    """One signed-in browser per user of a chain."""
-
-    def __init__(self, app, chain: Chain):
-        self.app, self.chain, self.clients = app, chain, {}
-
-    def client(self, role_or_user):
-        person = self.chain.users[role_or_user] if isinstance(role_or_user, str) else role_or_user
-        if person.id not in self.clients:
-            client = self.app.test_client()
-            self.clients[person.id] = (client, login(client, person))
-        return self.clients[person.id]
-
-    def get(self, who, url) -> str:
-        client, _ = self.client(who)
-        response = client.get(url)
-        assert response.status_code == 200, (url, response.status_code)
-        return response.get_data(as_text=True)
-
-    def post(self, who, url, data=None, **kwargs) -> str:
-        """POST with the user's token; follow the redirect back and return that page (with its messages)."""
-        client, token = self.client(who)
-        response = client.post(url, data={**(data or {}), "csrf_token": token}, **kwargs)
-        assert response.status_code == 302, (url, response.status_code, response.get_data(as_text=True)[:500])
-        return client.get(response.headers["Location"]).get_data(as_text=True)
-
-
-def messages(page: str) -> list[tuple[str, str]]:
-    found = re.findall(r'<div class="alert alert-(\w+) alert-dismissable">\s*<button[^>]*>&times;</button>\s*(.*?)\s*</div>',
-                       page, flags=re.S)
-    return [(category, htmllib.unescape(text)) for category, text in found]
-
-
-def errors(page: str) -> list[str]:
-    return [text for category, text in messages(page) if category == "danger"]
-
-
-def successes(page: str) -> list[str]:
-    return [text for category, text in messages(page) if category == "success"]
-
-
-def reload(project: Project) -> Project:
-    return Project.get_by_id(project.id)
-
-
-def project_in(chain: Chain, state: str, **kwargs) -> Project:
-    project = new_project(chain, **kwargs)
-    if state == "target_missed":
-        project = advance_to(project, "fundraising", chain)
-        workflow.advance_project(project, "expire", None, on=ON)
-    elif state == "acceptance":
-        project = advance_to(project, "implementing", chain)
-        workflow.advance_project(project, "request_acceptance", chain.users[Role.VILLAGE])
-    else:
-        project = advance_to(project, state, chain)
-    project = reload(project)
-    assert project.state == state
-    return project
-
-
-def ready_for(chain: Chain, key) -> Project:
-    state, action = key
-    project = project_in(chain, state)
-    if action == "reach_target":
-        donate(project, project.target)
-    return project
+# The factories' projects, expired at this file's ON; the steps that follow the money get none moved.
+project_in = partial(factories.project_in, on=ON)
+ready_for = partial(factories.ready_for, on=ON, move_money=False)
 
 
 @pytest.mark.parametrize("state, action", [("use_applied", "start_disbursing"), ("disbursing", "funds_arrived")])
@@ -126,16 +60,8 @@ def test_steps_that_follow_the_money_are_no_buttons_and_refused_without_it(app, 
     assert successes(page) == [] and reload(project).state == state
 
 
-def reviews(project: Project) -> int:
-    return ProjectReview.select().where(ProjectReview.project == project.id).count()
-
-
 def step_url(project) -> str:
     return f"/admin/workflow/project/{project.id}/step"
-
-
-def project_url(project) -> str:
-    return f"/admin/workflow/project/{project.id}"
 
 
 def button(action: str) -> str:
@@ -144,7 +70,7 @@ def button(action: str) -> str:
 
 # -- project review steps ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("key", BUTTONS, ids=_id)
+@pytest.mark.parametrize("key", BUTTONS, ids=step_id)
 def test_each_step_by_the_right_role_succeeds_through_its_button(app, db, key):
     chain = Chain()
     project = ready_for(chain, key)
@@ -167,7 +93,7 @@ def test_each_step_by_the_right_role_succeeds_through_its_button(app, db, key):
     assert htmllib.escape(opinion, quote=False) in page  # shown in 审核经过
 
 
-@pytest.mark.parametrize("key", TRANSITIONS, ids=_id)
+@pytest.mark.parametrize("key", TRANSITIONS, ids=step_id)
 def test_each_step_by_a_wrong_role_is_refused_and_changes_nothing(app, db, key):
     chain = Chain()
     project = ready_for(chain, key)
@@ -207,7 +133,7 @@ def test_an_unknown_action_is_refused(app, db):
 REJECTS = [k for k in TRANSITIONS if k[1] == "reject"]
 
 
-@pytest.mark.parametrize("key", REJECTS, ids=_id)
+@pytest.mark.parametrize("key", REJECTS, ids=step_id)
 @pytest.mark.parametrize("opinion", ["", "   "])
 def test_a_rejection_without_an_opinion_is_refused(app, db, key, opinion):
     chain = Chain()
@@ -219,7 +145,7 @@ def test_a_rejection_without_an_opinion_is_refused(app, db, key, opinion):
     assert reload(project).state == key[0] and reviews(project) == before
 
 
-@pytest.mark.parametrize("key", REJECTS, ids=_id)
+@pytest.mark.parametrize("key", REJECTS, ids=step_id)
 def test_a_rejection_with_an_opinion_sends_the_project_back(app, db, key):
     chain = Chain()
     project = ready_for(chain, key)
@@ -443,13 +369,6 @@ def test_closing_without_settling_first_moves_the_money_and_says_how_much(app, d
 
 
 # -- spending with receipts -------------------------------------------------------------------------------
-
-def spending_form(**overrides):
-    form = dict(spent_on="2024-10-08", item="太阳能路灯", payee="土左旗光明照明工程有限公司", amount="2,500.00",
-                voucher_no="PZ2024-0031", approved_by="李秀英")
-    form.update(overrides)
-    return form
-
 
 def files_under(root) -> list:
     from pathlib import Path

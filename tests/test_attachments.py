@@ -8,7 +8,9 @@ from db import attachments
 from db.errors import AttachmentError
 from db.models import Attachment
 
-PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+from .factories import PDF
+
+
 def image(fmt: str) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (24, 16), (200, 30, 30)).save(out, format=fmt)

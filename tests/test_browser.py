@@ -18,27 +18,18 @@ import uuid
 from contextlib import ExitStack
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from db.clock import now
 from db.demo import DEMO_PASSWORD
 from db.models import Donation, Entry, ImportRun, Project, ProjectReview, User, Village, Volunteer
 from db.totals import project_raised
 
-from .browser_support import NAVIGATION_TIMEOUT_MS, TIMEOUT_MS, connected, launch, login, running_site, screenshot
-from .conftest import pg_schema
+from .backends import BACKENDS, pg_schema
+from .browser_support import NAVIGATION_TIMEOUT_MS, TIMEOUT_MS, connected, login, running_site, screenshot
 
-BACKENDS = ["sqlite", "postgres"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+# Every test waits browser_support.TIMEOUT_MS in expect() (conftest).
+pytestmark = pytest.mark.usefixtures("expect_timeout")
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -68,11 +59,6 @@ def page(browser, site):
     finally:
         context.close()
     assert errors == [], errors
-
-
-@pytest.fixture(autouse=True)
-def _expect_timeout():
-    expect.set_options(timeout=TIMEOUT_MS)
 
 
 def test_sign_in_sends_back_to_the_page_asked_for(page, site):

@@ -6,7 +6,6 @@ they rebind the proxy to whatever it was before once they are done.
 from __future__ import annotations
 
 import contextlib
-import csv
 import gc
 import io
 import os
@@ -24,22 +23,13 @@ from click.testing import CliRunner
 
 from admin.cli import cli
 from db import ledger
-from db.database import database, open_database
 from db.models import Area, Donation, Entry, ImportRun, User, Village
 
-from .conftest import pg_schema
-from .factories import Chain, advance_to, new_project
+from .backends import BACKENDS, bound, pg_schema
+from .factories import HEADER, Chain, advance_to, csv_bytes, new_project
 
-HEADER = ["交易号", "项目编号", "捐赠人", "金额", "捐赠时间", "公开姓名", "留言"]
-BACKENDS = ["sqlite", "postgres"]
-
-
-@pytest.fixture(autouse=True)
-def keep_proxy():
-    """Whatever the commands bind, the proxy goes back to what it was (unconnected DBs are closed)."""
-    previous = database.obj
-    yield
-    database.initialize(previous)
+# Whatever the commands bind, the proxy goes back to what it was (conftest's keep_proxy).
+pytestmark = pytest.mark.usefixtures("keep_proxy")
 
 
 @pytest.fixture(params=BACKENDS)
@@ -55,17 +45,6 @@ def url(request, tmp_path, monkeypatch):
     with pg_schema(f"xfjy_cli_{os.getpid()}_{uuid.uuid4().hex[:8]}") as value:
         monkeypatch.setenv("DATABASE_URL", value)
         yield value
-
-
-@contextlib.contextmanager
-def bound(url: str):
-    """The test's own connection to the CLI's database, closed afterwards."""
-    db = open_database(url)
-    db.connect(reuse_if_open=True)
-    try:
-        yield db
-    finally:
-        db.close()
 
 
 def xfjy(*args: str):
@@ -106,11 +85,7 @@ def fundraising_project(url: str):
 
 
 def write_csv(path, rows) -> None:
-    buf = io.StringIO(newline="")
-    writer = csv.writer(buf)
-    writer.writerow(HEADER)
-    writer.writerows(rows)
-    path.write_bytes(buf.getvalue().encode("utf-8"))
+    path.write_bytes(csv_bytes(rows))
 
 
 # -- init-db, load-regions ------------------------------------------------------------------------

@@ -23,8 +23,8 @@ from db.database import database, open_database
 from db.errors import XfjyError
 from db.models import Entry, Project, ProjectReview, Role
 
-from .conftest import pg_schema
-from .factories import Chain, advance_to, donate, new_project
+from .backends import pg_schema
+from .factories import Chain, advance_to, csv_bytes, donate, new_project, row
 from .served import app_role, flashed, hidden_fields, set_password, signed_in, xfjy_serve
 
 CLICKS = 8
@@ -155,8 +155,6 @@ def test_the_same_pool_form_sent_eight_times_at_once_books_once(deployed):
 def test_overlapping_imports_confirmed_at_once_write_every_row_once(deployed):
     """Seen on PostgreSQL: HTTP 500 (UniqueViolation) and 51 of 58 rows written."""
     from db.models import Donation
-
-    from .test_imports import csv_bytes, row
 
     chain = Chain()
     project = advance_to(new_project(chain), "fundraising", chain)

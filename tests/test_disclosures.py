@@ -6,17 +6,11 @@ from db import disclosures
 from db.errors import XfjyError
 from db.models import Disclosure, Role
 
-from .factories import Chain, advance_to, new_project
+from .factories import Chain
 
 
-@pytest.fixture
-def project(db):
-    chain = Chain()
-    return chain, advance_to(new_project(chain), "fundraising", chain)
-
-
-def test_a_correction_is_a_new_version_beside_the_original(project):
-    chain, p = project
+def test_a_correction_is_a_new_version_beside_the_original(chain, project):
+    p = project
     actor = chain.users[Role.VILLAGE]
     first = disclosures.publish(p, "募捐进展公示（第 1 期）", "已筹 5,000.00 元。", period_start=dt.date(2024, 3, 1),
                                 period_end=dt.date(2024, 5, 31), actor=actor)
@@ -32,16 +26,16 @@ def test_a_correction_is_a_new_version_beside_the_original(project):
     assert [d.id for d in disclosures.current_versions(p)] == [third.id]
 
 
-def test_a_correction_needs_a_note(project):
-    chain, p = project
+def test_a_correction_needs_a_note(chain, project):
+    p = project
     first = disclosures.publish(p, "公示", "正文", actor=chain.users[Role.VILLAGE])
     with pytest.raises(XfjyError, match="更正说明"):
         disclosures.correct(first, "新正文", "  ", actor=chain.users[Role.VILLAGE])
     assert Disclosure.select().where(Disclosure.project == p).count() == 1
 
 
-def test_disclosures_outside_the_users_area_are_refused(project):
-    chain, p = project
+def test_disclosures_outside_the_users_area_are_refused(chain, project):
+    p = project
     stranger = Chain("150122").users[Role.COUNTY]
     with pytest.raises(XfjyError, match="管辖范围"):
         disclosures.publish(p, "公示", "正文", actor=stranger)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 
-from db import ledger
+from db import ledger, snapshot
 from db.models import Role
-from site_builder import gifts, snapshot
+from site_builder import gifts
 from tests.factories import Chain, advance_to, donate, new_project
 
 

@@ -7,14 +7,13 @@ import hashlib
 import json
 import shutil
 
-import pytest
 from click.testing import CliRunner
 
 from db import disclosures, history, ledger
 from db.database import is_postgres
 from db.models import ChainLink, Disclosure, Entry, PublishRun
 from site_builder import history as site_history
-from tests.factories import Chain, advance_to, donate, new_project
+from tests.factories import donate
 
 TAKEN = dt.datetime(2026, 11, 1, 12, 0)
 
@@ -23,14 +22,6 @@ def documented_hash(previous: str, body: dict) -> str:
     """The formula content/verify.md gives the public, written out independently of db.history."""
     text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256((previous + "\n" + text).encode("utf-8")).hexdigest()
-
-
-@pytest.fixture
-def project(db):
-    chain = Chain()
-    project = advance_to(new_project(chain), "fundraising", chain)
-    project.chain = chain
-    return project
 
 
 def publish(tmp_path, name: str):
@@ -89,11 +80,11 @@ def test_every_entry_and_disclosure_is_linked_once_by_the_documented_formula(db,
     assert history.problems() == [] and ledger.integrity_problems() == []
 
 
-def test_an_honest_sequence_of_publishes_verifies(db, project, tmp_path):
+def test_an_honest_sequence_of_publishes_verifies(db, chain, project, tmp_path):
     donate(project, 10_000)
     first = publish(tmp_path, "a")
     gift = donate(project, 500)
-    ledger.refund_donation(gift, "捐赠人申请退款", project.chain.users["county"])
+    ledger.refund_donation(gift, "捐赠人申请退款", chain.users["county"])
     original = disclosures.publish(project, "第一季度公示", "收到捐赠 100 元。")
     second = publish(tmp_path, "b")
     disclosures.correct(original, "收到捐赠 105 元。", "金额笔误")

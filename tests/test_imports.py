@@ -5,13 +5,11 @@ and must leave Donation, Entry and ImportRun exactly as they were.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import re
 import zipfile
 
-import openpyxl
 import pytest
 
 from db import imports
@@ -19,35 +17,9 @@ from db.errors import DataImportError, Problem
 from db.imports import import_donations, preview_donations
 from db.models import Donation, Entry, ImportRun, Role
 
-from .factories import Chain, advance_to, new_project
-
-HEADER = ["交易号", "项目编号", "捐赠人", "金额", "捐赠时间", "公开姓名", "留言"]
-WHEN = "2024-04-01 10:00:00"
-
+from .factories import HEADER, WHEN, Chain, advance_to, csv_bytes, new_project, row, xlsx_bytes
 
 # -- building files -------------------------------------------------------------------------------
-
-def csv_bytes(rows, header=HEADER, encoding="utf-8") -> bytes:
-    buf = io.StringIO(newline="")
-    writer = csv.writer(buf)
-    if header is not None:
-        writer.writerow(header)
-    writer.writerows(rows)
-    return buf.getvalue().encode(encoding)
-
-
-def xlsx_bytes(rows, header=HEADER) -> bytes:
-    book = openpyxl.Workbook()
-    sheet = book.active
-    if header is not None:
-        sheet.append(header)
-    for row in rows:
-        sheet.append(list(row))
-    out = io.BytesIO()
-    book.save(out)
-    book.close()
-    return out.getvalue()
-
 
 def rewrite_zip(data: bytes, member: str, change) -> bytes:
     """The same XLSX with one member's bytes replaced by ``change(old_bytes)``."""
@@ -59,10 +31,6 @@ def rewrite_zip(data: bytes, member: str, change) -> bytes:
                 body = change(body)
             zout.writestr(info.filename, body)
     return out.getvalue()
-
-
-def row(project, txn, amount="100", when=WHEN, donor="张三", consent="是", message=""):
-    return [txn, project.code, donor, amount, when, consent, message]
 
 
 def counts() -> tuple[int, int, int]:
@@ -103,16 +71,6 @@ def file_level(problems, *words) -> Problem:
     for word in words:
         assert word in problem.message, problem
     return problem
-
-
-@pytest.fixture
-def chain(db):
-    return Chain()
-
-
-@pytest.fixture
-def project(chain):
-    return advance_to(new_project(chain), "fundraising", chain)
 
 
 # -- good files -----------------------------------------------------------------------------------

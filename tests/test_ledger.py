@@ -15,18 +15,12 @@ from db.errors import LedgerError, TransitionError
 from db.models import Account, Entry, MatchingRule, Project, Role
 from db.totals import Totals, project_totals, totals
 
-from .factories import Chain, advance_to, donate, new_project, user
+from .factories import AFTER_DEADLINE, Chain, advance_to, donate, new_project, reload, user
 
 REGION, HOHHOT, TUMOTE_LEFT, TOGTOH, MANZHOULI = "150000", "150100", "150121", "150122", "150781"
-AFTER_DEADLINE = dt.date(2024, 9, 1)
 
 
 # -- helpers ----------------------------------------------------------------------------------------
-
-@pytest.fixture
-def chain(db):
-    return Chain()
-
 
 def entry_count() -> int:
     return Entry.select().count()
@@ -35,10 +29,6 @@ def entry_count() -> int:
 def rule(area_code: str, kind: str = "matching", ratio_bp: int = 5000, cap: int = 300_000, **kw) -> MatchingRule:
     return MatchingRule.create(area=get_area(area_code), kind=kind, name=f"{kind}-{area_code}", ratio_bp=ratio_bp,
                                cap=cap, **kw)
-
-
-def reload(project: Project) -> Project:
-    return Project.get_by_id(project.id)
 
 
 def chain_codes(project: Project) -> list[str]:

@@ -20,11 +20,10 @@ from db.errors import LedgerError, XfjyError
 from db.models import Account, Donation, Entry, MatchingRule, Project, Role
 from db.totals import SIGNED_AMOUNT, project_raised, project_totals, totals
 
-from .factories import Chain, advance_to, donate, new_project
+from .factories import AFTER_DEADLINE, Chain, advance_to, donate, new_project
 
 REGION, COUNTY = "150000", "150121"
 TARGET = 100_000
-AFTER_DEADLINE = dt.date(2024, 9, 1)
 
 SETTINGS = dict(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
 

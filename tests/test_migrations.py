@@ -12,14 +12,13 @@ import os
 import uuid
 
 import pytest
-from peewee import DatabaseError, PostgresqlDatabase
+from peewee import PostgresqlDatabase
 
 from db import ledger, schema
 from db.database import database, open_database
 
-from .conftest import pg_schema
+from .backends import BACKENDS, pg_schema, refused
 
-BACKENDS = ["sqlite", "postgres"]
 ALL = ["001_initial", "002_append_only_ledger"]
 TABLES = ["area", "batch", "village", "project", "users", "account", "import_run", "donation", "entry",
           "project_review", "supervisory_member"]
@@ -121,13 +120,6 @@ def entry_values(ids, amount: int) -> dict:
     at = dt.datetime(2024, 5, 1, 9, 0)
     return dict(kind="donation", from_account_id=ids["donors"], to_account_id=ids["special"], amount=amount,
                 project_id=ids["project"], reason="", memo="", posted_at=at, booked_on=at.date())
-
-
-def refused(db, sql: str, params=()) -> str:
-    with pytest.raises(DatabaseError) as info:
-        with db.atomic():
-            db.execute_sql(sql, list(params))
-    return str(info.value)
 
 
 def test_upgrade_from_001_keeps_data_and_guards_the_ledger(fresh):

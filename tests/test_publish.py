@@ -22,15 +22,15 @@ from pathlib import Path
 import pytest
 
 from db.clock import now
-from db.database import database, open_database
+from db.database import database
 from db.models import Area, PublishRun, Village
 from site_builder.check import broken_links
 from site_builder.publish import KEEP_RELEASES, is_running
 
-from .conftest import pg_schema
+from .backends import BACKENDS, bound, pg_schema
+from .factories import file_tree
 
 ROOT = Path(__file__).resolve().parent.parent
-BACKENDS = ["sqlite", "postgres"]
 SITE_URL = "http://127.0.0.1:8000/"
 BUSY = "另一次发布正在进行"
 MISSING_RECEIPT = "票据文件缺失"
@@ -86,12 +86,8 @@ class Backend:
         return result
 
 
-@pytest.fixture(autouse=True)
-def keep_proxy():
-    """Whatever the test binds to read the database, the proxy goes back to what it was."""
-    previous = database.obj
-    yield
-    database.initialize(previous)
+# Whatever the test binds to read the database, the proxy goes back to what it was (conftest's keep_proxy).
+pytestmark = pytest.mark.usefixtures("keep_proxy")
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -121,17 +117,6 @@ def _wait_unlocked(b: Backend) -> None:
     deadline = time.monotonic() + 60
     while b.lock.exists() and is_running(b.site) and time.monotonic() < deadline:
         time.sleep(0.2)
-
-
-@contextlib.contextmanager
-def bound(url: str):
-    """The test's own short connection to the commands' database."""
-    db = open_database(url)
-    db.connect(reuse_if_open=True)
-    try:
-        yield db
-    finally:
-        db.close()
 
 
 def runs(b: Backend) -> list[PublishRun]:
@@ -447,15 +432,11 @@ def test_build_site_builds_elsewhere_without_touching_the_live_site(backend, tmp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["preview"], "build-site left its staging folder"
 
 
-def _tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
 def test_workers_read_one_snapshot_and_write_the_same_site_as_one_process(backend, tmp_path):
     """Two worker processes (an SQLite backup, or PostgreSQL's exported snapshot) give the same bytes."""
     b = backend
     b.ok("build-site", "--out", tmp_path / "one", "--workers", "1")
     b.ok("build-site", "--out", tmp_path / "two", "--workers", "2")
-    one, two = _tree(tmp_path / "one"), _tree(tmp_path / "two")
+    one, two = file_tree(tmp_path / "one"), file_tree(tmp_path / "two")
     assert sorted(one) == sorted(two) and len(one) > 100
     assert [name for name in one if one[name] != two[name]] == []

@@ -3,20 +3,13 @@ it — raw SQL here, as a console or a script would — and the integrity check 
 from __future__ import annotations
 
 import pytest
-from peewee import DatabaseError
 
 from db import ledger
 from db.database import is_postgres
 from db.models import Donation, Entry
 
+from .backends import refused
 from .factories import Chain, advance_to, donate, new_project
-
-
-def refused(db, sql: str, params=()) -> str:
-    with pytest.raises(DatabaseError) as info:
-        with db.atomic():
-            db.execute_sql(sql, list(params))
-    return str(info.value)
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from db import demo, disclosures, ledger, workflow
+from db import demo, disclosures, ledger, published, workflow
 from db.clock import travel
 from db.database import database
 from db.models import Donation, Role
-from site_builder import pages, publish
+from site_builder import publish
 from site_builder.audit import audit_site
 from site_builder.build import build
 
@@ -174,7 +174,7 @@ def test_a_publish_whose_audit_fails_keeps_the_previous_site(site, tmp_path, mon
     live = tmp_path / "site"
     publish.publish(live, attachments=attachments)
     before = live.resolve()
-    monkeypatch.setattr(pages, "settlement_sentence", lambda state, totals: "没有未使用的善款需要结转。")
+    monkeypatch.setattr(published, "settlement_sentence", lambda state, totals: "没有未使用的善款需要结转。")
     with pytest.raises(Exception, match="公开数据核对发现"):
         publish.publish(live, attachments=attachments, full=True)
     assert live.resolve() == before

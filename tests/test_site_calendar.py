@@ -6,10 +6,9 @@ import re
 
 from dateutil.relativedelta import relativedelta
 
-from db import disclosures
+from db import disclosures, snapshot
 from db.clock import today
 from db.deadlines import facts_of, next_and_overdue, schedule
-from site_builder import snapshot
 from site_builder.pages import Site
 from tests.factories import Chain, advance_to, new_project
 
@@ -17,7 +16,7 @@ from tests.factories import Chain, advance_to, new_project
 def page_of(village_code: str) -> str:
     with snapshot.read() as snap:
         village = next(v for v in snap.villages if v.code == village_code)
-        details = snapshot.shape([village], snapshot.fetch([village]))[village.id]
+        details = snapshot.details([village])[village.id]
         return Site(snap, "").village(village, details).body
 
 

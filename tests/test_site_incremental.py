@@ -3,18 +3,15 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from pathlib import Path
 
 from db import demo, ledger, spending
 from db.models import Area, Donation, Project, Village
 from db.totals import project_totals
 from site_builder.build import build
 
+from .factories import file_tree
+
 BASE = "https://xfjy.example.org/"
-
-
-def _tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def _code(project: Project) -> str:
@@ -46,7 +43,7 @@ def test_incremental_build_renders_the_changed_villages_and_equals_a_full_build(
     build(tmp_path / "full", base_url=BASE, attachments=attachments)
 
     assert again.rendered == len(changed) == 3
-    incremental, complete = _tree(tmp_path / "again"), _tree(tmp_path / "full")
+    incremental, complete = file_tree(tmp_path / "again"), file_tree(tmp_path / "full")
     assert sorted(incremental) == sorted(complete)
     assert [name for name in complete if incremental[name] != complete[name]] == []
     assert "新捐赠人" in (tmp_path / "again" / "village" / _code(fundraising) / "index.html").read_text(encoding="utf-8")

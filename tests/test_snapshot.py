@@ -1,9 +1,9 @@
-"""site_builder/snapshot.py: what a village page shows of long lists (the rest is in the open data)."""
+"""db/published.py: what a village page shows of long lists (the rest is in the open data)."""
 from __future__ import annotations
 
 import datetime as dt
 
-from site_builder.snapshot import SPENDING_ON_PAGE, Details, SpendingRow
+from db.published import SPENDING_ON_PAGE, Details, SpendingRow
 
 
 def line(n: int, project_id: int) -> SpendingRow:

@@ -10,9 +10,8 @@ from db.database import database
 from db.errors import XfjyError
 from db.models import Entry, Expenditure, Role, Submission, Volunteer
 
-from .conftest import login
-from .factories import Chain
-from .test_admin_workflow import Desk, errors, project_in, project_url, spending_form, successes
+from .admin_support import Desk, errors, login, project_url, spending_form, successes
+from .factories import Chain, project_in
 
 
 def once_of(page: str, form_marker: str) -> str:

@@ -13,7 +13,7 @@ from db import ledger, schema
 from db.database import database, open_database, write_transaction
 from db.models import Entry, LedgerTally
 from db.totals import advance_tally, tally_problems, totals, totals_by_project
-from tests.conftest import pg_schema
+from tests.backends import pg_schema
 from tests.factories import Chain, advance_to, donate, new_project
 
 

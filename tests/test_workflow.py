@@ -30,7 +30,7 @@ from db.models import (
 from db.totals import project_raised
 from db.villages import create_project
 
-from .factories import Chain, advance_to, donate, new_project, user
+from .factories import Chain, donate, new_project, project_in, ready_for, reload, reviews, step_id, user
 
 PROJECT, ADMISSION = workflow.PROJECT, workflow.ADMISSION
 
@@ -90,58 +90,7 @@ SYSTEM_TRANSITIONS = [k for k in TRANSITIONS if PROJECT.transitions[k].level is 
 REJECTS = [k for k in TRANSITIONS if k[1] == "reject"]
 
 
-def _id(key):
-    return f"{key[0]}-{key[1]}"
-
-
 # -- helpers ---------------------------------------------------------------------------------------
-
-def reload(project: Project) -> Project:
-    return Project.get_by_id(project.id)
-
-
-def project_in(chain: Chain, state: str, **kwargs) -> Project:
-    """A project of ``chain.village`` in ``state``, reached through the real workflow."""
-    project = new_project(chain, **kwargs)
-    if state in ("target_missed", "closed"):
-        project = advance_to(project, "fundraising", chain)
-        workflow.advance_project(project, "expire", None, on=ON)
-        if state == "closed":
-            workflow.advance_project(project, "close", chain.users[Role.COUNTY], "结项")
-    elif state == "acceptance":
-        project = advance_to(project, "implementing", chain)
-        workflow.advance_project(project, "request_acceptance", chain.users[Role.VILLAGE])
-    else:
-        project = advance_to(project, state, chain)
-    project = reload(project)
-    assert project.state == state
-    return project
-
-
-def ready_for(chain: Chain, key) -> Project:
-    """A project in the transition's source state, with whatever the step needs (money, a passed deadline)."""
-    state, action = key
-    project = project_in(chain, state)
-    if action == "reach_target":
-        donate(project, project.target)
-    if action in ("start_disbursing", "funds_arrived"):
-        move_money_down(project, to_village=action == "funds_arrived")
-    return project
-
-
-def move_money_down(project: Project, to_village: bool) -> None:
-    """Post a hop straight to the ledger (as another office's system would), leaving the state alone."""
-    from db import ledger
-
-    chain = [acct for _, acct in ledger.disbursement_chain(project)]
-    holder = next(a for a in chain[:-1] if ledger.balance(a) > 0)
-    target = chain[-1] if to_village else chain[chain.index(holder) + 1]
-    ledger.post("disbursement", holder, target, ledger.balance(holder), project=project)
-
-
-def reviews(project: Project) -> int:
-    return ProjectReview.select().where(ProjectReview.project == project.id).count()
-
 
 def transition_logs(project: Project):
     return (AuditLog.select()
@@ -180,7 +129,7 @@ def test_available_steps_are_the_buttons_of_each_user(db):
 
 # -- every legal step ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("key", TRANSITIONS, ids=_id)
+@pytest.mark.parametrize("key", TRANSITIONS, ids=step_id)
 def test_legal_step_by_the_right_level_is_recorded_and_audited(db, key):
     target, decision, level = EXPECTED[key]
     chain = Chain()
@@ -222,7 +171,7 @@ def test_a_step_without_a_date_is_stamped_now_in_beijing(db):
     assert step.opinion == ""
 
 
-@pytest.mark.parametrize("key", SYSTEM_TRANSITIONS, ids=_id)
+@pytest.mark.parametrize("key", SYSTEM_TRANSITIONS, ids=step_id)
 @pytest.mark.parametrize("role", SYSTEM_ROLES)
 def test_system_steps_are_open_to_federation_staff_of_the_area(db, key, role):
     chain = Chain()
@@ -251,7 +200,7 @@ def test_the_whole_road_from_draft_to_closed(db):
 
 # -- wrong roles -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("key", TRANSITIONS, ids=_id)
+@pytest.mark.parametrize("key", TRANSITIONS, ids=step_id)
 def test_every_other_role_is_refused_and_nothing_changes(db, key):
     level = EXPECTED[key][2]
     allowed = SYSTEM_ROLES if level is None else (ROLE_OF[level],)
@@ -267,7 +216,7 @@ def test_every_other_role_is_refused_and_nothing_changes(db, key):
         assert_unchanged(project, key[0], n_reviews, n_logs)
 
 
-@pytest.mark.parametrize("key", [k for k in TRANSITIONS if EXPECTED[k][2] is not None], ids=_id)
+@pytest.mark.parametrize("key", [k for k in TRANSITIONS if EXPECTED[k][2] is not None], ids=step_id)
 def test_a_level_step_is_not_a_system_step(db, key):
     chain = Chain()
     project = ready_for(chain, key)
@@ -290,7 +239,7 @@ def _outsider(chain: Chain, level):
     raise AssertionError(level)
 
 
-@pytest.mark.parametrize("key", [k for k in TRANSITIONS if EXPECTED[k][2] != Level.REGION], ids=_id)
+@pytest.mark.parametrize("key", [k for k in TRANSITIONS if EXPECTED[k][2] != Level.REGION], ids=step_id)
 def test_the_right_level_of_another_area_is_refused(db, key):
     level = EXPECTED[key][2]
     chain = Chain()
@@ -365,7 +314,7 @@ def test_familiar_wrong_steps_are_refused_by_state(db, state, action, role):
 
 # -- reject ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("key", REJECTS, ids=_id)
+@pytest.mark.parametrize("key", REJECTS, ids=step_id)
 def test_reject_needs_an_opinion_and_sends_the_project_back(db, key):
     chain = Chain()
     project = project_in(chain, key[0])
@@ -748,7 +697,7 @@ def test_establish_fund_without_a_date_uses_today(db):
     assert Village.get_by_id(village.id).fund_established_on in (today, today - dt.timedelta(days=1))
 
 
-@pytest.mark.parametrize("key", sorted(ADMISSION_EXPECTED), ids=_id)
+@pytest.mark.parametrize("key", sorted(ADMISSION_EXPECTED), ids=step_id)
 def test_admission_steps_refuse_every_other_role(db, key):
     level = ADMISSION_EXPECTED[key][2]
     chain = Chain()
@@ -768,7 +717,7 @@ def test_admission_steps_refuse_every_other_role(db, key):
     assert Village.get_by_id(village.id).admission_state == ADMISSION_EXPECTED[key][0]
 
 
-@pytest.mark.parametrize("key", [k for k in sorted(ADMISSION_EXPECTED) if k[1] == "reject"], ids=_id)
+@pytest.mark.parametrize("key", [k for k in sorted(ADMISSION_EXPECTED) if k[1] == "reject"], ids=step_id)
 def test_admission_reject_needs_an_opinion_and_returns_to_not_applied(db, key):
     chain = Chain()
     village, actors = village_in(chain, key[0])

@@ -1,0 +1,134 @@
+"""A village's files: its page, its poster, its open data and its receipts, written from its records
+(``db.snapshot.details``), or linked unchanged from the previous build."""
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from peewee import chunked
+
+from db import snapshot
+from db.attachments import path_for
+from db.published import Details, VillageInfo
+
+from . import opendata, search
+from .errors import BuildError
+from .manifest import BuiltVillage
+from .output import write
+from .pages import Site
+from .shells import Shell
+
+CHUNK = 200  # villages whose heavy rows are read at once
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One village's files, written; its page is not yet (``VillageFiles.stamp`` or MkDocs makes it)."""
+
+    village: VillageInfo
+    details: Details
+    files: int                             # poster and open data files written
+    spooled: dict[str, opendata.Spooled]   # where its JSON rows are, by region file
+    receipts: list[str]
+
+
+@dataclass(frozen=True)
+class VillageRecord:
+    """What the rest of the build needs of a finished village."""
+
+    entries: list[dict]  # its search index entries
+    files: int           # files written or linked for it
+    receipts: list[str]
+    spooled: dict[str, opendata.Spooled] | None = None  # None when linked: its rows are in the previous region files
+
+
+@dataclass(frozen=True)
+class VillageFiles:
+    """Writes villages' files into ``out``; used in this process or in workers."""
+
+    out: Path
+    stage: Path
+    shell: Shell | None
+    site: Site
+    attachments: Path | None
+
+    def render(self, villages: list[VillageInfo]) -> Iterator[Rendered]:
+        """Poster, open data and receipts of each village, reading their rows ``CHUNK`` villages at a time."""
+        spool = opendata.Spool(self.stage / f"json-{os.getpid()}.bin")
+        try:
+            for chunk in chunked(villages, CHUNK):
+                details = snapshot.details(chunk)
+                for village in chunk:
+                    d = details[village.id]
+                    where = self.site.where[village.id]
+                    files = write(self.out / "poster" / f"{village.code}.html", self.site.poster(village, d))
+                    rows = opendata.village_rows(village, where, d)
+                    summary = opendata.village_summary(village, where, d, self.site.snapshot.on)
+                    written, spooled = opendata.write_village(self.out / "data" / "village" / village.code, rows,
+                                                              spool, summary)
+                    receipts = copy_receipts(d, self.attachments, self.out / "files")
+                    yield Rendered(village, d, files + written, spooled, receipts)
+        finally:
+            spool.close()
+
+    def stamp(self, villages: list[VillageInfo]) -> dict[str, VillageRecord]:
+        """Render these villages and stamp their pages into the shell, by village code."""
+        records = {}
+        for done in self.render(villages):
+            page = self.site.village(done.village, done.details)
+            write(self.out / page.url / "index.html", self.shell.stamp(page, done.village.code))
+            records[done.village.code] = VillageRecord(search.entries([page]), done.files + 1 + len(done.receipts),
+                                                       done.receipts, done.spooled)
+        return records
+
+
+def link_kept(previous: Path | None, out: Path, kept: set[str], built: dict[str, BuiltVillage]) -> dict[str, VillageRecord]:
+    """Hard-link an unchanged village's files from the previous build (its page, poster, data, receipts)."""
+    records = {}
+    (out / "poster").mkdir(parents=True, exist_ok=True)
+    (out / "data" / "village").mkdir(parents=True, exist_ok=True)
+    for code in sorted(kept):
+        receipts = built[code].receipts
+        os.mkdir(out / "village" / code)
+        os.mkdir(out / "data" / "village" / code)
+        files = 0
+        for relative in (f"village/{code}/index.html", f"poster/{code}.html",
+                         *(f"data/village/{code}/{name}.csv" for name in opendata.TABLES),
+                         f"data/village/{code}/summary.json", *(f"files/{name}" for name in receipts)):
+            try:
+                os.link(previous / relative, out / relative)
+            except FileExistsError:  # a receipt two villages share
+                continue
+            except FileNotFoundError:
+                (out / relative).parent.mkdir(parents=True, exist_ok=True)
+                os.link(previous / relative, out / relative)
+            files += 1
+        records[code] = VillageRecord(built[code].entries, files, receipts)
+    return records
+
+
+def copy_receipts(details: Details, attachments: Path | None, target: Path) -> list[str]:
+    """Link (or copy) the village's published receipts into ``files/``; returns their public names."""
+    names = []
+    receipts = [r for s in [*details.spending, *details.fund_spending] for r in s.receipts]
+    receipts += [f for d in details.disclosures for f in d.files]
+    for receipt in receipts:
+        if attachments is None:
+            raise BuildError("有公开的票据，但未配置附件目录（ATTACHMENTS_DIR）")
+        source, dest = path_for(attachments, receipt.sha256), target / receipt.public_name
+        names.append(receipt.public_name)
+        if dest.exists():
+            continue
+        if not source.exists():
+            raise BuildError(f"票据文件缺失：{receipt.filename}（{receipt.sha256[:12]}…）")
+        target.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, dest)
+        except FileExistsError:
+            continue
+        except OSError:
+            shutil.copyfile(source, dest)
+    return sorted(set(names))

@@ -19,7 +19,7 @@ from peewee import DatabaseError
 from waitress import create_server
 from waitress import serve as waitress_serve
 
-from db import areas, imports, ledger, schema, users
+from db import areas, imports, ledger, matching, schema, users
 from db import demo as demo_data
 from db.database import database, is_postgres
 from db.errors import DataImportError, XfjyError
@@ -155,7 +155,7 @@ def fund_pool(area_code: str, amount: str, source: str, on: str | None) -> None:
     except ValueError as exc:
         raise XfjyError(f"日期「{on}」格式不正确，应如 2024-03-05") from exc
     area = areas.get_area(area_code)
-    entry = ledger.fund_pool(area, parse_fen(amount, allow_zero=False), source, on=day)
+    entry = matching.fund_pool(area, parse_fen(amount, allow_zero=False), source, on=day)
     click.echo(f"已入账 {format_fen(entry.amount)}（分录 #{entry.id}）：{entry.memo}；"
                f"资金池余额 {format_fen(ledger.balance(ledger.pool_account(area)))}")
 

@@ -3,7 +3,7 @@
 ``python -m bench.change [--fraction 0.01] [--seed 5]`` (with ``DATABASE_URL`` set) picks that share of
 the villages that have a public project (at least 3) and, for a third each:
 
-- adds a donation (``Donation.create`` + ``ledger.receive_donation``) to a project that is fundraising
+- adds a donation (``Donation.create`` + ``donations.receive_donation``) to a project that is fundraising
   or has reached its target;
 - adds a spending line (``spending.record_expenditure``) to a project being implemented or accepted
   whose balance covers it (falling back to a donation when there are not enough such projects);
@@ -19,14 +19,12 @@ import os
 import random
 import sys
 
-from db import ledger, spending
+from db import donations, spending
 from db.clock import now, today
 from db.database import database, open_database, write_transaction
 from db.models import Area, Donation, Project, Village
-from db.public import PUBLIC_PROJECT_STATES
-from db.spending import SPENDING_STATES
 from db.totals import project_totals
-from db.workflow import RECEIVING_STATES
+from db.workflow import PUBLISHED_STATES, RECEIVING_STATES, SPENDING_STATES
 
 SPEND = 10_000  # 100.00 元
 
@@ -34,7 +32,7 @@ SPEND = 10_000  # 100.00 元
 def public_projects() -> dict[int, list[Project]]:
     """Village id → its public projects, for villages with a 互助基金 (the ones that have a page)."""
     query = (Project.select().join(Village).where(
-        Project.state.in_(PUBLIC_PROJECT_STATES) & Village.fund_established_on.is_null(False)).order_by(Project.id))
+        Project.state.in_(PUBLISHED_STATES) & Village.fund_established_on.is_null(False)).order_by(Project.id))
     villages: dict[int, list[Project]] = {}
     for project in query:
         villages.setdefault(project.village_id, []).append(project)
@@ -68,7 +66,7 @@ def change(fraction: float, seed: int) -> dict:
         donation = Donation.create(project=project, txn_no=f"BENCH-CHG-{stamp:%Y%m%d%H%M%S}-{index:05d}",
                                    donor_name="基准测试捐赠人", name_consent="full", amount=rng.choice((1_000, 5_000, 10_000)),
                                    donated_at=stamp, message="基准测试：新增捐赠")
-        ledger.receive_donation(donation)
+        donations.receive_donation(donation)
 
     with write_transaction():
         for vid in order:

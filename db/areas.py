@@ -11,6 +11,7 @@ from peewee import JOIN, fn
 from .database import database
 from .errors import XfjyError
 from .models import Area, Batch, Level, Quota, Village
+from .public import federation
 
 REGIONS_CSV = Path(__file__).with_name("data") / "regions.csv"
 
@@ -72,6 +73,18 @@ def add_area(code: str, name: str, level: int, parent: Area | None, *, official:
 def _acts_as_county(code: str) -> bool:
     """A 盟市-level unit carrying a county-level code (满洲里市, 二连浩特市) is its own 旗县市区."""
     return not code.endswith("00")
+
+
+FEDERATION_LEVELS = (Level.REGION, Level.PREFECTURE, Level.COUNTY)
+
+
+def is_federation(area: Area) -> bool:
+    """自治区, 盟市 and 旗县市区 each have a charity federation (满洲里市 and 二连浩特市 sit at the 盟市 level)."""
+    return area.level in FEDERATION_LEVELS
+
+
+def federation_name(area: Area) -> str:
+    return federation(area.name, area.level)
 
 
 def get_area(code: str) -> Area:

@@ -24,6 +24,7 @@ from .bulk import raw_rows
 from .clock import today
 from .jurisdiction import scoped
 from .models import Disclosure, Project, ProjectReview
+from .workflow import PUBLISHED_STATES
 
 DAY = dt.timedelta(days=1)
 SOON = dt.timedelta(days=30)
@@ -167,13 +168,11 @@ def facts_of(projects) -> dict[int, Facts]:
 
 
 MILESTONES = ("target_reached", "target_missed", "implementing", "closed")
-CALENDAR_STATES = ("fundraising", "target_reached", "target_missed", "use_applied", "disbursing", "implementing",
-                   "acceptance", "closed")
 
 
 def project_calendar(project: Project, on: dt.date | None = None) -> list[Deadline]:
     """One project's calendar (empty before it is published for fundraising)."""
-    if project.state not in CALENDAR_STATES:
+    if project.state not in PUBLISHED_STATES:
         return []
     return schedule(facts_of([project.id])[project.id], on or today())
 
@@ -181,7 +180,7 @@ def project_calendar(project: Project, on: dt.date | None = None) -> list[Deadli
 def calendar_for(actor, on: dt.date | None = None) -> dict[int, list[Deadline]]:
     """Per project within the actor's jurisdiction: its deadlines as of ``on``."""
     on = on or today()
-    ids = scoped(Project.select(Project.id), actor).where(Project.state.in_(CALENDAR_STATES))
+    ids = scoped(Project.select(Project.id), actor).where(Project.state.in_(PUBLISHED_STATES))
     return {pid: schedule(f, on) for pid, f in facts_of(ids).items()}
 
 

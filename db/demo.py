@@ -13,10 +13,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from peewee import fn
+from peewee import Case, chunked, fn
 from werkzeug.security import generate_password_hash
 
-from . import attachments, audit, history, ledger, names
+from . import attachments, audit, disbursement, donations, funds, history, ledger, matching, names
 from .areas import counties_of, prefectures
 from .bulk import insert_rows
 from .database import database, is_postgres
@@ -44,12 +44,13 @@ from .models import (
     Volunteer,
 )
 from .totals import advance_tally
-from .workflow import ADMISSION, PROJECT
+from .users import default_unit
+from .workflow import ADMISSION, FUNDRAISING_OVER, PROJECT, PUBLISHED_STATES, REACHED_STATES, RECEIVING_STATES, UNPUBLISHED_STATES
 
 AS_OF = dt.date(2026, 11, 1)
 LEFTOVER_SHARE = 0.35       # closed projects that did not spend everything (the rest went to the fund)
 LATE_GIFT_SHARE = 0.25      # projects past fundraising that still received a gift or two
-LATE_STATES = ("use_applied", "disbursing", "implementing", "acceptance", "closed")
+LATE_STATES = tuple(s for s in REACHED_STATES if s not in RECEIVING_STATES)  # a gift now is late
 FUND_SPENDING_SHARE = 0.3   # villages with money in the fund that spent some of it
 FUND_ITEMS = ("困难群众临时救助", "村道积雪清理", "独居老人冬季取暖补助", "村卫生室药品补充", "学生助学补助")
 DEMO_PASSWORD = "xfjy-demo-2026"
@@ -67,8 +68,6 @@ STATE_MIX = {
              "fundraising": 40, "target_reached": 8, "target_missed": 6, "use_applied": 4, "disbursing": 3,
              "implementing": 7, "acceptance": 1, "closed": 1},
 }
-REACHED = ("target_reached", "use_applied", "disbursing", "implementing", "acceptance", "closed")
-RAISING = ("fundraising", "target_missed", *REACHED)
 PROJECT_IDEAS = (
     ("道路硬化工程", "硬化村内主干道约 {n} 米，解决雨雪天出行难。"),
     ("太阳能路灯安装", "在村内主要道路安装太阳能路灯 {n} 盏，方便村民夜间出行。"),
@@ -224,8 +223,8 @@ def _insert(model, rows: list[dict]) -> None:
 
 def _ids_by_code(codes):
     ids = {}
-    for start in range(0, len(codes), 500):
-        ids.update(Area.select(Area.code, Area.id).where(Area.code.in_(codes[start:start + 500])).tuples())
+    for chunk in chunked(codes, 500):
+        ids.update(Area.select(Area.code, Area.id).where(Area.code.in_(chunk)).tuples())
     return ids
 
 
@@ -305,7 +304,7 @@ def _plan_dates(rng: random.Random, plan: Plan, batch: Batch) -> None:
 def _plan_project_dates(rng: random.Random, plan: Plan) -> None:
     established = plan.dates["established"]
     state = plan.state
-    if state in ("draft", "township_review", "county_review", "prefecture_filing", "region_approval"):
+    if state in UNPUBLISHED_STATES:
         reported = max(established + dt.timedelta(days=10), AS_OF - dt.timedelta(days=rng.randint(5, 40)))
         starts = AS_OF + dt.timedelta(days=rng.randint(20, 60))
     elif state == "fundraising":
@@ -318,8 +317,7 @@ def _plan_project_dates(rng: random.Random, plan: Plan) -> None:
     ends = starts + dt.timedelta(days=duration)
     if state == "fundraising" and ends <= AS_OF:
         ends = AS_OF + dt.timedelta(days=rng.randint(15, 90))
-    if state not in ("draft", "township_review", "county_review", "prefecture_filing", "region_approval",
-                     "fundraising") and ends >= AS_OF - dt.timedelta(days=40):
+    if state in FUNDRAISING_OVER and ends >= AS_OF - dt.timedelta(days=40):
         shift = ends - (AS_OF - dt.timedelta(days=rng.randint(40, 120)))
         reported, starts, ends = reported - shift, starts - shift, ends - shift
     if reported < established:
@@ -395,8 +393,8 @@ def _create_projects(rng: random.Random, plans: list[Plan]) -> list[dict]:
     _insert(Project, rows)
     ids = {}
     codes = [p["code"] for p in projects]
-    for start in range(0, len(codes), 500):
-        ids.update(Project.select(Project.code, Project.id).where(Project.code.in_(codes[start:start + 500])).tuples())
+    for chunk in chunked(codes, 500):
+        ids.update(Project.select(Project.code, Project.id).where(Project.code.in_(chunk)).tuples())
     reviews = []
     for project in projects:
         project["id"] = ids[project["code"]]
@@ -462,7 +460,7 @@ AMOUNT_WEIGHTS = (3, 4, 10, 12, 16, 4, 4, 16, 5, 9, 3, 6, 2, 4, 2)
 
 
 def _create_donations(rng: random.Random, projects: list[dict], total: int, report) -> dict[int, int]:
-    raising = [p for p in projects if p["state"] in RAISING]
+    raising = [p for p in projects if p["state"] in PUBLISHED_STATES]
     raised = defaultdict(int)
     if not raising:
         return raised
@@ -473,10 +471,10 @@ def _create_donations(rng: random.Random, projects: list[dict], total: int, repo
     written = 0
     for project, weight in zip(raising, weights):
         d = project["plan"].dates
-        count = max(3 if project["state"] in REACHED else 1, round(weight * scale))
+        count = max(3 if project["state"] in REACHED_STATES else 1, round(weight * scale))
         first = dt.datetime.combine(d["starts"], dt.time(8, 0))
         last_day = min(d["ends"], AS_OF)
-        if project["state"] in REACHED:
+        if project["state"] in REACHED_STATES:
             last_day = d["starts"] + dt.timedelta(days=max((last_day - d["starts"]).days * rng.randint(40, 95) // 100, 1))
             d["reached"] = last_day
         seconds = max(int((dt.datetime.combine(last_day, dt.time(22, 0)) - first).total_seconds()), 60)
@@ -506,7 +504,7 @@ def _create_donations(rng: random.Random, projects: list[dict], total: int, repo
 def _flush_donations(batch: list, entries: list) -> int:
     insert_rows(Donation, ("id", "project", "txn_no", "donor_name", "name_consent", "amount", "channel",
                            "donated_at", "message"), batch)
-    ledger.receive_donations_bulk(entries)
+    donations.receive_donations_bulk(entries)
     n = len(batch)
     batch.clear()
     entries.clear()
@@ -520,7 +518,7 @@ def _set_targets(rng: random.Random, projects: list[dict], raised: dict[int, int
         s = raised.get(project["id"], 0)
         if project["missed"]:
             target = math.ceil(s / rng.uniform(0.3, 0.85) / 100000 + 1) * 100000
-        elif project["state"] in REACHED:
+        elif project["state"] in REACHED_STATES:
             target = max(s * rng.randint(80, 98) // 100 // 10000 * 10000, 10000)
             target = min(target, s)
         elif project["state"] == "fundraising":
@@ -529,10 +527,7 @@ def _set_targets(rng: random.Random, projects: list[dict], raised: dict[int, int
             target = rng.randint(20, 200) * 100000
         project["target"] = target
         updates.append((project["id"], target))
-    for start in range(0, len(updates), 500):
-        chunk = updates[start:start + 500]
-        from peewee import Case
-
+    for chunk in chunked(updates, 500):
         Project.update(target=Case(Project.id, chunk)).where(Project.id.in_([i for i, _ in chunk])).execute()
 
 
@@ -543,18 +538,16 @@ def _post_money(rng: random.Random, projects: list[dict], raised: dict[int, int]
     nation = ledger.nation()
     rule = MatchingRule.create(area=region, kind="matching", name="自治区慈善总会配捐", ratio_bp=1000, cap=500000)
     rewards = {}
-    levels = ledger.disbursement_levels()
+    levels = disbursement.disbursement_levels()
     keys = []
-    plans = [p for p in projects if p["state"] in RAISING]
+    plans = [p for p in projects if p["state"] in PUBLISHED_STATES]
     area_cache = {a.id: a for a in Area.select().where(Area.level <= Level.COUNTY)}
     rows, expenditures = [], []
     fund_ids, chains = {}, {}
     for project in plans:
         plan = project["plan"]
         county = area_cache[plan.county.id]
-        nodes = [n for n in (region, area_cache[county.prefecture_id], county) if
-                 ({n.level} | ({Level.COUNTY} if n.county_id == n.id else set())) & set(levels)]
-        nodes = list(dict.fromkeys(nodes))
+        nodes = disbursement.passing_through([region, area_cache[county.prefecture_id], county], levels)
         chain = [("special", nation.id)] + [("pass_through", n.id) for n in nodes] + [("project", plan.area_id)]
         chains[project["id"]] = chain
         keys += [(kind, area_id, project["id"], "") for kind, area_id in chain]
@@ -570,11 +563,11 @@ def _post_money(rng: random.Random, projects: list[dict], raised: dict[int, int]
     plan_matching, plan_rewards = [], []
     for project in plans:
         s = raised.get(project["id"], 0)
-        if project["state"] in REACHED and rng.random() < 0.6:
-            plan_matching.append((project, min(s * rule.ratio_bp // 10000, rule.cap)))
+        if project["state"] in REACHED_STATES and rng.random() < 0.6:
+            plan_matching.append((project, matching.matching_amount(rule, s)))
         if project["state"] in ("closed", "acceptance") and not project["missed"] and rng.random() < 0.3:
             pref_rule = rewards[area_cache[project["plan"].county.id].prefecture_id]
-            plan_rewards.append((project, pref_rule, min(s * pref_rule.ratio_bp // 10000, pref_rule.cap)))
+            plan_rewards.append((project, pref_rule, matching.matching_amount(pref_rule, s)))
     sponsor = ids[("sponsor", None, None, "北疆光彩爱心企业联盟（演示）")]
     region_pool = ids[("pool", region.id, None, "")]
     funding_day = dt.date(2023, 3, 1)
@@ -642,7 +635,7 @@ def closed_on(project: dict) -> dt.date:
 
 def _late_gifts(rng: random.Random, projects: list[dict]) -> int:
     """Gifts the platform collected after fundraising closed: booked late to a project still running,
-    or on to the village's 互助基金 after its project closed (db.ledger.gift_timing)."""
+    or on to the village's 互助基金 after its project closed (db.donations.gift_timing)."""
     rows, entries, to_fund = [], [], {}
     next_id = (Donation.select(Donation.id).order_by(Donation.id.desc()).scalar() or 0) + 1
     for project in projects:
@@ -666,14 +659,12 @@ def _late_gifts(rng: random.Random, projects: list[dict]) -> int:
             next_id += 1
     insert_rows(Donation, ("id", "project", "txn_no", "donor_name", "name_consent", "amount", "channel",
                            "donated_at", "message", "timing"), rows)
-    ledger.receive_donations_bulk(entries, to_fund=to_fund)
+    donations.receive_donations_bulk(entries, to_fund=to_fund)
     return len(rows)
 
 
 def _fund_spending(rng: random.Random, plans: list[Plan], attachments_root) -> int:
     """Some villages spend from their 互助基金, approved by a majority of their 监管会 (db.funds)."""
-    from . import funds
-
     areas = {p.area_id: p for p in plans if p.admission == "established"}
     last_in = dict(Entry.select(Account.area, fn.MAX(Entry.booked_on)).join(Account, on=(Entry.to_account == Account.id))
                    .where((Account.kind == "fund") & Account.area.in_(list(areas))).group_by(Account.area).tuples())
@@ -782,7 +773,7 @@ def _create_records(rng: random.Random, plans: list[Plan], projects: list[dict])
     disclosures, corrections, evaluations = [], [], []
     for project in projects:
         state, d = project["state"], project["plan"].dates
-        if state not in RAISING:
+        if state not in PUBLISHED_STATES:
             continue
         start = d["starts"]
         quarter = 1
@@ -857,8 +848,6 @@ def _create_users(plans: list[Plan]) -> list[User]:
         ("demo-admin", Role.ADMIN, Area.get(Area.code == "150000")),
     ]
     password_hash = generate_password_hash(DEMO_PASSWORD)
-    from .users import default_unit
-
     users = []
     for username, role, area in accounts:
         users.append(User.create(username=username, password_hash=password_hash, role=role, area=area,

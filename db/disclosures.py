@@ -8,16 +8,21 @@ from .clock import today
 from .database import write_transaction
 from .errors import XfjyError
 from .jurisdiction import covers
-from .models import Disclosure, Project
+from .models import Disclosure, Project, Role
+from .workflow import PUBLISHED_STATES
 
-PUBLISHABLE_STATES = ("fundraising", "target_reached", "target_missed", "use_applied", "disbursing", "implementing",
-                      "acceptance", "closed")
+
+def may_publish(actor, project: Project) -> bool:
+    """Anyone working in the project's area discloses once it is published; the system admin does not."""
+    return project.state in PUBLISHED_STATES and actor.role != Role.ADMIN
 
 
 def _check(project: Project, actor, title: str) -> None:
     if actor is not None and not covers(actor, project.village.area):
         raise XfjyError("该项目不在您的管辖范围内")
-    if project.state not in PUBLISHABLE_STATES:
+    if actor is not None and actor.role == Role.ADMIN:
+        raise XfjyError("系统管理员不办理公示，请由村社或慈善总会发布")
+    if project.state not in PUBLISHED_STATES:
         raise XfjyError("项目发布募捐后才能公示")
     if not title.strip():
         raise XfjyError("公示标题不能为空")

@@ -7,8 +7,7 @@ from . import audit
 from .errors import XfjyError
 from .jurisdiction import covers
 from .models import Evaluation, Level, Project, Role
-
-EVALUABLE_STATES = ("acceptance", "closed")
+from .workflow import EVALUABLE_STATES
 
 
 def record_evaluation(project: Project, *, result: str, evaluated_on: dt.date, unit: str = "", evaluator: str = "",

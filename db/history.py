@@ -17,11 +17,12 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from peewee import JOIN, fn
+from peewee import JOIN, chunked, fn
 
 from .bulk import insert_rows, raw_rows
 from .clock import now
 from .database import write_transaction
+from .ledger import hold_ledger
 from .models import Account, Area, ChainLink, Disclosure, Entry, Project
 from .public import public_text, redact
 
@@ -70,11 +71,11 @@ def _describe_accounts(known: dict, ids: set[int]) -> None:
     """``[kind, area code, project code, name]`` of each account, read once per chain walk."""
     missing = sorted(ids - known.keys())
     AccountArea, AccountProject = Area.alias(), Project.alias()
-    for start in range(0, len(missing), 5000):
+    for chunk in chunked(missing, 5000):
         query = (Account.select(Account.id, Account.kind, AccountArea.code, AccountProject.code, Account.name)
                  .join_from(Account, AccountArea, JOIN.LEFT_OUTER, on=(Account.area == AccountArea.id))
                  .join_from(Account, AccountProject, JOIN.LEFT_OUTER, on=(Account.project == AccountProject.id))
-                 .where(Account.id.in_(missing[start:start + 5000])))
+                 .where(Account.id.in_(chunk)))
         for aid, kind, area, project, name in raw_rows(query):
             known[aid] = [kind, area or "", project or "", public_text(name)]  # a payee's name is typed by staff
 
@@ -107,8 +108,6 @@ def head() -> tuple[int, str]:
 
 def seal() -> int:
     """Link every entry and disclosure not linked yet; returns how many were linked."""
-    from .ledger import hold_ledger
-
     added = 0
     with write_transaction():
         hold_ledger()
@@ -123,8 +122,7 @@ def seal() -> int:
                 query = model.select(model.id).join(ChainLink, JOIN.LEFT_OUTER, on=(
                     (ChainLink.record == record) & (ChainLink.record_id == model.id))).where(ChainLink.seq.is_null())
             unlinked = [i for (i,) in raw_rows(query.order_by(model.id))]
-            for start in range(0, len(unlinked), BATCH):
-                ids = unlinked[start:start + BATCH]
+            for ids in chunked(unlinked, BATCH):
                 bodies = bodies_of(_ids(model, ids), accounts)
                 rows = []
                 for record_id in ids:

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from . import audit, ledger
+from peewee import chunked
+
+from . import audit, donations, ledger
 from .bulk import insert_rows
 from .clock import now
 from .database import write_transaction
@@ -25,7 +27,7 @@ from .jurisdiction import covers
 from .models import Donation, ImportRun, Project
 from .money import parse_fen
 from .totals import advance_tally
-from .workflow import PROJECT
+from .workflow import PROJECT, UNPUBLISHED_STATES
 
 MAX_FILE_BYTES = 30 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -249,8 +251,7 @@ def preview_donations(data: bytes, filename: str, actor=None, progress=None) -> 
     problems = preview.problems
     codes = {cells.get("项目编号", "").strip() for _, cells in table.rows}
     projects = {}
-    for start in range(0, len(codes), 500):
-        chunk = list(codes)[start:start + 500]
+    for chunk in chunked(sorted(codes), 500):
         for project in Project.select().where(Project.code.in_(chunk)):
             projects[project.code] = project
     txn_seen: dict[str, int] = {}
@@ -277,7 +278,7 @@ def preview_donations(data: bytes, filename: str, actor=None, progress=None) -> 
         if project is None or (actor is not None and not covers(actor, project.village.area)):
             problems.append(Problem(number, "项目编号", f"项目编号「{code}」不存在或不在您的管辖范围内"))
             project = None
-        elif project.state in ledger.UNPUBLISHED_STATES:
+        elif project.state in UNPUBLISHED_STATES:
             state = PROJECT.label(project.state)
             problems.append(Problem(number, "项目编号", f"项目「{project.name}」当前为「{state}」，尚未发布募捐，不接受捐赠"))
         try:
@@ -306,7 +307,7 @@ def preview_donations(data: bytes, filename: str, actor=None, progress=None) -> 
         if len(message) > 500:
             problems.append(Problem(number, "留言", "留言过长（最多 500 个字）"))
         if len(problems) == before:
-            timing = ledger.gift_timing(project, donated_at)
+            timing = donations.gift_timing(project, donated_at)
             if timing:
                 preview.warnings.append(Problem(number, "捐赠时间", _TIMING_WARNINGS[timing].format(
                     start=project.starts_on, end=project.ends_on, state=PROJECT.label(project.state))))
@@ -322,9 +323,8 @@ def _drop_existing(preview: DonationPreview, parsed: list[DonationRow]) -> None:
     by_txn = {row.txn_no: row for row in parsed}
     existing = {}
     txns = list(by_txn)
-    for start in range(0, len(txns), 500):
-        query = Donation.select(Donation.txn_no, Donation.project, Donation.amount).where(
-            Donation.txn_no.in_(txns[start:start + 500]))
+    for chunk in chunked(txns, 500):
+        query = Donation.select(Donation.txn_no, Donation.project, Donation.amount).where(Donation.txn_no.in_(chunk))
         for txn, project_id, amount in query.tuples():
             existing[txn] = (project_id, amount)
     for row in parsed:
@@ -405,7 +405,7 @@ def commit_donations(preview: DonationPreview, actor=None) -> ImportResult:
                       r.message, r.timing, run.id) for r in preview.rows))
         ids = dict(Donation.select(Donation.txn_no, Donation.id).where(Donation.import_run == run).tuples())
         to_fund = {r.project.id: r.project.village.area_id for r in preview.rows if r.timing == "to_fund"}
-        ledger.receive_donations_bulk(
+        donations.receive_donations_bulk(
             [(ids[r.txn_no], r.project.id, r.amount, r.txn_no, r.donated_at) for r in preview.rows], actor,
             to_fund=to_fund)
         advance_tally()

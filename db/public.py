@@ -10,7 +10,6 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from .disclosures import PUBLISHABLE_STATES
 from .money import format_fen
 from .names import masked
 from .text import plain, render_markdown
@@ -32,8 +31,6 @@ PRIVATE_NUMBER = re.compile(rf"(?:(?<!\d)(?:{_MOBILE}|{_LANDLINE})|{_BRACKETED_L
 # 16 to 19 digits (an ID number, a bank card), maybe in groups: kept only if they are not one (see _long)
 LONG_NUMBER = re.compile(rf"(?<!\d)[1-9](?:{_SEP}?\d){{14,17}}{_SEP}?[\dXx](?![\dXx])")
 _ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u00ad\u180e")
-
-PUBLIC_PROJECT_STATES = PUBLISHABLE_STATES
 
 
 @lru_cache(maxsize=65536)

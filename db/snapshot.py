@@ -42,7 +42,7 @@ from .models import (
     Village,
     Volunteer,
 )
-from .public import PUBLIC_PROJECT_STATES, account_label, donor_label, entry_note, public_html, public_text
+from .public import account_label, donor_label, entry_note, public_html, public_text
 from .published import (
     Details,
     DisclosureRow,
@@ -61,7 +61,7 @@ from .published import (
     VillageInfo,
 )
 from .totals import totals_by_project
-from .workflow import PROJECT
+from .workflow import PROJECT, PUBLISHED_STATES
 
 REGION_CODE = "150000"
 GIFT_BATCH = 5000  # projects per query of the gift lookup
@@ -97,7 +97,7 @@ def _load(area_code: str) -> Snapshot:
     projects = (Project.select(Project.id, Project.code, Project.name, Project.village, Project.target, Project.starts_on,
                                Project.ends_on, Project.state, Project.background, Project.summary,
                                Project.democratic_decision, Project.updated_at, Project.donation_url)
-                .where(Project.state.in_(PUBLIC_PROJECT_STATES) & Project.village.in_(list(by_id)))
+                .where(Project.state.in_(PUBLISHED_STATES) & Project.village.in_(list(by_id)))
                 .order_by(Project.starts_on, Project.id).tuples())
     by_project = {}
     for pid, code, name, vid, target, starts, ends, state, background, summary, decision, updated, url in projects:

@@ -8,14 +8,20 @@ from .database import write_transaction
 from .errors import XfjyError
 from .jurisdiction import covers
 from .models import Entry, Expenditure, Level, Project, Role
+from .workflow import SPENDING_STATES
 
-SPENDING_STATES = ("implementing", "acceptance")
+RECORDERS = (Role.VILLAGE, Role.COUNTY)
+
+
+def may_record(actor, project: Project) -> bool:
+    """Spending is recorded by the village itself or its 旗县市区 federation, once the money has arrived."""
+    return project.state in SPENDING_STATES and actor.role in RECORDERS
 
 
 def record_expenditure(project: Project, *, spent_on: dt.date, item: str, payee: str, amount: int,
                        voucher_no: str = "", approved_by: str = "", actor=None) -> Expenditure:
     """A line of spending: village project account → payee, refused beyond what the village holds."""
-    if actor is not None and (actor.role not in (Role.VILLAGE, Role.COUNTY) or not covers(actor, project.village.area)):
+    if actor is not None and (actor.role not in RECORDERS or not covers(actor, project.village.area)):
         raise XfjyError("支出由本村社或旗县市区慈善总会登记")
     if project.state not in SPENDING_STATES:
         raise XfjyError("项目善款到村并进入实施阶段后才能登记支出")

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from .clock import today
 from .deadlines import pending_for
+from .disbursement import waiting_hops
 from .jurisdiction import scoped
-from .ledger import waiting_hops
 from .models import Project, Role, Village
 from .workflow import ADMISSION, PROJECT
 

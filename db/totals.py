@@ -3,15 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from peewee import Case, Select, fn
+from peewee import Select, fn
 
 from .bulk import insert_rows
 from .database import database, write_transaction
 from .jurisdiction import holds_every_village
-from .ledger import hold_ledger
+from .ledger import SIGNED_AMOUNT, disbursed_from, hold_ledger, special_account
 from .models import Account, Area, Entry, LedgerTally, Project, Village
-
-SIGNED_AMOUNT = fn.SUM(Case(None, ((Entry.reverses.is_null(), Entry.amount),), Entry.amount * -1))
 
 
 @dataclass
@@ -185,3 +183,8 @@ def project_raised(project: Project) -> int:
         return int(query.scalar())
 
     return net("donation") - net("refund")
+
+
+def passed_down(project: Project) -> int:
+    """What 中华慈善总会 has passed down for this project so far (net of reversed hops)."""
+    return disbursed_from(special_account(project))

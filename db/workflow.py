@@ -14,6 +14,7 @@ from .database import is_postgres, write_transaction
 from .errors import TransitionError, XfjyError
 from .jurisdiction import area_of, covers
 from .models import AdmissionStep, Level, Project, ProjectReview, Role, SupervisoryMember, Village
+from .totals import passed_down, project_raised, project_totals
 
 AUTOMATIC = ("start_disbursing", "funds_arrived")
 SYSTEM = None  # a step the system takes (deadline passed, money arrived); also open to federation staff
@@ -106,9 +107,18 @@ PROJECT = Machine(
     ],
 )
 
+# The states in which a project may do a thing, named once: every module asks here.
 REVIEW_STATES = ("township_review", "county_review", "prefecture_filing", "region_approval")
+UNPUBLISHED_STATES = ("draft", *REVIEW_STATES)
+PUBLISHED_STATES = tuple(s for s in PROJECT.states if s not in UNPUBLISHED_STATES)  # on the site, with a calendar
 OPEN_STATES = tuple(s for s in PROJECT.states if s != "closed")
-RECEIVING_STATES = ("fundraising", "target_reached")  # gifts in other published states are late (db.ledger)
+RECEIVING_STATES = ("fundraising", "target_reached")  # gifts in other published states are late (db.donations)
+FUNDRAISING_OVER = tuple(s for s in PUBLISHED_STATES if s != "fundraising")
+REACHED_STATES = tuple(s for s in FUNDRAISING_OVER if s != "target_missed")
+MATCHABLE_STATES = ("fundraising", "target_reached", "use_applied", "disbursing", "implementing")
+DISBURSING_STATES = ("use_applied", "disbursing")
+SPENDING_STATES = ("implementing", "acceptance")
+EVALUABLE_STATES = ("acceptance", "closed")
 
 ADMISSION = Machine(
     "村社入选",
@@ -162,9 +172,12 @@ def lock_project(project_id: int) -> Project:
 
 
 def advance_project(project: Project, action: str, actor, opinion: str = "", *, on: dt.datetime | None = None,
-                    raised: int | None = None, expected_state: str | None = None) -> ProjectReview:
+                    raised: int | None = None, expected_state: str | None = None, settle=None) -> ProjectReview:
     """Take one step of the project's review chain and record it. ``expected_state`` is the state the
-    user saw: a second click on the same button finds the step already taken and says by whom."""
+    user saw: a second click on the same button finds the step already taken and says by whom.
+
+    A step that closes the project calls ``settle(project, actor, on=date)`` in the same transaction
+    (``db.settlement.settle_remaining``: what any level still holds goes to the 互助基金)."""
     given = project
     with write_transaction():
         project = lock_project(project.id)
@@ -175,14 +188,14 @@ def advance_project(project: Project, action: str, actor, opinion: str = "", *, 
         transition = PROJECT.find(project.state, action, actor)
         _check_area(actor, project)
         _check_project_step(project, transition, on, raised)
+        if transition.target == "closed" and settle is None:
+            raise ValueError("closing a project needs settle=db.settlement.settle_remaining")
         before = audit.snapshot(project)
         step = ProjectReview.create(project=project, **_step_fields(actor, opinion, transition, on))
         Project.update(state=transition.target, updated_at=now()).where(Project.id == project.id).execute()
         project.state = given.state = transition.target
         if transition.target == "closed":
-            from .ledger import settle_remaining
-
-            step.settled = settle_remaining(project, actor, on=on.date() if on else None)  # what moved, for the message
+            step.settled = settle(project, actor, on=on.date() if on else None)  # what moved, for the message
         audit.record(actor, "transition", project, before=before,
                      summary=f"{project.name}：{transition.label}（{PROJECT.label(transition.target)}）")
     return step
@@ -201,8 +214,6 @@ def _check_project_step(project: Project, transition: Transition, on, raised) ->
         if others.exists():
             raise TransitionError(f"{village.full_name}已有未结项的项目，原则上每个村社只申报一个项目")
     if transition.action in ("reach_target", "expire"):
-        from .totals import project_raised
-
         raised = project_raised(project) if raised is None else raised
         if transition.action == "reach_target" and raised < project.target:
             raise TransitionError("已筹善款尚未达到募集目标")
@@ -213,10 +224,7 @@ def _check_project_step(project: Project, transition: Transition, on, raised) ->
             if raised >= project.target:
                 raise TransitionError("已筹善款已达到目标，应记为目标达成")
     if transition.action in AUTOMATIC:
-        from .ledger import _disbursed_from, special_account
-        from .totals import project_totals
-
-        if transition.action == "start_disbursing" and _disbursed_from(special_account(project)) <= 0:
+        if transition.action == "start_disbursing" and passed_down(project) <= 0:
             raise TransitionError("中华慈善总会尚未拨付，不能标记为拨付中")
         if transition.action == "funds_arrived" and project_totals(project).disbursed <= 0:
             raise TransitionError("善款尚未拨付到村社，不能标记为实施中")

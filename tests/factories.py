@@ -10,7 +10,7 @@ from pathlib import Path
 
 import openpyxl
 
-from db import ledger, workflow
+from db import disbursement, donations, ledger, settlement, workflow
 from db.areas import get_area
 from db.errors import LedgerError, TransitionError
 from db.models import Donation, Level, Project, ProjectReview, Role, SupervisoryMember, User, Village
@@ -103,7 +103,7 @@ def new_project(chain: Chain, village: Village | None = None, *, target: int = 1
 def donate(project: Project, amount: int, txn: str | None = None, when=dt.datetime(2024, 4, 1, 10, 0)) -> Donation:
     donation = Donation.create(project=project, txn_no=txn or f"T{next(_serial):08d}", donor_name="爱心人士",
                                amount=amount, donated_at=when)
-    ledger.receive_donation(donation)
+    donations.receive_donation(donation)
     return donation
 
 
@@ -120,7 +120,7 @@ def advance_to(project: Project, state: str, chain: Chain) -> Project:
                 donate(project, short)
         transition = workflow.PROJECT.transitions[(project.state, action)]
         actor = chain.actor(transition.level, project.village) if transition.level is not None else None
-        workflow.advance_project(project, action, actor, "同意")
+        workflow.advance_project(project, action, actor, "同意", settle=settlement.settle_remaining)
         project = Project.get_by_id(project.id)
         assert project.state == target_state
     senders = [chain.users[Role.REGION], chain.users[Role.PREFECTURE], chain.users[Role.COUNTY]]
@@ -128,7 +128,7 @@ def advance_to(project: Project, state: str, chain: Chain) -> Project:
             and state in ("disbursing", "implementing"):
         for sender in senders:
             try:
-                ledger.disburse(project, sender)
+                disbursement.disburse(project, sender)
                 break
             except (LedgerError, TransitionError):
                 continue
@@ -155,7 +155,7 @@ def project_in(chain: Chain, state: str, *, on: dt.datetime = EXPIRED_ON, **kwar
         project = advance_to(project, "fundraising", chain)
         workflow.advance_project(project, "expire", None, on=on)
         if state == "closed":
-            workflow.advance_project(project, "close", chain.users[Role.COUNTY], "结项")
+            workflow.advance_project(project, "close", chain.users[Role.COUNTY], "结项", settle=settlement.settle_remaining)
     elif state == "acceptance":
         project = advance_to(project, "implementing", chain)
         workflow.advance_project(project, "request_acceptance", chain.users[Role.VILLAGE])
@@ -181,7 +181,7 @@ def ready_for(chain: Chain, key, *, on: dt.datetime = EXPIRED_ON, move_money: bo
 
 def move_money_down(project: Project, to_village: bool) -> None:
     """Post a hop straight to the ledger (as another office's system would), leaving the state alone."""
-    chain = [acct for _, acct in ledger.disbursement_chain(project)]
+    chain = [acct for _, acct in disbursement.disbursement_chain(project)]
     holder = next(a for a in chain[:-1] if ledger.balance(a) > 0)
     target = chain[-1] if to_village else chain[chain.index(holder) + 1]
     ledger.post("disbursement", holder, target, ledger.balance(holder), project=project)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 
+from db import settlement
 from db.areas import get_area
 from db.models import Area, MatchingRule, Role, ServiceRecord, Village, Volunteer
 
@@ -113,7 +114,7 @@ def test_fund_payments_are_listed_and_exported_only_within_the_area(app, db):
     project = advance_to(new_project(chain, target=500_000), "fundraising", chain)
     donate(project, 90_000)
     workflow.advance_project(project, "expire", None, on=dt.datetime(2024, 9, 1, 9, 0))
-    workflow.advance_project(project, "close", chain.users[Role.COUNTY], "结项")
+    workflow.advance_project(project, "close", chain.users[Role.COUNTY], "结项", settle=settlement.settle_remaining)
     with travel(dt.datetime(2025, 1, 10, 9)):
         funds.spend(chain.village, spent_on=dt.date(2025, 1, 10), item="冬季取暖补助", payee="困难户某某",
                     amount=20_000, approved_by="李秀英、张海军", approved_on=dt.date(2025, 1, 8))

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import openpyxl
 import pytest
 
-from db import attachments, audit, disclosures, ledger, spending, workflow
+from db import attachments, audit, disclosures, matching, spending, workflow
 from db.areas import add_area, get_area
 from db.evaluations import record_evaluation
 from db.models import (
@@ -146,7 +146,7 @@ def _populate(place: Place, root: str) -> None:
     place.projects = [Project.get_by_id(main.id), draft]
     place.volunteer = add_volunteer(place.village, f"{tag}志愿者", skills="电工", actor=village_user)
     record_service(place.volunteer, dt.date(2024, 5, 1), 90, f"{tag}巡查", actor=village_user)
-    ledger.fund_pool(chain.county, 5_000_000, f"{tag}企业", actor=county)
+    matching.fund_pool(chain.county, 5_000_000, f"{tag}企业", actor=county)
     place.rule = MatchingRule.create(area=chain.county, kind="matching", name=f"{tag}配捐规则", ratio_bp=5000,
                                      cap=100_000)
     place.import_run = ImportRun.create(kind="donations", filename=f"{code}-import.csv", sha256="0" * 64, added=1,

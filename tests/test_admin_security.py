@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from db import ledger
+from db import donations, settlement, workflow
 from db.models import (
     AuditLog,
     Donation,
@@ -428,11 +428,11 @@ def hostile(db):
     for txn, (donor, message) in HOSTILE.items():
         gift = Donation.create(project=project, txn_no=txn, donor_name=donor, message=message, amount=123_456,
                                donated_at=dt.datetime(2024, 4, 2, 9, 30), name_consent="full")
-        ledger.receive_donation(gift)
+        donations.receive_donation(gift)
         rows[txn] = gift
     plain = Donation.create(project=project, txn_no="PLAIN-1", donor_name="王芳", message="-5", amount=5,
                             donated_at=dt.datetime(2024, 4, 3, 9, 30))
-    ledger.receive_donation(plain)
+    donations.receive_donation(plain)
     return chain, project
 
 
@@ -560,10 +560,9 @@ def test_the_evaluation_of_a_closed_project_cannot_be_deleted(app, db):
 
     chain = Chain()
     project = advance_to(new_project(chain), "implementing", chain)
-    from db import workflow as flows
-
-    flows.advance_project(project, "request_acceptance", chain.users[Role.VILLAGE])
-    flows.advance_project(Project.get_by_id(project.id), "approve", chain.users[Role.COUNTY], "验收合格")
+    workflow.advance_project(project, "request_acceptance", chain.users[Role.VILLAGE])
+    workflow.advance_project(Project.get_by_id(project.id), "approve", chain.users[Role.COUNTY], "验收合格",
+                             settle=settlement.settle_remaining)
     evaluation = Evaluation.create(project=project, evaluated_on=dt.date(2024, 12, 1), result="good", score=88)
     client = app.test_client()
     token = login(client, chain.users[Role.COUNTY])

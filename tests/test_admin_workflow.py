@@ -10,7 +10,7 @@ from functools import partial
 
 import pytest
 
-from db import attachments, disclosures, ledger, workflow
+from db import attachments, disbursement, disclosures, ledger, matching, workflow
 from db.models import (
     AdmissionStep,
     Attachment,
@@ -288,18 +288,18 @@ def test_disbursement_by_village_or_township_is_refused(app, db):
 # -- matching -------------------------------------------------------------------------------------------
 
 @pytest.fixture
-def matching(db):
+def matched(db):
     chain = Chain()
     project = project_in(chain, "fundraising")
     donate(project, 200_000)
     county = chain.users[Role.COUNTY]
-    ledger.fund_pool(chain.county, 1_000_000, "某爱心企业", actor=county)
+    matching.fund_pool(chain.county, 1_000_000, "某爱心企业", actor=county)
     rule = MatchingRule.create(area=chain.county, kind="matching", name="土左旗一比一配捐", ratio_bp=5000, cap=80_000)
     return chain, project, rule
 
 
-def test_matching_preview_is_shown_to_the_rules_federation_and_posts(app, matching):
-    chain, project, rule = matching
+def test_matching_preview_is_shown_to_the_rules_federation_and_posts(app, matched):
+    chain, project, rule = matched
     desk = Desk(app, chain)
     url = project_url(project)
     for role in (Role.PREFECTURE, Role.REGION, Role.VILLAGE):
@@ -322,8 +322,8 @@ def test_matching_preview_is_shown_to_the_rules_federation_and_posts(app, matchi
     assert Entry.select().where(Entry.rule == rule.id).count() == 1
 
 
-def test_matching_by_another_federation_is_refused(app, matching):
-    chain, project, rule = matching
+def test_matching_by_another_federation_is_refused(app, matched):
+    chain, project, rule = matched
     page = Desk(app, chain).post(Role.PREFECTURE, f"{project_url(project)}/match",
                                  {"rule": str(rule.id), "expected": "80000"})
     assert errors(page) and "只能由" in errors(page)[0]
@@ -615,12 +615,12 @@ def test_money_waiting_at_a_level_is_on_its_to_do_list_with_the_amount(app, db):
     listing = desk.get(Role.REGION, "/admin/workflow/todo?kind=disburse&label=待拨付")
     assert project.name in listing and "待拨付 3,000.00 元" in listing
     assert project.name not in desk.get(Role.COUNTY, "/admin/workflow/todo?kind=disburse")
-    ledger.disburse(project, chain.users[Role.REGION])  # 中华慈善总会 → 自治区: still the region's to pass on
-    assert [(p.id, amount) for p, amount in ledger.waiting_hops(chain.users[Role.REGION])] == [(project.id, 300_000)]
-    ledger.disburse(project, chain.users[Role.REGION])
-    assert [(p.id, amount) for p, amount in ledger.waiting_hops(chain.users[Role.PREFECTURE])] == [(project.id, 300_000)]
-    assert ledger.waiting_hops(chain.users[Role.REGION]) == []
-    held = dict(ledger.held_by_level(chain.county))
+    disbursement.disburse(project, chain.users[Role.REGION])  # 中华慈善总会 → 自治区: still the region's to pass on
+    assert [(p.id, amount) for p, amount in disbursement.waiting_hops(chain.users[Role.REGION])] == [(project.id, 300_000)]
+    disbursement.disburse(project, chain.users[Role.REGION])
+    assert [(p.id, amount) for p, amount in disbursement.waiting_hops(chain.users[Role.PREFECTURE])] == [(project.id, 300_000)]
+    assert disbursement.waiting_hops(chain.users[Role.REGION]) == []
+    held = dict(disbursement.held_by_level(chain.county))
     assert held["盟市慈善总会（待拨付）"] == 300_000 and held["中华慈善总会专用账户（待拨付或超出目标）"] == 0
     page = desk.get(Role.COUNTY, "/admin/")
     assert re.search(r"<th>盟市慈善总会（待拨付）</th><td class=\"text-right\">3,000.00 元</td>", page)

@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from admin.cli import cli
-from db import ledger
+from db import integrity
 from db.models import Area, Donation, Entry, ImportRun, User, Village
 
 from .backends import BACKENDS, bound, pg_schema
@@ -140,7 +140,7 @@ def test_demo(url):
         assert 450 <= donations <= 750, donations
         assert f"捐赠 {donations}" in result.output
         assert Entry.select().where(Entry.kind == "donation").count() >= donations
-        assert ledger.integrity_problems() == []
+        assert integrity.integrity_problems() == []
     assert "空库" in refusal
     with bound(url):
         assert Village.select().count() == 30

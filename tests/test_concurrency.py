@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from db import areas, ledger, schema
+from db import areas, disbursement, integrity, ledger, schema
 from db.database import database, open_database
 from db.errors import XfjyError
 from db.models import Entry, Project, ProjectReview, Role
@@ -118,7 +118,7 @@ def test_a_disbursement_submitted_by_eight_browsers_moves_the_money_one_hop(depl
     chain = Chain()
     project = advance_to(new_project(chain), "use_applied", chain)
     region = chain.users[Role.REGION]
-    hop = ledger.next_hop(project, region)
+    hop = disbursement.next_hop(project, region)
     set_password(region)
     with deployed.serve() as base:
         people = browsers(base, region)
@@ -131,7 +131,7 @@ def test_a_disbursement_submitted_by_eight_browsers_moves_the_money_one_hop(depl
     assert sum(words == ["已拨付并记账"] for words in said) == 1, said
     hops = Entry.select().where((Entry.project == project.id) & (Entry.kind == "disbursement"))
     assert [(e.from_account_id, e.amount) for e in hops] == [(hop.source.id, hop.amount)]
-    assert ledger.integrity_problems() == []
+    assert integrity.integrity_problems() == []
 
 
 def test_the_same_pool_form_sent_eight_times_at_once_books_once(deployed):
@@ -174,7 +174,7 @@ def test_overlapping_imports_confirmed_at_once_write_every_row_once(deployed):
     assert all(words and "失败" not in words[0] for words in said), said
     assert Donation.select().where(Donation.txn_no.startswith("OV-")).count() == (CLICKS - 1) * 10 + 30
     assert Entry.select().where(Entry.kind == "donation").count() == Donation.select().count()
-    assert ledger.integrity_problems() == []
+    assert integrity.integrity_problems() == []
 
 
 def test_three_people_editing_three_fields_of_one_row_keep_all_three(deployed):

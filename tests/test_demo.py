@@ -2,7 +2,7 @@ from collections import Counter
 
 import pytest
 
-from db import demo, ledger
+from db import demo, integrity
 from db.database import database
 from db.errors import XfjyError
 from db.models import Area, Attachment, Donation, Expenditure, Project, User, Village
@@ -41,7 +41,7 @@ def test_every_project_state_and_money_that_agrees_with_it(db, tmp_path):
     stats = demo.generate(220, 5000, seed=1, attachments_root=tmp_path)
     assert stats["村社"] == 220
     assert {p.state for p in Project.select()} == set(PROJECT.states)
-    assert ledger.integrity_problems() == []
+    assert integrity.integrity_problems() == []
     for project in Project.select():
         t = project_totals(project)
         if project.state in ("target_reached", "use_applied", "disbursing", "implementing", "acceptance"):

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from db import funds, ledger, workflow
+from db import funds, integrity, settlement, workflow
 from db.errors import LedgerError, XfjyError
 from db.models import FundSpending, Role
 
@@ -20,7 +20,8 @@ def funded(chain: Chain, amount: int = 120_000):
     project = advance_to(new_project(chain, target=500_000), "fundraising", chain)
     donate(project, amount)
     workflow.advance_project(project, "expire", None, on=dt.datetime(2024, 9, 1, 9, 0))
-    workflow.advance_project(project, "close", chain.users[Role.COUNTY], "结项", on=dt.datetime(2024, 9, 1, 10, 0))
+    workflow.advance_project(project, "close", chain.users[Role.COUNTY], "结项", on=dt.datetime(2024, 9, 1, 10, 0),
+                             settle=settlement.settle_remaining)
     return project
 
 
@@ -49,7 +50,7 @@ def test_the_committee_approves_by_majority_and_the_ledger_pays(db):
     with pytest.raises(XfjyError, match="本村社或旗县市区"):
         spend(chain, actor=chain.users[Role.TOWNSHIP])
     assert funds.balance(chain.village) == 90_000
-    assert ledger.integrity_problems() == []
+    assert integrity.integrity_problems() == []
 
 
 def test_a_wrong_payment_is_reversed_by_the_village_with_a_reason(db):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from db import ledger, snapshot
+from db import donations, snapshot
 from db.models import Role
 from site_builder import gifts
 from tests.factories import Chain, advance_to, donate, new_project
@@ -22,7 +22,7 @@ def test_a_number_finds_its_own_gift_and_its_project_figures(db, tmp_path):
     project = advance_to(new_project(chain), "fundraising", chain)
     kept = donate(project, 12_345, txn="2024040122001234567890")
     returned = donate(project, 500, txn="2024040122009999999999")
-    ledger.refund_donation(returned, "捐赠人申请退款", chain.users[Role.COUNTY])
+    donations.refund_donation(returned, "捐赠人申请退款", chain.users[Role.COUNTY])
     with snapshot.read() as snap:
         files = gifts.write(tmp_path, snap)
     assert files == len(list((tmp_path / "data" / "gift").glob("*.json"))) >= 1

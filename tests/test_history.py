@@ -9,7 +9,7 @@ import shutil
 
 from click.testing import CliRunner
 
-from db import disclosures, history, ledger
+from db import disclosures, donations, history, integrity
 from db.database import is_postgres
 from db.models import ChainLink, Disclosure, Entry, PublishRun
 from site_builder import history as site_history
@@ -77,14 +77,14 @@ def test_every_entry_and_disclosure_is_linked_once_by_the_documented_formula(db,
     assert records[-1]["body"] == {**records[-1]["body"], "type": "disclosure", "id": post.id}
     head = json.loads((tmp_path / "a" / "data" / "history" / "head.json").read_text(encoding="utf-8"))
     assert (head["seq"], head["hash"]) == (records[-1]["seq"], records[-1]["hash"])
-    assert history.problems() == [] and ledger.integrity_problems() == []
+    assert history.problems() == [] and integrity.integrity_problems() == []
 
 
 def test_an_honest_sequence_of_publishes_verifies(db, chain, project, tmp_path):
     donate(project, 10_000)
     first = publish(tmp_path, "a")
     gift = donate(project, 500)
-    ledger.refund_donation(gift, "捐赠人申请退款", chain.users["county"])
+    donations.refund_donation(gift, "捐赠人申请退款", chain.users["county"])
     original = disclosures.publish(project, "第一季度公示", "收到捐赠 100 元。")
     second = publish(tmp_path, "b")
     disclosures.correct(original, "收到捐赠 105 元。", "金额笔误")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from db import ledger, workflow
+from db import ledger, matching, settlement, workflow
 from db.areas import get_area
 from db.errors import JurisdictionError, XfjyError
 from db.jurisdiction import area_of, covers, get_scoped, require, scoped
@@ -256,8 +256,8 @@ def test_audit_log_shows_each_user_only_their_own_actions(world):
     before = _ids(scoped(AuditLog.select(), county))
     assert before and before == {log.id for log in AuditLog.select() if log.user_id == county.id}
     project = Project.get_by_id(min(world.ids(Project, {"A"})))
-    workflow.advance_project(project, "approve", world.actor("A", Role.TOWNSHIP), "同意")
-    workflow.advance_project(project, "approve", county, "同意")
+    workflow.advance_project(project, "approve", world.actor("A", Role.TOWNSHIP), "同意", settle=settlement.settle_remaining)
+    workflow.advance_project(project, "approve", county, "同意", settle=settlement.settle_remaining)
     new = _ids(scoped(AuditLog.select(), county)) - before
     assert len(new) == 1 and AuditLog.get_by_id(new.pop()).action == "transition"
     assert not _ids(scoped(AuditLog.select(), world.actor("A", Role.PREFECTURE))) & before
@@ -279,7 +279,7 @@ def test_a_federation_sees_the_funding_of_its_own_matching_pool(world):
     """
     hohhot = world.chains["A"].prefecture
     prefecture = world.actor("A", Role.PREFECTURE)
-    entry = ledger.fund_pool(hohhot, 500_000, "某爱心企业", actor=prefecture)
+    entry = matching.fund_pool(hohhot, 500_000, "某爱心企业", actor=prefecture)
     assert entry.to_account.area_id == hohhot.id
     assert entry.id in _ids(scoped(Entry.select(), None))
     assert entry.id not in _ids(scoped(Entry.select(), world.actor("B", Role.COUNTY)))

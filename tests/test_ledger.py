@@ -8,7 +8,7 @@ from decimal import Decimal
 import peewee
 import pytest
 
-from db import ledger, spending, workflow
+from db import disbursement, donations, integrity, ledger, matching, settlement, spending, workflow
 from db.areas import get_area
 from db.database import database, is_postgres
 from db.errors import LedgerError, TransitionError
@@ -32,7 +32,7 @@ def rule(area_code: str, kind: str = "matching", ratio_bp: int = 5000, cap: int 
 
 
 def chain_codes(project: Project) -> list[str]:
-    return [area.code for area, _ in ledger.disbursement_chain(project)]
+    return [area.code for area, _ in disbursement.disbursement_chain(project)]
 
 
 def expected_exception():
@@ -55,7 +55,7 @@ def test_post_refuses_non_positive_or_non_integer_amounts(db, amount):
 
 def test_post_refuses_same_account_and_unknown_kind(db):
     pool = ledger.pool_account(get_area(REGION))
-    ledger.fund_pool(get_area(REGION), 1_000, "甲企业")
+    matching.fund_pool(get_area(REGION), 1_000, "甲企业")
     with pytest.raises(LedgerError, match="不能相同"):
         ledger.post("matching", pool, pool, 10)
     with pytest.raises(LedgerError, match="未知的分录类型"):
@@ -68,7 +68,7 @@ def test_post_refuses_overdraft_of_internal_account(db, chain):
     pool, fund = ledger.pool_account(region), ledger.fund_account(chain.village)
     with pytest.raises(LedgerError, match="余额不足"):
         ledger.post("reward", pool, fund, 1)
-    ledger.fund_pool(region, 500, "甲企业")
+    matching.fund_pool(region, 500, "甲企业")
     before = entry_count()
     with pytest.raises(LedgerError, match="余额不足"):
         ledger.post("reward", pool, fund, 501)
@@ -87,7 +87,7 @@ def test_post_allows_external_accounts_to_go_negative(db):
     payee_a, payee_b = ledger.payee_account("甲"), ledger.payee_account("乙")
     ledger.post("expenditure", payee_a, payee_b, 50)
     assert ledger.balance(payee_a) == -50 and ledger.balance(payee_b) == 50
-    assert ledger.integrity_problems() == []
+    assert integrity.integrity_problems() == []
 
 
 def test_accounts_are_created_once_per_key(db, chain):
@@ -104,7 +104,7 @@ def test_accounts_are_created_once_per_key(db, chain):
 
 def test_reverse_needs_a_reason_and_restores_balances(db):
     region = get_area(REGION)
-    entry = ledger.fund_pool(region, 1_000, "甲企业")
+    entry = matching.fund_pool(region, 1_000, "甲企业")
     pool, sponsor = ledger.pool_account(region), ledger.sponsor_account("甲企业")
     for reason in ("", "   "):
         with pytest.raises(LedgerError, match="原因"):
@@ -120,9 +120,9 @@ def test_reverse_needs_a_reason_and_restores_balances(db):
 
 def test_an_entry_is_reversed_at_most_once(db):
     region = get_area(REGION)
-    entry = ledger.fund_pool(region, 1_000, "甲企业")
+    entry = matching.fund_pool(region, 1_000, "甲企业")
     ledger.reverse(entry, "录入错误")
-    ledger.fund_pool(region, 5_000, "乙企业")  # money enough that only the once-rule can refuse
+    matching.fund_pool(region, 5_000, "乙企业")  # money enough that only the once-rule can refuse
     before = entry_count()
     with pytest.raises(LedgerError, match="已冲正"):
         ledger.reverse(Entry.get_by_id(entry.id), "再次冲正")
@@ -134,7 +134,7 @@ def test_an_entry_is_reversed_at_most_once(db):
 
 
 def test_a_reversal_cannot_be_reversed(db):
-    entry = ledger.fund_pool(get_area(REGION), 1_000, "甲企业")
+    entry = matching.fund_pool(get_area(REGION), 1_000, "甲企业")
     reversal = ledger.reverse(entry, "录入错误")
     with pytest.raises(LedgerError, match="冲正分录不能再冲正"):
         ledger.reverse(reversal, "撤销冲正")
@@ -163,7 +163,7 @@ def test_reverse_refuses_to_overdraw_and_outside_jurisdiction(db, chain):
     "DELETE FROM entry",
 ])
 def test_raw_update_or_delete_of_an_entry_fails_in_the_database(db, statement):
-    entry = ledger.fund_pool(get_area(REGION), 1_000, "甲企业")
+    entry = matching.fund_pool(get_area(REGION), 1_000, "甲企业")
     with pytest.raises(expected_exception(), match="append-only"):
         with database.atomic():
             database.execute_sql(statement.format(id=entry.id))
@@ -173,7 +173,7 @@ def test_raw_update_or_delete_of_an_entry_fails_in_the_database(db, statement):
 
 
 def test_query_builder_update_and_delete_fail_too(db):
-    entry = ledger.fund_pool(get_area(REGION), 1_000, "甲企业")
+    entry = matching.fund_pool(get_area(REGION), 1_000, "甲企业")
     with pytest.raises(peewee.DatabaseError):
         with database.atomic():
             Entry.update(amount=1).where(Entry.id == entry.id).execute()
@@ -185,7 +185,7 @@ def test_query_builder_update_and_delete_fail_too(db):
 
 @pytest.mark.parametrize("amount", [0, -5])
 def test_database_refuses_non_positive_amounts_on_insert(db, amount):
-    entry = ledger.fund_pool(get_area(REGION), 1_000, "甲企业")
+    entry = matching.fund_pool(get_area(REGION), 1_000, "甲企业")
     with pytest.raises(peewee.IntegrityError):
         with database.atomic():
             Entry.insert(kind="pool_funding", from_account=entry.from_account_id, to_account=entry.to_account_id,
@@ -195,7 +195,7 @@ def test_database_refuses_non_positive_amounts_on_insert(db, amount):
 
 
 def test_model_save_and_delete_of_posted_entry_raise_ledger_error(db):
-    entry = ledger.fund_pool(get_area(REGION), 1_000, "甲企业")
+    entry = matching.fund_pool(get_area(REGION), 1_000, "甲企业")
     entry.amount = 1
     with pytest.raises(LedgerError, match="不能修改"):
         entry.save()
@@ -222,18 +222,18 @@ def test_refund_needs_a_reason_and_happens_once(db, chain):
     kept, donation = donate(project, 10_000), donate(project, 30_000)
     for reason in ("", "  "):
         with pytest.raises(LedgerError, match="原因"):
-            ledger.refund_donation(donation, reason)
-    refund = ledger.refund_donation(donation, "捐赠人申请退款", actor=chain.users[Role.COUNTY])
+            donations.refund_donation(donation, reason)
+    refund = donations.refund_donation(donation, "捐赠人申请退款", actor=chain.users[Role.COUNTY])
     assert refund.kind == "refund" and refund.amount == 30_000 and refund.donation_id == donation.id
     assert ledger.balance(ledger.special_account(project)) == 10_000
     with pytest.raises(LedgerError, match="已退款"):
-        ledger.refund_donation(donation, "再退一次")
+        donations.refund_donation(donation, "再退一次")
     assert ledger.balance(ledger.special_account(project)) == 10_000
     assert project_totals(project).raised == 10_000
     # A refund entered by mistake and reversed leaves the donation refundable again.
     ledger.reverse(refund, "误操作")
     assert project_totals(project).raised == 40_000
-    ledger.refund_donation(donation, "确认退款")
+    donations.refund_donation(donation, "确认退款")
     assert project_totals(project).raised == 10_000 and kept.amount == 10_000
 
 
@@ -241,7 +241,7 @@ def test_refund_outside_jurisdiction_is_refused(db, chain):
     project = advance_to(new_project(chain), "fundraising", chain)
     donation = donate(project, 30_000)
     with pytest.raises(LedgerError, match="管辖"):
-        ledger.refund_donation(donation, "退款", actor=user(Role.COUNTY, get_area(TOGTOH)))
+        donations.refund_donation(donation, "退款", actor=user(Role.COUNTY, get_area(TOGTOH)))
     assert ledger.balance(ledger.special_account(project)) == 30_000
 
 
@@ -252,7 +252,7 @@ def test_refund_refused_once_the_money_was_disbursed(db, chain):
     assert ledger.balance(ledger.special_account(project)) == 0
     before = entry_count()
     with pytest.raises(LedgerError, match="余额不足"):
-        ledger.refund_donation(donation, "捐赠人申请退款")
+        donations.refund_donation(donation, "捐赠人申请退款")
     assert entry_count() == before
     assert project_totals(project).raised == 1_000_000
 
@@ -266,7 +266,7 @@ def test_refund_refused_after_the_donation_entry_was_reversed(db, chain):
     ledger.reverse(donation.entries.get(), "重复导入")
     assert project_totals(project).raised == 50_000
     with pytest.raises(LedgerError):
-        ledger.refund_donation(donation, "捐赠人申请退款")
+        donations.refund_donation(donation, "捐赠人申请退款")
     assert ledger.balance(ledger.special_account(project)) == 50_000
     assert project_totals(project).raised == 50_000
 
@@ -275,7 +275,7 @@ def test_donation_entry_cannot_be_reversed_after_it_was_refunded(db, chain):
     project = advance_to(new_project(chain), "fundraising", chain)
     donate(project, 50_000)
     donation = donate(project, 30_000)
-    ledger.refund_donation(donation, "捐赠人申请退款")
+    donations.refund_donation(donation, "捐赠人申请退款")
     with pytest.raises(LedgerError):
         ledger.reverse(donation.entries.where(Entry.kind == "donation").get(), "重复导入")
     assert ledger.balance(ledger.special_account(project)) == 50_000
@@ -287,51 +287,51 @@ def test_donation_entry_cannot_be_reversed_after_it_was_refunded(db, chain):
 def test_matching_preview_applies_ratio_and_cap(db, chain):
     project = advance_to(new_project(chain), "fundraising", chain)
     region_user = chain.users[Role.REGION]
-    ledger.fund_pool(get_area(REGION), 1_000_000, "甲企业", actor=region_user)
-    matching = rule(REGION, ratio_bp=2500, cap=100_000)
+    matching.fund_pool(get_area(REGION), 1_000_000, "甲企业", actor=region_user)
+    match_rule = rule(REGION, ratio_bp=2500, cap=100_000)
     donate(project, 200_000)
-    preview = ledger.matching_preview(matching, project)
+    preview = matching.matching_preview(match_rule, project)
     assert (preview.raised, preview.already, preview.cap, preview.pool, preview.amount) == (
         200_000, 0, 100_000, 1_000_000, 50_000)
     assert preview.ok and preview.problem == ""
-    entry = ledger.post_matching(matching, project, region_user, expected=50_000)
-    assert entry.kind == "matching" and entry.amount == 50_000 and entry.rule_id == matching.id
+    entry = matching.post_matching(match_rule, project, region_user, expected=50_000)
+    assert entry.kind == "matching" and entry.amount == 50_000 and entry.rule_id == match_rule.id
     assert entry.to_account_id == ledger.project_account(project).id
     assert ledger.balance(ledger.project_account(project)) == 50_000
     # raised 600 000 → 25 % is 150 000, capped at 100 000, of which 50 000 already paid
     donate(project, 400_000)
-    preview = ledger.matching_preview(matching, project)
+    preview = matching.matching_preview(match_rule, project)
     assert (preview.already, preview.amount) == (50_000, 50_000)
-    ledger.post_matching(matching, project, region_user)
-    preview = ledger.matching_preview(matching, project)
+    matching.post_matching(match_rule, project, region_user)
+    preview = matching.matching_preview(match_rule, project)
     assert preview.amount == 0 and not preview.ok and "无可配" in preview.problem
     with pytest.raises(LedgerError, match="无可配"):
-        ledger.post_matching(matching, project, region_user)
+        matching.post_matching(match_rule, project, region_user)
     assert ledger.balance(ledger.pool_account(get_area(REGION))) == 900_000
     assert project_totals(project).matched == 100_000
 
 
 def test_matching_rounds_down_to_whole_fen(db, chain):
     project = advance_to(new_project(chain), "fundraising", chain)
-    ledger.fund_pool(get_area(REGION), 1_000_000, "甲企业")
+    matching.fund_pool(get_area(REGION), 1_000_000, "甲企业")
     donate(project, 333)
-    assert ledger.matching_preview(rule(REGION, ratio_bp=3333, cap=10_000), project).amount == 110
+    assert matching.matching_preview(rule(REGION, ratio_bp=3333, cap=10_000), project).amount == 110
 
 
 def test_reversed_matching_can_be_matched_again(db, chain):
     project = advance_to(new_project(chain), "fundraising", chain)
-    ledger.fund_pool(get_area(REGION), 1_000_000, "甲企业")
-    matching = rule(REGION, ratio_bp=5000, cap=1_000_000)
+    matching.fund_pool(get_area(REGION), 1_000_000, "甲企业")
+    match_rule = rule(REGION, ratio_bp=5000, cap=1_000_000)
     donate(project, 100_000)
-    entry = ledger.post_matching(matching, project, None)
+    entry = matching.post_matching(match_rule, project, None)
     ledger.reverse(entry, "比例录错")
-    preview = ledger.matching_preview(matching, project)
+    preview = matching.matching_preview(match_rule, project)
     assert (preview.already, preview.amount) == (0, 50_000)
 
 
 def _close(project: Project, chain: Chain) -> None:
     workflow.advance_project(project, "request_acceptance", chain.users[Role.VILLAGE])
-    workflow.advance_project(project, "approve", chain.users[Role.COUNTY], "验收通过")
+    workflow.advance_project(project, "approve", chain.users[Role.COUNTY], "验收通过", settle=settlement.settle_remaining)
 
 
 @pytest.mark.parametrize("cap, second", [
@@ -341,91 +341,91 @@ def _close(project: Project, chain: Chain) -> None:
 ])
 def test_two_projects_of_one_village_share_the_cap(db, chain, cap, second):
     region_user = chain.users[Role.REGION]
-    ledger.fund_pool(get_area(REGION), 1_000_000, "甲企业")
-    matching = rule(REGION, ratio_bp=5000, cap=cap)
+    matching.fund_pool(get_area(REGION), 1_000_000, "甲企业")
+    match_rule = rule(REGION, ratio_bp=5000, cap=cap)
     first = advance_to(new_project(chain, target=100_000), "implementing", chain)
-    assert ledger.post_matching(matching, first, region_user).amount == 50_000
+    assert matching.post_matching(match_rule, first, region_user).amount == 50_000
     _close(first, chain)
     later = advance_to(new_project(chain, target=40_000, name="文化广场"), "fundraising", chain)
     donate(later, 40_000)
-    preview = ledger.matching_preview(matching, later)
+    preview = matching.matching_preview(match_rule, later)
     assert preview.already == 50_000
     assert preview.amount == second
-    matched_later = ledger.post_matching(matching, later, region_user).amount if second else 0
+    matched_later = matching.post_matching(match_rule, later, region_user).amount if second else 0
     assert matched_later == second
     assert project_totals(first).matched + project_totals(later).matched <= cap
 
 
 def test_cap_is_per_village_not_per_rule(db, chain):
-    ledger.fund_pool(get_area(REGION), 1_000_000, "甲企业")
-    matching = rule(REGION, ratio_bp=5000, cap=40_000)
+    matching.fund_pool(get_area(REGION), 1_000_000, "甲企业")
+    match_rule = rule(REGION, ratio_bp=5000, cap=40_000)
     first = advance_to(new_project(chain, target=100_000), "fundraising", chain)
     other_village = chain.add_village()
     second = advance_to(new_project(chain, other_village, target=100_000), "fundraising", chain)
     donate(first, 100_000)
     donate(second, 100_000)
-    assert ledger.post_matching(matching, first, None).amount == 40_000
-    assert ledger.matching_preview(matching, second).amount == 40_000
+    assert matching.post_matching(match_rule, first, None).amount == 40_000
+    assert matching.matching_preview(match_rule, second).amount == 40_000
 
 
 def test_insufficient_pool_is_a_problem_and_refused(db, chain):
     project = advance_to(new_project(chain), "fundraising", chain)
-    ledger.fund_pool(get_area(REGION), 30_000, "甲企业")
-    matching = rule(REGION, ratio_bp=5000, cap=100_000)
+    matching.fund_pool(get_area(REGION), 30_000, "甲企业")
+    match_rule = rule(REGION, ratio_bp=5000, cap=100_000)
     donate(project, 100_000)
-    preview = ledger.matching_preview(matching, project)
+    preview = matching.matching_preview(match_rule, project)
     assert preview.amount == 50_000 and preview.pool == 30_000
     assert not preview.ok and "资金池余额" in preview.problem and "不足" in preview.problem
     before = entry_count()
     with pytest.raises(LedgerError, match="资金池余额"):
-        ledger.post_matching(matching, project, chain.users[Role.REGION])
+        matching.post_matching(match_rule, project, chain.users[Role.REGION])
     assert entry_count() == before
 
 
 @pytest.mark.parametrize("who", [Role.PREFECTURE, Role.COUNTY, Role.VILLAGE, Role.ADMIN])
 def test_only_the_rules_federation_posts_matching(db, chain, who):
     project = advance_to(new_project(chain), "fundraising", chain)
-    ledger.fund_pool(get_area(REGION), 1_000_000, "甲企业")
-    matching = rule(REGION)
+    matching.fund_pool(get_area(REGION), 1_000_000, "甲企业")
+    match_rule = rule(REGION)
     donate(project, 100_000)
     with pytest.raises(LedgerError, match="只能由"):
-        ledger.post_matching(matching, project, chain.users[who])
-    assert ledger.post_matching(matching, project, chain.users[Role.REGION]).amount == 50_000
+        matching.post_matching(match_rule, project, chain.users[who])
+    assert matching.post_matching(match_rule, project, chain.users[Role.REGION]).amount == 50_000
 
 
 def test_expected_mismatch_refused(db, chain):
     project = advance_to(new_project(chain), "fundraising", chain)
-    ledger.fund_pool(get_area(REGION), 1_000_000, "甲企业")
-    matching = rule(REGION)
+    matching.fund_pool(get_area(REGION), 1_000_000, "甲企业")
+    match_rule = rule(REGION)
     donate(project, 100_000)
     with pytest.raises(LedgerError, match="金额已变化"):
-        ledger.post_matching(matching, project, chain.users[Role.REGION], expected=49_999)
+        matching.post_matching(match_rule, project, chain.users[Role.REGION], expected=49_999)
     assert project_totals(project).matched == 0
 
 
 def test_matching_problems_inactive_state_and_area(db, chain):
-    ledger.fund_pool(get_area(REGION), 1_000_000, "甲企业")
-    ledger.fund_pool(get_area(TOGTOH), 1_000_000, "甲企业")
+    matching.fund_pool(get_area(REGION), 1_000_000, "甲企业")
+    matching.fund_pool(get_area(TOGTOH), 1_000_000, "甲企业")
     draft = new_project(chain)
-    assert "状态" in ledger.matching_preview(rule(REGION), draft).problem
+    assert "状态" in matching.matching_preview(rule(REGION), draft).problem
     project = advance_to(draft, "fundraising", chain)
     donate(project, 100_000)
-    assert "停用" in ledger.matching_preview(rule(REGION, active=False), project).problem
+    assert "停用" in matching.matching_preview(rule(REGION, active=False), project).problem
     elsewhere = rule(TOGTOH)
-    assert "范围" in ledger.matching_preview(elsewhere, project).problem
+    assert "范围" in matching.matching_preview(elsewhere, project).problem
     with pytest.raises(LedgerError):
-        ledger.post_matching(elsewhere, project, None)
+        matching.post_matching(elsewhere, project, None)
 
 
 def test_reward_rule_pays_into_the_village_fund(db, chain):
     project = advance_to(new_project(chain), "fundraising", chain)
     county_user = chain.users[Role.COUNTY]
-    ledger.fund_pool(get_area(TUMOTE_LEFT), 100_000, "乙企业", actor=county_user)
+    matching.fund_pool(get_area(TUMOTE_LEFT), 100_000, "乙企业", actor=county_user)
     reward = rule(TUMOTE_LEFT, kind="reward", ratio_bp=1000, cap=50_000)
     donate(project, 200_000)
     with pytest.raises(LedgerError, match="只能由"):
-        ledger.post_matching(reward, project, chain.users[Role.REGION])
-    entry = ledger.post_matching(reward, project, county_user)
+        matching.post_matching(reward, project, chain.users[Role.REGION])
+    entry = matching.post_matching(reward, project, county_user)
     assert entry.kind == "reward" and entry.amount == 20_000
     assert entry.to_account_id == ledger.fund_account(chain.village).id
     assert ledger.balance(ledger.fund_account(chain.village)) == 20_000
@@ -436,8 +436,8 @@ def test_reward_rule_pays_into_the_village_fund(db, chain):
 
 def test_fund_pool_only_for_own_federation(db, chain):
     with pytest.raises(LedgerError, match="本级"):
-        ledger.fund_pool(get_area(REGION), 1_000, "甲企业", actor=chain.users[Role.COUNTY])
-    ledger.fund_pool(get_area(REGION), 1_000, "甲企业", actor=chain.users[Role.ADMIN])
+        matching.fund_pool(get_area(REGION), 1_000, "甲企业", actor=chain.users[Role.COUNTY])
+    matching.fund_pool(get_area(REGION), 1_000, "甲企业", actor=chain.users[Role.ADMIN])
     assert ledger.balance(ledger.pool_account(get_area(REGION))) == 1_000
 
 
@@ -445,8 +445,8 @@ def test_fund_pool_only_for_own_federation(db, chain):
 
 def test_default_disbursement_chain(db, chain):
     project = new_project(chain)
-    assert ledger.disbursement_levels() == (1, 2, 3)
-    links = ledger.disbursement_chain(project)
+    assert disbursement.disbursement_levels() == (1, 2, 3)
+    links = disbursement.disbursement_chain(project)
     assert chain_codes(project) == ["100000", REGION, HOHHOT, TUMOTE_LEFT, chain.village.area.code]
     assert [acct.kind for _, acct in links] == ["special", "pass_through", "pass_through", "pass_through", "project"]
     assert all(acct.project_id == project.id for _, acct in links)
@@ -454,15 +454,15 @@ def test_default_disbursement_chain(db, chain):
 
 def test_disbursement_chain_with_county_level_only(db, chain):
     project = new_project(chain)
-    ledger.set_disbursement_levels(["3"])
-    assert ledger.disbursement_levels() == (3,)
+    disbursement.set_disbursement_levels(["3"])
+    assert disbursement.disbursement_levels() == (3,)
     assert chain_codes(project) == ["100000", TUMOTE_LEFT, chain.village.area.code]
-    ledger.set_disbursement_levels([3, 1])
-    assert ledger.disbursement_levels() == (1, 3)
+    disbursement.set_disbursement_levels([3, 1])
+    assert disbursement.disbursement_levels() == (1, 3)
     assert chain_codes(project) == ["100000", REGION, TUMOTE_LEFT, chain.village.area.code]
     with pytest.raises(LedgerError):
-        ledger.set_disbursement_levels([3, 4])
-    assert ledger.disbursement_levels() == (1, 3)
+        disbursement.set_disbursement_levels([3, 4])
+    assert disbursement.disbursement_levels() == (1, 3)
 
 
 @pytest.mark.parametrize("levels, expected", [
@@ -475,7 +475,7 @@ def test_manzhouli_is_prefecture_and_county_once(db, levels, expected):
     chain = Chain(MANZHOULI)
     project = new_project(chain)
     if levels is not None:
-        ledger.set_disbursement_levels(levels)
+        disbursement.set_disbursement_levels(levels)
     assert chain_codes(project) == expected + [chain.village.area.code]
 
 
@@ -487,37 +487,37 @@ def test_disbursement_hops_and_states(db, chain):
     for wrong in (county, prefecture, chain.users[Role.VILLAGE], chain.users[Role.TOWNSHIP],
                   chain.users[Role.ADMIN], user(Role.COUNTY, get_area(TOGTOH))):
         with pytest.raises(LedgerError):
-            ledger.disburse(project, wrong)
+            disbursement.disburse(project, wrong)
     assert reload(project).state == "use_applied"
     assert not Entry.select().where(Entry.kind == "disbursement").exists()
 
-    links = ledger.disbursement_chain(project)
+    links = disbursement.disbursement_chain(project)
     special, pt_region, pt_prefecture, pt_county, village_acct = (acct for _, acct in links)
-    assert ledger.next_hop(project, region).amount == 1_000_000
+    assert disbursement.next_hop(project, region).amount == 1_000_000
     with pytest.raises(LedgerError, match="金额已变化"):
-        ledger.disburse(project, region, expected=1_200_000)
-    hop = ledger.disburse(project, region, expected=1_000_000)
+        disbursement.disburse(project, region, expected=1_200_000)
+    hop = disbursement.disburse(project, region, expected=1_000_000)
     assert (hop.from_account_id, hop.to_account_id, hop.amount) == (special.id, pt_region.id, 1_000_000)
     assert reload(project).state == "disbursing"
     assert ledger.balance(special) == 200_000  # the surplus stays with 中华慈善总会
 
     with pytest.raises(LedgerError):  # the county has nothing yet
-        ledger.disburse(project, county)
-    hop = ledger.disburse(project, region)  # the region's own hop; the surplus does not follow
+        disbursement.disburse(project, county)
+    hop = disbursement.disburse(project, region)  # the region's own hop; the surplus does not follow
     assert (hop.from_account_id, hop.to_account_id, hop.amount) == (pt_region.id, pt_prefecture.id, 1_000_000)
     assert ledger.balance(special) == 200_000
     with pytest.raises(LedgerError):
-        ledger.disburse(project, region)
-    hop = ledger.disburse(project, prefecture)
+        disbursement.disburse(project, region)
+    hop = disbursement.disburse(project, prefecture)
     assert (hop.from_account_id, hop.to_account_id, hop.amount) == (pt_prefecture.id, pt_county.id, 1_000_000)
     assert reload(project).state == "disbursing"
-    hop = ledger.disburse(project, county)
+    hop = disbursement.disburse(project, county)
     assert (hop.from_account_id, hop.to_account_id, hop.amount) == (pt_county.id, village_acct.id, 1_000_000)
     assert reload(project).state == "implementing"
     assert [ledger.balance(a) for a in (special, pt_region, pt_prefecture, pt_county, village_acct)] == [
         200_000, 0, 0, 0, 1_000_000]
     with pytest.raises(TransitionError):
-        ledger.disburse(project, region)
+        disbursement.disburse(project, region)
     steps = [r.action for r in reload(project).reviews.order_by(workflow.ProjectReview.id)]
     assert steps[-2:] == ["start_disbursing", "funds_arrived"]
 
@@ -525,19 +525,19 @@ def test_disbursement_hops_and_states(db, chain):
 def test_disbursement_refused_before_use_applied(db, chain):
     project = advance_to(new_project(chain), "target_reached", chain)
     with pytest.raises(TransitionError):
-        ledger.disburse(project, chain.users[Role.REGION])
+        disbursement.disburse(project, chain.users[Role.REGION])
 
 
 def test_disbursement_with_county_level_only(db, chain):
-    ledger.set_disbursement_levels([3])
+    disbursement.set_disbursement_levels([3])
     project = advance_to(new_project(chain, target=500_000), "use_applied", chain)
     with pytest.raises(LedgerError, match="不在本项目的拨付链上"):
-        ledger.disburse(project, chain.users[Role.PREFECTURE])
-    first = ledger.disburse(project, chain.users[Role.REGION])
+        disbursement.disburse(project, chain.users[Role.PREFECTURE])
+    first = disbursement.disburse(project, chain.users[Role.REGION])
     assert first.amount == 500_000
     assert first.to_account_id == ledger.pass_through_account(get_area(TUMOTE_LEFT), project).id
     assert reload(project).state == "disbursing"
-    last = ledger.disburse(project, chain.users[Role.COUNTY])
+    last = disbursement.disburse(project, chain.users[Role.COUNTY])
     assert last.to_account_id == ledger.project_account(project).id and last.amount == 500_000
     assert reload(project).state == "implementing"
 
@@ -546,10 +546,10 @@ def test_manzhouli_disbursement(db):
     chain = Chain(MANZHOULI)
     project = advance_to(new_project(chain, target=300_000), "use_applied", chain)
     region, county = chain.users[Role.REGION], chain.users[Role.COUNTY]
-    assert ledger.disburse(project, region).to_account_id == ledger.pass_through_account(get_area(REGION), project).id
-    assert ledger.disburse(project, region).to_account_id == ledger.pass_through_account(
+    assert disbursement.disburse(project, region).to_account_id == ledger.pass_through_account(get_area(REGION), project).id
+    assert disbursement.disburse(project, region).to_account_id == ledger.pass_through_account(
         get_area(MANZHOULI), project).id
-    last = ledger.disburse(project, county)  # 满洲里市 acts as its own 旗县市区
+    last = disbursement.disburse(project, county)  # 满洲里市 acts as its own 旗县市区
     assert last.to_account_id == ledger.project_account(project).id and last.amount == 300_000
     assert reload(project).state == "implementing"
     assert project_totals(project).disbursed == 300_000
@@ -569,19 +569,19 @@ def test_reversed_hop_counts_against_disbursed(db, chain):
 
 def test_settle_missed_target_moves_everything_to_the_fund(db, chain):
     project = advance_to(new_project(chain, target=1_000_000), "fundraising", chain)
-    ledger.fund_pool(get_area(REGION), 1_000_000, "甲企业")
+    matching.fund_pool(get_area(REGION), 1_000_000, "甲企业")
     donate(project, 300_000)
-    ledger.post_matching(rule(REGION, ratio_bp=5000, cap=100_000), project, None)
+    matching.post_matching(rule(REGION, ratio_bp=5000, cap=100_000), project, None)
     with pytest.raises(LedgerError, match="尚未结束募捐"):
-        ledger.settle_to_fund(project, chain.users[Role.COUNTY], on=AFTER_DEADLINE)
+        settlement.settle_to_fund(project, chain.users[Role.COUNTY], on=AFTER_DEADLINE)
     workflow.advance_project(project, "expire", None, on=dt.datetime(2024, 9, 1, 8, 0))
     project = reload(project)
     assert project.state == "target_missed"
     for who in (Role.VILLAGE, Role.TOWNSHIP, Role.ADMIN):
         with pytest.raises(LedgerError, match="旗县市区及以上"):
-            ledger.settle_to_fund(project, chain.users[who])
-    assert ledger.settlement_amount(project) == 400_000
-    entries = ledger.settle_to_fund(project, chain.users[Role.COUNTY])
+            settlement.settle_to_fund(project, chain.users[who])
+    assert settlement.settlement_amount(project) == 400_000
+    entries = settlement.settle_to_fund(project, chain.users[Role.COUNTY])
     fund = ledger.fund_account(chain.village)
     assert [(e.from_account_id, e.to_account_id, e.amount) for e in entries] == [
         (ledger.special_account(project).id, fund.id, 300_000),
@@ -591,11 +591,11 @@ def test_settle_missed_target_moves_everything_to_the_fund(db, chain):
     assert ledger.balance(ledger.special_account(project)) == 0
     assert ledger.balance(ledger.project_account(project)) == 0
     with pytest.raises(LedgerError, match="没有需要结转"):
-        ledger.settle_to_fund(project, chain.users[Role.COUNTY])
+        settlement.settle_to_fund(project, chain.users[Role.COUNTY])
     t = project_totals(project)
     assert (t.raised, t.matched, t.to_fund, t.from_project_to_fund, t.balance) == (
         300_000, 100_000, 400_000, 100_000, 0)
-    workflow.advance_project(project, "close", chain.users[Role.COUNTY])
+    workflow.advance_project(project, "close", chain.users[Role.COUNTY], settle=settlement.settle_remaining)
     assert reload(project).state == "closed"
 
 
@@ -604,10 +604,10 @@ def test_settle_surplus_only_after_the_deadline(db, chain):
     donate(project, 1_250_000)
     project = advance_to(project, "implementing", chain)
     county = chain.users[Role.COUNTY]
-    assert ledger.settlement_amount(project) == 250_000
+    assert settlement.settlement_amount(project) == 250_000
     with pytest.raises(LedgerError, match="期满后"):
-        ledger.settle_to_fund(project, county, on=dt.date(2024, 8, 31))
-    entries = ledger.settle_to_fund(project, chain.users[Role.REGION], on=AFTER_DEADLINE)
+        settlement.settle_to_fund(project, county, on=dt.date(2024, 8, 31))
+    entries = settlement.settle_to_fund(project, chain.users[Role.REGION], on=AFTER_DEADLINE)
     assert [(e.kind, e.amount, e.booked_on) for e in entries] == [("to_fund", 250_000, AFTER_DEADLINE)]
     assert ledger.balance(ledger.special_account(project)) == 0
     assert ledger.balance(ledger.fund_account(chain.village)) == 250_000
@@ -620,9 +620,9 @@ def test_surplus_before_disbursement_keeps_the_target(db, chain):
     project = new_project(chain, target=1_000_000)
     donate(project, 1_100_000)
     project = advance_to(project, "use_applied", chain)
-    entries = ledger.settle_to_fund(project, chain.users[Role.COUNTY], on=AFTER_DEADLINE)
+    entries = settlement.settle_to_fund(project, chain.users[Role.COUNTY], on=AFTER_DEADLINE)
     assert [e.amount for e in entries] == [100_000]
-    assert ledger.next_hop(project, chain.users[Role.REGION]).amount == 1_000_000
+    assert disbursement.next_hop(project, chain.users[Role.REGION]).amount == 1_000_000
 
 
 # -- totals -----------------------------------------------------------------------------------------
@@ -633,28 +633,28 @@ def test_totals_after_a_known_scenario(db, chain):
     donate(project, 600_000)
     donate(project, 500_000)
     refunded = donate(project, 50_000)
-    ledger.refund_donation(refunded, "捐赠人申请退款")
+    donations.refund_donation(refunded, "捐赠人申请退款")
     project = advance_to(project, "use_applied", chain)          # raised 1 100 000 ≥ target: no top-up
-    ledger.fund_pool(get_area(REGION), 1_000_000, "甲企业", actor=region_user)
-    matching = rule(REGION, ratio_bp=5000, cap=300_000)          # 50 % of 1 100 000 = 550 000 → cap 300 000
-    assert ledger.post_matching(matching, project, region_user).amount == 300_000
-    ledger.fund_pool(get_area(TUMOTE_LEFT), 80_000, "乙企业", actor=county_user)
+    matching.fund_pool(get_area(REGION), 1_000_000, "甲企业", actor=region_user)
+    match_rule = rule(REGION, ratio_bp=5000, cap=300_000)          # 50 % of 1 100 000 = 550 000 → cap 300 000
+    assert matching.post_matching(match_rule, project, region_user).amount == 300_000
+    matching.fund_pool(get_area(TUMOTE_LEFT), 80_000, "乙企业", actor=county_user)
     reward = rule(TUMOTE_LEFT, kind="reward", ratio_bp=1000, cap=50_000)  # 110 000 → cap 50 000
-    assert ledger.post_matching(reward, project, county_user).amount == 50_000
+    assert matching.post_matching(reward, project, county_user).amount == 50_000
     for who in (Role.REGION, Role.REGION, Role.PREFECTURE, Role.COUNTY):
-        ledger.disburse(project, chain.users[who])                # passes 1 000 000, 100 000 stays
+        disbursement.disburse(project, chain.users[who])                # passes 1 000 000, 100 000 stays
     project = reload(project)
     spending.record_expenditure(project, spent_on=dt.date(2024, 10, 1), item="路灯 60 盏", payee="照明公司",
                                 amount=600_000, actor=village_user)
     wrong = spending.record_expenditure(project, spent_on=dt.date(2024, 10, 2), item="重复登记", payee="照明公司",
                                         amount=100_000, actor=village_user)
     spending.cancel_expenditure(wrong, "重复登记", actor=village_user)
-    ledger.settle_to_fund(project, county_user, on=AFTER_DEADLINE)  # the 100 000 surplus
+    settlement.settle_to_fund(project, county_user, on=AFTER_DEADLINE)  # the 100 000 surplus
 
     other = Chain(MANZHOULI)
     second = advance_to(new_project(other, target=500_000), "fundraising", other)
     donate(second, 200_000)
-    assert ledger.post_matching(matching, second, region_user).amount == 100_000
+    assert matching.post_matching(match_rule, second, region_user).amount == 100_000
 
     first = Totals(raised=1_100_000, matched=300_000, rewarded=50_000, disbursed=1_000_000, spent=600_000,
                    to_fund=100_000, from_project_to_fund=0)
@@ -674,14 +674,14 @@ def test_totals_after_a_known_scenario(db, chain):
     assert totals(area=get_area(REGION)) == both
     assert totals([project.id, second.id]) == both
     assert both.balance == 800_000
-    assert ledger.integrity_problems() == []
+    assert integrity.integrity_problems() == []
 
 
 # -- post_many ---------------------------------------------------------------------------------------
 
 def test_post_many_checks_running_balances(db, chain):
     region = get_area(REGION)
-    ledger.fund_pool(region, 100, "甲企业")
+    matching.fund_pool(region, 100, "甲企业")
     pool, fund = ledger.pool_account(region), ledger.fund_account(chain.village)
     sponsor = ledger.sponsor_account("甲企业")
     dips = [dict(kind="reward", from_account=pool.id, to_account=fund.id, amount=150),
@@ -700,7 +700,7 @@ def test_post_many_checks_running_balances(db, chain):
     with pytest.raises(LedgerError, match="余额不足"):
         ledger.post_many([dict(kind="reward", from_account=pool.id, to_account=fund.id, amount=201)])
     assert ledger.post_many([]) == 0
-    assert ledger.integrity_problems() == []
+    assert integrity.integrity_problems() == []
 
 
 @pytest.mark.parametrize("amount", [0, -1, 1.0, True])
@@ -729,7 +729,7 @@ def test_a_matching_memo_says_yuan_not_fen(db):
     chain = Chain()
     project = advance_to(new_project(chain), "fundraising", chain)
     donate(project, 5_500_000)
-    ledger.fund_pool(chain.county, 1_000_000, "本级配套资金", actor=chain.users[Role.COUNTY])
+    matching.fund_pool(chain.county, 1_000_000, "本级配套资金", actor=chain.users[Role.COUNTY])
     rule = MatchingRule.create(area=chain.county, kind="matching", name="土左旗配捐", ratio_bp=1000, cap=1_000_000)
-    entry = ledger.post_matching(rule, project, chain.users[Role.COUNTY])
+    entry = matching.post_matching(rule, project, chain.users[Role.COUNTY])
     assert entry.memo == "土左旗配捐：已筹 55,000.00 元 × 10%"

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
-from db import ledger, spending, workflow
+from db import disbursement, donations, integrity, ledger, matching, settlement, spending, workflow
 from db.areas import get_area
 from db.database import database
 from db.errors import LedgerError, XfjyError
@@ -58,8 +58,8 @@ def world(db):
         "reward": MatchingRule.create(area=get_area(COUNTY), kind="reward", name="旗以奖代补", ratio_bp=1000,
                                       cap=6_000),
     }
-    ledger.fund_pool(get_area(REGION), 60_000, "爱心企业")
-    ledger.fund_pool(get_area(COUNTY), 10_000, "爱心企业")
+    matching.fund_pool(get_area(REGION), 60_000, "爱心企业")
+    matching.fund_pool(get_area(COUNTY), 10_000, "爱心企业")
     return chain, rules, project
 
 
@@ -102,7 +102,7 @@ class Run:
         if not self.donations:
             raise LedgerError("no donation")
         donation = self.donations[index % len(self.donations)]
-        ledger.refund_donation(donation, "捐赠人申请退款", actor=self.user(Role.COUNTY))
+        donations.refund_donation(donation, "捐赠人申请退款", actor=self.user(Role.COUNTY))
         self.raised -= donation.amount
 
     def do_advance(self, _):
@@ -114,9 +114,10 @@ class Run:
         elif state == "implementing":
             workflow.advance_project(self.project, "request_acceptance", self.user(Role.VILLAGE))
         elif state == "acceptance":
-            workflow.advance_project(self.project, "approve", self.user(Role.COUNTY), "验收通过")
+            workflow.advance_project(self.project, "approve", self.user(Role.COUNTY), "验收通过",
+                                     settle=settlement.settle_remaining)
         elif state == "target_missed":
-            workflow.advance_project(self.project, "close", self.user(Role.COUNTY))
+            workflow.advance_project(self.project, "close", self.user(Role.COUNTY), settle=settlement.settle_remaining)
         else:
             raise XfjyError("nothing to advance")
 
@@ -127,14 +128,14 @@ class Run:
         if role == "next":
             for level_role in (Role.REGION, Role.PREFECTURE, Role.COUNTY):
                 try:
-                    hop = ledger.next_hop(self.project, self.user(level_role))
+                    hop = disbursement.next_hop(self.project, self.user(level_role))
                 except LedgerError:
                     continue
-                entry = ledger.disburse(self.project, self.user(level_role), expected=hop.amount)
+                entry = disbursement.disburse(self.project, self.user(level_role), expected=hop.amount)
                 assert (entry.from_account_id, entry.to_account_id) == (hop.source.id, hop.target.id)
                 return
             raise LedgerError("nobody can disburse")
-        ledger.disburse(self.project, self.user(role))
+        disbursement.disburse(self.project, self.user(role))
 
     def do_spend(self, amount):
         spending.record_expenditure(self.project, spent_on=dt.date(2024, 10, 1), item="材料款", payee="建材商店",
@@ -152,14 +153,14 @@ class Run:
             self.raised += entry.amount
 
     def do_fund_pool(self, code):
-        ledger.fund_pool(get_area(code), 20_000, "爱心企业")
+        matching.fund_pool(get_area(code), 20_000, "爱心企业")
 
     def do_match(self, kind):
         rule = self.rules[kind]
-        ledger.post_matching(rule, self.project, self.user(Role.REGION if kind == "matching" else Role.COUNTY))
+        matching.post_matching(rule, self.project, self.user(Role.REGION if kind == "matching" else Role.COUNTY))
 
     def do_settle(self, role):
-        ledger.settle_to_fund(self.project, self.user(role), on=AFTER_DEADLINE)
+        settlement.settle_to_fund(self.project, self.user(role), on=AFTER_DEADLINE)
 
 
 def from_fundraising_to(project: Project, state: str, chain: Chain) -> Project:
@@ -171,7 +172,7 @@ def from_fundraising_to(project: Project, state: str, chain: Chain) -> Project:
     workflow.advance_project(project, "apply_use", chain.users[Role.VILLAGE])
     hops = {"disbursing": 1, "implementing": 4}.get(state, 0)
     for role in (Role.REGION, Role.REGION, Role.PREFECTURE, Role.COUNTY)[:hops]:
-        ledger.disburse(project, chain.users[role])
+        disbursement.disburse(project, chain.users[role])
     project = Project.get_by_id(project.id)
     assert project.state == state
     return project
@@ -188,7 +189,7 @@ def assert_invariants(run: Run) -> None:
     internal = {a.id: a for a in Account.select().where(Account.kind.not_in(Account.EXTERNAL))}
     negative = {str(internal[i]): v for i, v in values.items() if i in internal and v < 0}
     assert negative == {}, run.applied
-    assert ledger.integrity_problems() == [], run.applied
+    assert integrity.integrity_problems() == [], run.applied
 
     figures = project_totals(project)
     assert figures.raised == run.raised == project_raised(project), run.applied
@@ -197,7 +198,7 @@ def assert_invariants(run: Run) -> None:
     assert figures.balance == ledger.balance(ledger.project_account(project)), run.applied
     assert figures.rewarded + figures.to_fund == ledger.balance(ledger.fund_account(village)), run.applied
     # The 中华慈善总会 hop never passes on more than the target.
-    assert ledger._disbursed_from(ledger.special_account(project)) <= project.target, run.applied
+    assert ledger.disbursed_from(ledger.special_account(project)) <= project.target, run.applied
     if project.state in ("implementing", "acceptance", "closed") and figures.disbursed:
         assert figures.disbursed <= project.target
 
@@ -238,13 +239,13 @@ def test_a_donation_is_returned_to_its_donor_at_most_once(db, world, amounts, op
     per donation, what stands (donation net of reversals, less refunds net of reversals) is 0 or all of it."""
     chain, _, project = world
     with database.atomic() as sp:
-        donations = [donate(project, amount) for amount in amounts]
+        gifts = [donate(project, amount) for amount in amounts]
         for name, index in ops:
-            donation = donations[index % len(donations)]
+            donation = gifts[index % len(gifts)]
             try:
                 with database.atomic():
                     if name == "refund":
-                        ledger.refund_donation(donation, "捐赠人申请退款")
+                        donations.refund_donation(donation, "捐赠人申请退款")
                     else:
                         kind = "donation" if name == "reverse_donation" else "refund"
                         entry = (Entry.select().where((Entry.donation == donation) & (Entry.kind == kind)
@@ -254,8 +255,8 @@ def test_a_donation_is_returned_to_its_donor_at_most_once(db, world, amounts, op
                         ledger.reverse(entry, "核对后更正")
             except XfjyError:
                 pass
-        standing = {d.id: _net(d, "donation") - _net(d, "refund") for d in donations}
-        for donation in donations:
+        standing = {d.id: _net(d, "donation") - _net(d, "refund") for d in gifts}
+        for donation in gifts:
             assert standing[donation.id] in (0, donation.amount), (ops, standing)
         assert project_totals(project).raised == sum(standing.values())
         assert ledger.balance(ledger.special_account(project)) == sum(standing.values())
@@ -278,7 +279,7 @@ def test_post_many_accepts_exactly_what_post_would(db, world, opening, rows):
         accounts = [ledger.sponsor_account("爱心企业"), ledger.pool_account(region), ledger.pool_account(county),
                     ledger.fund_account(chain.village)]
         if opening:
-            ledger.fund_pool(region, opening, "爱心企业")
+            matching.fund_pool(region, opening, "爱心企业")
         batch = [dict(kind="reward", from_account=accounts[a].id, to_account=accounts[b].id, amount=amount)
                  for a, b, amount in rows if a != b]
         before = ledger.balances(accounts)
@@ -313,7 +314,7 @@ def test_post_many_accepts_exactly_what_post_would(db, world, opening, rows):
         else:
             assert ledger.post_many([dict(r) for r in batch]) == len(batch)
             assert ledger.balances(accounts) == one_by_one == running
-            assert ledger.integrity_problems() == []
+            assert integrity.integrity_problems() == []
         sp.rollback()
 
 

@@ -14,7 +14,7 @@ import uuid
 import pytest
 from peewee import PostgresqlDatabase
 
-from db import ledger, schema
+from db import integrity, ledger, schema
 from db.database import database, open_database
 
 from .backends import BACKENDS, pg_schema, refused
@@ -177,5 +177,5 @@ def test_upgrade_from_001_keeps_data_and_guards_the_ledger(fresh):
     assert Entry.select().count() == 3
     assert ledger.balance(Account.get_by_id(ids["special"])) == 123_456 + 1 + 500
     assert Project.get(Project.code == "150121-2024-001").village.full_name == "察素齐镇塔布赛村"
-    assert ledger.integrity_problems() == []
+    assert integrity.integrity_problems() == []
 

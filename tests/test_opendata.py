@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import re
 
-from db import ledger
+from db import donations
 from site_builder.build import build
 
 
@@ -21,7 +21,7 @@ def test_open_data_csv_cells_cannot_run_as_formulas(db, tmp_path):
     project = advance_to(new_project(chain), "implementing", chain)
     gift = Donation.create(project=project, txn_no="FORMULA-1", donor_name="@SUM(1+1)", name_consent="full",
                            amount=1_000, donated_at=dt.datetime(2024, 5, 1, 9), message='=HYPERLINK("http://evil","点我")')
-    ledger.receive_donation(gift)
+    donations.receive_donation(gift)
     spending.record_expenditure(project, spent_on=dt.date(2024, 10, 1), item=" =HYPERLINK(1)",
                                 payee="+cmd|' /C calc'!A0", amount=500, actor=chain.users[Role.VILLAGE])
     site = tmp_path / "site"

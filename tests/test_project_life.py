@@ -14,7 +14,7 @@ import re
 
 from playwright.sync_api import sync_playwright
 
-from db import ledger
+from db import disbursement, integrity, ledger, settlement
 from db.clock import travel
 from db.models import Account, Donation, Entry, FundSpending, Project, Role
 from db.money import format_fen
@@ -27,10 +27,10 @@ T = dt.datetime
 
 
 def balanced() -> None:
-    """Money is conserved and nothing internal is overdrawn (db.ledger.integrity_problems)."""
+    """Money is conserved and nothing internal is overdrawn (db.integrity.integrity_problems)."""
     total = sum(ledger.balances([a for (a,) in Account.select(Account.id).tuples()]).values())
     assert total == 0
-    assert ledger.integrity_problems() == []
+    assert integrity.integrity_problems() == []
 
 
 def import_gifts(desk: Desk, who, rows, name: str) -> str:
@@ -84,7 +84,7 @@ def test_a_project_from_declaration_to_fund_spending(app, db, tmp_path):
     disburse = f"/admin/workflow/project/{project.id}/disburse"
     for day, role in ((10, Role.REGION), (11, Role.REGION), (15, Role.PREFECTURE), (20, Role.COUNTY)):
         with travel(T(2026, 3, day, 10)):
-            hop = ledger.next_hop(Project.get_by_id(project.id), chain.users[role])
+            hop = disbursement.next_hop(Project.get_by_id(project.id), chain.users[role])
             assert hop.amount == 3_000_000  # the target; the 50 元 above it stays as surplus
             page = desk.post(role, disburse, {"expected": str(hop.amount)})
             assert successes(page) == ["已拨付并记账"], messages(page)
@@ -117,7 +117,7 @@ def test_a_project_from_declaration_to_fund_spending(app, db, tmp_path):
         # 5,000 元 unspent in the village's account; 50 元 above the target and the late 500 元 at 中华慈善总会
         assert successes(page) == [f"已结项，结余 {format_fen(555_000)} 已转入村社互助基金"], messages(page)
     closed = Project.get_by_id(project.id)
-    assert closed.state == "closed" and ledger.unused(closed) == 0
+    assert closed.state == "closed" and settlement.unused(closed) == 0
     assert ledger.balance(ledger.fund_account(chain.village)) == 555_000
     balanced()
     with travel(T(2026, 11, 2, 9)):

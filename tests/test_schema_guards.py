@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from db import ledger
+from db import integrity
 from db.database import is_postgres
 from db.models import Donation, Entry
 
@@ -81,14 +81,14 @@ def test_what_the_ledger_posted_does_not_change(db, posted, table, column):
 
 def test_the_integrity_check_names_a_gift_whose_amount_differs_from_its_entry(db, posted):
     gift = posted["gift"]
-    assert ledger.recorded_problems() == []
+    assert integrity.recorded_problems() == []
     with db.atomic() as inner:
         if is_postgres():
             db.execute_sql('ALTER TABLE "donation" DISABLE TRIGGER donation_money_fixed')
         else:
             db.execute_sql("DROP TRIGGER donation_money_fixed")
         Donation.update(amount=99).where(Donation.id == gift.id).execute()
-        problems = ledger.integrity_problems()
+        problems = integrity.integrity_problems()
         assert f"捐赠 #{gift.id} 金额 0.99 元 与分录不符（记账 123.45 元）" in problems
         inner.rollback()
-    assert ledger.recorded_problems() == []
+    assert integrity.recorded_problems() == []

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from db import demo, disclosures, ledger, published, workflow
+from db import demo, disclosures, donations, published, settlement, workflow
 from db.clock import travel
 from db.database import database
 from db.models import Donation, Role
@@ -31,10 +31,10 @@ def _edge_case() -> str:
     disclosures.publish(project, "募捐情况全面公开", "明细见本页。", published_on=dt.date(2024, 7, 10))
     with travel(dt.datetime(2024, 12, 1, 9)):
         workflow.advance_project(project, "request_acceptance", chain.users[Role.VILLAGE])
-        workflow.advance_project(project, "approve", chain.users[Role.COUNTY], "验收合格")
+        workflow.advance_project(project, "approve", chain.users[Role.COUNTY], "验收合格", settle=settlement.settle_remaining)
     late = Donation.create(project=project, txn_no="AUDIT-LATE-1", amount=8_800, timing="to_fund",
                            donated_at=dt.datetime(2024, 12, 20, 10, 30))
-    ledger.receive_donation(late)
+    donations.receive_donation(late)
     return chain.village.area.code
 
 

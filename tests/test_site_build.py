@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from peewee import fn
 
-from db import demo, disclosures, ledger
+from db import demo, disclosures, donations
 from db.database import database
 from db.models import Area, Donation, Entry, Level, Project, SupervisoryMember, Village, Volunteer
-from db.public import PUBLIC_PROJECT_STATES
+from db.workflow import PUBLISHED_STATES
 from site_builder.build import build
 from site_builder.check import broken_links
 
@@ -39,7 +39,7 @@ def _hostile_records() -> dict:
         donation = Donation.create(project=project, txn_no=f"HOSTILE{n}", donor_name=name, name_consent=consent,
                                    amount=12_345, donated_at=dt.datetime(2026, 10, 1, 9, n),
                                    message=f"有事打 {HOSTILE_PHONE} <script>alert(5)</script>")
-        ledger.receive_donation(donation)
+        donations.receive_donation(donation)
     disclosures.publish(project, "第一次公示<script>x</script>", f"联系 {HOSTILE_PHONE}\n\n{SCRIPT}")
     return {"project": project, "village_code": project.village.area.code}
 
@@ -109,7 +109,7 @@ def test_village_page_totals_are_the_ledger(built):
     site = built["site"]
     checked = 0
     for village in Village.select().where(Village.fund_established_on.is_null(False)):
-        projects = [p.id for p in village.projects.where(Project.state.in_(PUBLIC_PROJECT_STATES))]
+        projects = [p.id for p in village.projects.where(Project.state.in_(PUBLISHED_STATES))]
         if not projects:
             continue
         cards = _cards((site / "village" / village.area.code / "index.html").read_text(encoding="utf-8"))
@@ -125,7 +125,7 @@ def test_region_open_data_adds_up_to_the_ledger(built):
     site = built["site"]
     with open(site / "data" / "region" / "projects.csv", encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
-    public = [p.id for p in Project.select().where(Project.state.in_(PUBLIC_PROJECT_STATES))]
+    public = [p.id for p in Project.select().where(Project.state.in_(PUBLISHED_STATES))]
     assert len(rows) == len(public)
     fen = lambda column: sum(round(float(r[column]) * 100) for r in rows)  # noqa: E731
     assert fen("raised_yuan") == _ledger_net("donation", public) - _ledger_net("refund", public)
@@ -147,7 +147,7 @@ def test_region_open_data_adds_up_to_the_ledger(built):
 def test_home_page_shows_region_totals(built):
     html = (built["site"] / "index.html").read_text(encoding="utf-8")
     cards = _cards(html)
-    public = [p.id for p in Project.select().where(Project.state.in_(PUBLIC_PROJECT_STATES))]
+    public = [p.id for p in Project.select().where(Project.state.in_(PUBLISHED_STATES))]
     assert cards["已筹善款"] == _yuan(_ledger_net("donation", public) - _ledger_net("refund", public))
     villages = Village.select().where(Village.fund_established_on.is_null(False)).count()
     assert cards["设立互助基金的村社"] == f"{villages} 个"

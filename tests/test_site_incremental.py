@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from db import demo, ledger, spending
+from db import demo, donations, spending
 from db.models import Area, Donation, Project, Village
 from db.totals import project_totals
 from site_builder.build import build
@@ -27,7 +27,7 @@ def test_incremental_build_renders_the_changed_villages_and_equals_a_full_build(
     fundraising = Project.select().where(Project.state == "fundraising").order_by(Project.id).first()
     donation = Donation.create(project=fundraising, txn_no="INCR-1", donor_name="新捐赠人", name_consent="full",
                                amount=8_800, donated_at=dt.datetime(2026, 10, 30, 9, 0))
-    ledger.receive_donation(donation)
+    donations.receive_donation(donation)
     spender = next(p for p in Project.select().where(Project.state == "implementing").order_by(Project.id)
                    if project_totals(p).balance >= 100)
     spending.record_expenditure(spender, spent_on=dt.date(2026, 10, 30), item="水泥", payee="建材商店", amount=100,

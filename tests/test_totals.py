@@ -9,7 +9,7 @@ import time
 import pytest
 from peewee import fn
 
-from db import ledger, schema
+from db import donations, integrity, ledger, schema
 from db.database import database, open_database, write_transaction
 from db.models import Entry, LedgerTally
 from db.totals import advance_tally, tally_problems, totals, totals_by_project
@@ -51,7 +51,7 @@ def test_entries_after_the_checkpoint_are_added_to_it(db, projects):
     donate(first, 10_000)
     advance_tally()
     late = donate(first, 300)
-    ledger.refund_donation(late, "捐赠人申请退款", chain.users["county"])
+    donations.refund_donation(late, "捐赠人申请退款", chain.users["county"])
     donate(second, 5)
     assert totals([first.id]).raised == raw_net(first, "donation") - raw_net(first, "refund") == 10_000
     assert totals(area=chain.county).raised == 10_000
@@ -77,9 +77,9 @@ def test_a_tampered_tally_is_reported_by_the_integrity_check(db, projects):
     _, first, _ = projects
     donate(first, 10_000)
     advance_tally()
-    assert ledger.integrity_problems() == []
+    assert integrity.integrity_problems() == []
     LedgerTally.update(net=LedgerTally.net + 1).where(LedgerTally.project == first).execute()
-    problems = ledger.integrity_problems()
+    problems = integrity.integrity_problems()
     assert len(problems) == 1 and "缓存 10001 分，分录 10000 分" in problems[0]
 
 

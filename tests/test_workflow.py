@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from db import ledger, workflow
+from db import donations, integrity, ledger, matching, settlement, workflow
 from db.areas import get_area
 from db.errors import TransitionError, XfjyError
 from db.jurisdiction import covers
@@ -137,7 +137,7 @@ def test_legal_step_by_the_right_level_is_recorded_and_audited(db, key):
     actor = chain.users[ROLE_OF[level]] if level is not None else None
     n_logs = transition_logs(project).count()
 
-    step = workflow.advance_project(project, key[1], actor, OPINION, on=ON)
+    step = workflow.advance_project(project, key[1], actor, OPINION, on=ON, settle=settlement.settle_remaining)
 
     assert reload(project).state == target
     review = ProjectReview.get_by_id(step.id)
@@ -177,7 +177,7 @@ def test_system_steps_are_open_to_federation_staff_of_the_area(db, key, role):
     chain = Chain()
     project = ready_for(chain, key)
     actor = chain.users[role]
-    step = workflow.advance_project(project, key[1], actor, on=ON)
+    step = workflow.advance_project(project, key[1], actor, on=ON, settle=settlement.settle_remaining)
     assert reload(project).state == EXPECTED[key][0]
     assert step.user_id == actor.id and step.decision == "record"
 
@@ -186,7 +186,7 @@ def test_the_whole_road_from_draft_to_closed(db):
     chain = Chain()
     project = project_in(chain, "implementing")
     workflow.advance_project(project, "request_acceptance", chain.users[Role.VILLAGE], "工程完工")
-    workflow.advance_project(project, "approve", chain.users[Role.COUNTY], "验收合格")
+    workflow.advance_project(project, "approve", chain.users[Role.COUNTY], "验收合格", settle=settlement.settle_remaining)
     assert reload(project).state == "closed"
     path = [(r.from_state, r.to_state) for r in project.reviews.order_by(ProjectReview.id)]
     assert path == [
@@ -211,7 +211,7 @@ def test_every_other_role_is_refused_and_nothing_changes(db, key):
     n_reviews, n_logs = reviews(project), transition_logs(project).count()
     for role in wrong:
         with pytest.raises(TransitionError, match=f"只能由{WHO[level]}办理") as error:
-            workflow.advance_project(project, key[1], chain.users[role], OPINION, on=ON)
+            workflow.advance_project(project, key[1], chain.users[role], OPINION, on=ON, settle=settlement.settle_remaining)
         assert f"「{PROJECT.transitions[key].label}」" in str(error.value), role
         assert_unchanged(project, key[0], n_reviews, n_logs)
 
@@ -222,7 +222,7 @@ def test_a_level_step_is_not_a_system_step(db, key):
     project = ready_for(chain, key)
     n_reviews, n_logs = reviews(project), transition_logs(project).count()
     with pytest.raises(TransitionError, match="只能由"):
-        workflow.advance_project(project, key[1], None, OPINION, on=ON)
+        workflow.advance_project(project, key[1], None, OPINION, on=ON, settle=settlement.settle_remaining)
     assert_unchanged(project, key[0], n_reviews, n_logs)
 
 
@@ -250,7 +250,7 @@ def test_the_right_level_of_another_area_is_refused(db, key):
     for outsider in outsiders:
         assert not covers(outsider, chain.village.area)
         with pytest.raises(TransitionError, match="不在您的管辖范围内"):
-            workflow.advance_project(project, key[1], outsider, OPINION, on=ON)
+            workflow.advance_project(project, key[1], outsider, OPINION, on=ON, settle=settlement.settle_remaining)
         assert_unchanged(project, key[0], n_reviews, n_logs)
 
 
@@ -259,14 +259,14 @@ def test_a_tuoketuo_county_user_cannot_review_a_tumote_project(db):
     other = Chain("150122")
     project = project_in(chain, "county_review")
     with pytest.raises(TransitionError, match="该记录不在您的管辖范围内"):
-        workflow.advance_project(project, "approve", other.users[Role.COUNTY], "同意")
+        workflow.advance_project(project, "approve", other.users[Role.COUNTY], "同意", settle=settlement.settle_remaining)
     with pytest.raises(TransitionError, match="该记录不在您的管辖范围内"):
         workflow.advance_project(project, "reject", other.users[Role.COUNTY], "不同意")
     assert reload(project).state == "county_review"
     # ... while the same-prefecture federation above both still acts on its own level only.
     with pytest.raises(TransitionError, match="只能由旗县市区办理"):
-        workflow.advance_project(project, "approve", other.users[Role.PREFECTURE], "同意")
-    workflow.advance_project(project, "approve", chain.users[Role.COUNTY], "同意")
+        workflow.advance_project(project, "approve", other.users[Role.PREFECTURE], "同意", settle=settlement.settle_remaining)
+    workflow.advance_project(project, "approve", chain.users[Role.COUNTY], "同意", settle=settlement.settle_remaining)
     assert reload(project).state == "prefecture_filing"
 
 
@@ -287,7 +287,7 @@ def test_every_step_not_in_the_table_is_refused(db, state):
     for action in refused:
         for actor in (None, chain.users[Role.VILLAGE], chain.users[Role.COUNTY], chain.users[Role.REGION]):
             with pytest.raises(TransitionError) as error:
-                workflow.advance_project(project, action, actor, OPINION, on=ON)
+                workflow.advance_project(project, action, actor, OPINION, on=ON, settle=settlement.settle_remaining)
             assert str(error.value) == f"项目当前为「{STATE_LABELS[state]}」，不能执行「{action}」"
         assert_unchanged(project, state, n_reviews, n_logs)
 
@@ -308,7 +308,7 @@ def test_familiar_wrong_steps_are_refused_by_state(db, state, action, role):
     chain = Chain()
     project = project_in(chain, state)
     with pytest.raises(TransitionError, match=f"当前为「{STATE_LABELS[state]}」，不能执行「{action}」"):
-        workflow.advance_project(project, action, chain.users[role], OPINION, on=ON)
+        workflow.advance_project(project, action, chain.users[role], OPINION, on=ON, settle=settlement.settle_remaining)
     assert reload(project).state == state
 
 
@@ -350,7 +350,7 @@ def test_rejected_acceptance_returns_to_implementing_and_can_be_requested_again(
     workflow.advance_project(project, "reject", chain.users[Role.COUNTY], "路灯尚有 5 盏未安装")
     assert reload(project).state == "implementing"
     workflow.advance_project(project, "request_acceptance", chain.users[Role.VILLAGE], "已全部安装")
-    workflow.advance_project(project, "approve", chain.users[Role.COUNTY], "验收合格")
+    workflow.advance_project(project, "approve", chain.users[Role.COUNTY], "验收合格", settle=settlement.settle_remaining)
     assert reload(project).state == "closed"
 
 
@@ -375,7 +375,7 @@ def test_reach_target_counts_donations_net_of_refunds(db):
     project = project_in(chain, "fundraising", target=500_000)
     donate(project, 300_000)
     refunded = donate(project, 200_000)
-    ledger.refund_donation(refunded, "捐赠人要求退款")
+    donations.refund_donation(refunded, "捐赠人要求退款")
     assert project_raised(project) == 300_000
     with pytest.raises(TransitionError, match="尚未达到募集目标"):
         workflow.advance_project(project, "reach_target", None)
@@ -412,10 +412,10 @@ def test_closing_a_missed_project_moves_what_it_raised_to_the_fund_in_the_same_s
     project = project_in(chain, "fundraising", target=500_000)
     donate(project, 120_000)
     workflow.advance_project(project, "expire", None, on=ON)
-    step = workflow.advance_project(project, "close", chain.users[Role.COUNTY], "结项")
+    step = workflow.advance_project(project, "close", chain.users[Role.COUNTY], "结项", settle=settlement.settle_remaining)
     assert reload(project).state == "closed"
     assert ledger.balance(ledger.fund_account(chain.village)) == 120_000
-    assert ledger.unused(reload(project)) == 0
+    assert settlement.unused(reload(project)) == 0
     moved = Entry.select().where((Entry.project == project) & (Entry.kind == "to_fund")).get()
     assert (moved.amount, moved.user_id, moved.booked_on) == (120_000, chain.users[Role.COUNTY].id, step.at.date())
     assert "结余转入村社互助基金" in moved.memo
@@ -426,17 +426,17 @@ def test_closing_a_missed_project_also_moves_matching_money_held_by_the_village(
     chain = Chain()
     project = project_in(chain, "fundraising", target=500_000)
     prefecture = chain.users[Role.PREFECTURE]
-    ledger.fund_pool(chain.prefecture, 1_000_000, "某爱心企业", actor=prefecture)
+    matching.fund_pool(chain.prefecture, 1_000_000, "某爱心企业", actor=prefecture)
     rule = MatchingRule.create(area=chain.prefecture, kind="matching", name="呼和浩特市配捐", ratio_bp=5000,
                                cap=1_000_000)
     gift = donate(project, 100_000)
-    ledger.post_matching(rule, project, prefecture)
-    ledger.refund_donation(gift, "捐赠人要求退款")
+    matching.post_matching(rule, project, prefecture)
+    donations.refund_donation(gift, "捐赠人要求退款")
     workflow.advance_project(project, "expire", None, on=ON)
     project = reload(project)
     assert ledger.balance(ledger.special_account(project)) == 0
     assert ledger.balance(ledger.project_account(project)) == 50_000
-    workflow.advance_project(project, "close", chain.users[Role.COUNTY], "结项")
+    workflow.advance_project(project, "close", chain.users[Role.COUNTY], "结项", settle=settlement.settle_remaining)
     assert reload(project).state == "closed"
     assert ledger.balance(ledger.fund_account(chain.village)) == 50_000
     assert ledger.balance(ledger.project_account(project)) == 0
@@ -452,16 +452,16 @@ def test_accepting_a_project_with_money_left_settles_every_level_to_the_fund(db)
     spending.record_expenditure(project, spent_on=dt.date(2024, 10, 1), item="路灯", payee="某灯具厂", amount=810_000,
                                 actor=chain.users[Role.VILLAGE])
     workflow.advance_project(project, "request_acceptance", chain.users[Role.VILLAGE])
-    assert ledger.unused(reload(project)) == 190_000 + 500_000
-    workflow.advance_project(reload(project), "approve", chain.users[Role.COUNTY], "验收合格")
+    assert settlement.unused(reload(project)) == 190_000 + 500_000
+    workflow.advance_project(reload(project), "approve", chain.users[Role.COUNTY], "验收合格", settle=settlement.settle_remaining)
     project = reload(project)
     assert project.state == "closed"
-    assert ledger.unused(project) == 0
+    assert settlement.unused(project) == 0
     assert ledger.balance(ledger.fund_account(chain.village)) == 690_000
     moves = sorted((e.from_account.kind, e.amount) for e in Entry.select().where(
         (Entry.project == project) & (Entry.kind == "to_fund")))
     assert moves == [("project", 190_000), ("special", 500_000)]
-    assert ledger.integrity_problems() == []
+    assert integrity.integrity_problems() == []
 
 
 def test_manzhouli_reviews_its_own_projects_at_county_and_prefecture_level(db):
@@ -501,13 +501,13 @@ def test_one_open_project_per_village(db):
 
     # Still refused while the first is collecting money ...
     for role in (Role.TOWNSHIP, Role.COUNTY, Role.PREFECTURE, Role.REGION):
-        workflow.advance_project(first, "approve", chain.users[role], "同意")
+        workflow.advance_project(first, "approve", chain.users[role], "同意", settle=settlement.settle_remaining)
     assert reload(first).state == "fundraising"
     with pytest.raises(TransitionError, match="已有未结项的项目"):
         workflow.advance_project(second, "submit", village_user)
     # ... and allowed once the first is closed.
     workflow.advance_project(first, "expire", None, on=ON)
-    workflow.advance_project(first, "close", chain.users[Role.COUNTY], "结项")
+    workflow.advance_project(first, "close", chain.users[Role.COUNTY], "结项", settle=settlement.settle_remaining)
     workflow.advance_project(second, "submit", village_user)
     assert reload(second).state == "township_review"
 

@@ -11,8 +11,8 @@ from markupsafe import Markup
 from peewee import fn
 
 from db import areas, submissions
+from db.disbursement import held_by_level
 from db.jurisdiction import scoped
-from db.ledger import held_by_level
 from db.models import Project, PublishRun, Role
 from db.money import format_fen
 from db.todo import todo_list

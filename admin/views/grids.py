@@ -10,7 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
-from db import ledger
+from db import donations, matching
 from db.errors import XfjyError
 from db.models import (
     AuditLog,
@@ -167,7 +167,7 @@ class DonationView(XfjyModelView):
         done = 0
         for donation in self.scoped_ids(ids):
             try:
-                ledger.refund_donation(donation, reason, current_user)
+                donations.refund_donation(donation, reason, current_user)
                 done += 1
             except XfjyError as exc:
                 flash(f"{donation.txn_no}：{exc}", "error")
@@ -298,7 +298,7 @@ class MatchingRuleView(XfjyModelView):
     column_labels = {"ratio_bp": "比例（万分之一，1000 即 10%）", "cap": "每村上限", "area": "慈善总会所在地"}
 
     def on_model_change(self, form, model, is_created):
-        ledger.check_rule(model, current_user)
+        matching.check_rule(model, current_user)
 
 
 class UserView(XfjyModelView):

@@ -8,7 +8,20 @@ from flask_admin import BaseView, expose
 from flask_login import current_user
 from markupsafe import Markup
 
-from db import attachments, deadlines, disclosures, funds, ledger, spending, submissions, workflow
+from db import (
+    areas,
+    attachments,
+    deadlines,
+    disbursement,
+    disclosures,
+    funds,
+    ledger,
+    matching,
+    settlement,
+    spending,
+    submissions,
+    workflow,
+)
 from db.clock import today
 from db.database import write_transaction
 from db.errors import JurisdictionError, MoneyError, XfjyError
@@ -87,29 +100,24 @@ class WorkflowView(BaseView):
         project = self._get(Project, project_id)
         steps = workflow.PROJECT.available(project.state, current_user)
         hop = None
-        if project.state in ("use_applied", "disbursing"):
+        if project.state in workflow.DISBURSING_STATES:
             try:
-                hop = ledger.next_hop(project, current_user)
+                hop = disbursement.next_hop(project, current_user)
             except XfjyError:
                 hop = None
-        rules = []
-        if current_user.role != Role.ADMIN:
-            for rule in MatchingRule.select().where((MatchingRule.area == current_user.area_id) & MatchingRule.active):
-                rules.append(ledger.matching_preview(rule, project))
-        can_settle = current_user.level <= 3 and current_user.role != Role.ADMIN and (
-            project.state == "target_missed" or (project.state not in ("draft", *workflow.REVIEW_STATES, "fundraising")
-                                                 and today() > project.ends_on))
+        rules = [matching.matching_preview(rule, project) for rule in matching.rules_of(current_user)]
+        settle = settlement.settlement_amount(project)
         return self.render(
             "admin/project.html", project=project, steps=steps, machine=workflow.PROJECT, totals=project_totals(project),
             reviews=project.reviews.order_by(project.reviews.model.at, project.reviews.model.id), hop=hop, rules=rules,
-            can_settle=can_settle and ledger.settlement_amount(project) > 0, settle=ledger.settlement_amount(project),
+            can_settle=settle > 0 and not settlement.settle_refusal(project, current_user), settle=settle,
             expenditures=project.expenditures.order_by(Expenditure.spent_on), is_cancelled=spending.is_cancelled,
             disclosures=project.disclosures.order_by(Disclosure.published_on, Disclosure.id),
             entries=project.entries.order_by(Entry.id), fmt=format_fen, markdown=lambda t: Markup(render_markdown(t)),
-            can_spend=project.state in spending.SPENDING_STATES and current_user.role in (Role.VILLAGE, Role.COUNTY),
+            can_spend=spending.may_record(current_user, project),
             warnings=workflow.check_project(project), today=today(),
             calendar=deadlines.project_calendar(project), status_labels=deadlines.STATUS_LABELS,
-            can_disclose=project.state in disclosures.PUBLISHABLE_STATES and current_user.role != Role.ADMIN,
+            can_disclose=disclosures.may_publish(current_user, project),
         )
 
     @expose("/project/<int:project_id>/step", methods=("POST",))
@@ -117,14 +125,15 @@ class WorkflowView(BaseView):
         project = self._get(Project, project_id)
         action = request.form.get("action", "")
         self._done(lambda: workflow.advance_project(project, action, current_user, request.form.get("opinion", ""),
-                                                    expected_state=request.form.get("from_state") or None), _stepped)
+                                                    expected_state=request.form.get("from_state") or None,
+                                                    settle=settlement.settle_remaining), _stepped)
         return redirect(url_for(".project", project_id=project.id))
 
     @expose("/project/<int:project_id>/disburse", methods=("POST",))
     def disburse(self, project_id):
         project = self._get(Project, project_id)
         expected = request.form.get("expected", type=int)
-        self._done(lambda: ledger.disburse(project, current_user, expected, source=request.form.get("source", type=int)),
+        self._done(lambda: disbursement.disburse(project, current_user, expected, source=request.form.get("source", type=int)),
                    "已拨付并记账")
         return redirect(url_for(".project", project_id=project.id))
 
@@ -135,13 +144,13 @@ class WorkflowView(BaseView):
         if rule is None:
             abort(404)
         expected = request.form.get("expected", type=int)
-        self._done(lambda: ledger.post_matching(rule, project, current_user, expected), "已按规则记账")
+        self._done(lambda: matching.post_matching(rule, project, current_user, expected), "已按规则记账")
         return redirect(url_for(".project", project_id=project.id))
 
     @expose("/project/<int:project_id>/settle", methods=("POST",))
     def settle(self, project_id):
         project = self._get(Project, project_id)
-        self._done(lambda: ledger.settle_to_fund(project, current_user), "余款已转入村社互助基金")
+        self._done(lambda: settlement.settle_to_fund(project, current_user), "余款已转入村社互助基金")
         return redirect(url_for(".project", project_id=project.id))
 
     @expose("/project/<int:project_id>/expenditure", methods=("POST",))
@@ -194,7 +203,7 @@ class WorkflowView(BaseView):
     @expose("/entry/<int:entry_id>/reverse", methods=("POST",))
     def reverse(self, entry_id):
         entry = self._get(Entry, entry_id)
-        if current_user.role in (Role.TOWNSHIP,):
+        if not ledger.may_reverse(current_user):
             abort(403)
         self._done(lambda: ledger.reverse(entry, request.form.get("reason", ""), current_user), "已冲正")
         spent = FundSpending.get_or_none(FundSpending.entry == entry.id)
@@ -286,7 +295,7 @@ class WorkflowView(BaseView):
             form = request.form
             source = form.get("source_other", "").strip() if form.get("source") == "其他" else form.get("source", "")
             detail = form.get("detail", "").strip()
-            self._done(lambda: ledger.fund_pool(
+            self._done(lambda: matching.fund_pool(
                 area, parse_fen(form.get("amount", ""), allow_zero=False),
                 f"{source}（{detail}）" if detail and source else source or detail, current_user,
                 on=_date(form["on"], "到账日期") if form.get("on") else None), "已入账")
@@ -294,8 +303,8 @@ class WorkflowView(BaseView):
         pool = ledger.pool_account(area)
         rules = MatchingRule.select().where(MatchingRule.area == area)
         return self.render("admin/pool.html", area=area, balance=ledger.balance(pool), fmt=format_fen,
-                           entries=ledger.pool_entries(area).limit(200), sources=ledger.POOL_SOURCES, rules=rules,
-                           pool=pool, kinds=Entry.KINDS, federation=ledger.federation_name(area))
+                           entries=matching.pool_entries(area).limit(200), sources=matching.POOL_SOURCES, rules=rules,
+                           pool=pool, kinds=Entry.KINDS, federation=areas.federation_name(area))
 
     @expose("/todo")
     def todo(self):
@@ -326,7 +335,7 @@ def _stepped(step) -> str:
 
 def _waiting_rows():
     """Projects whose money waits at the user's level to be passed down, with the amount."""
-    for project, amount in ledger.waiting_hops(current_user)[:201]:
+    for project, amount in disbursement.waiting_hops(current_user)[:201]:
         yield dict(url=url_for("workflow.project", project_id=project.id), name=project.name,
                    where=project.village.full_name, state=f"待拨付 {format_fen(amount)}",
                    date=workflow.PROJECT.label(project.state))

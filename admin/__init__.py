@@ -6,6 +6,12 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from flask_babel import Babel
+from flask_talisman import Talisman
+
+import db
+
+from . import auth, views
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -27,17 +33,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
 
-    import db
-
     db.init_app(app)
-
-    from flask_babel import Babel
-
     Babel(app, locale_selector=lambda: "zh_Hans_CN")
 
     _secure_headers(app)
-
-    from . import auth, views
 
     auth.init_app(app)
     views.init_app(app)
@@ -66,8 +65,6 @@ CSP = {
 def _secure_headers(app) -> None:
     """CSP, frame, sniffing and referrer headers on every response (Flask-Talisman); HTTPS-only
     cookies and HSTS when the admin is served over https (``XFJY_HTTPS=1``)."""
-    from flask_talisman import Talisman
-
     @app.after_request
     def sandbox_downloads(response):
         """A download (receipt, export) is never run as a page. Registered before Talisman, so it runs

@@ -1,10 +1,13 @@
 """Signing in: Flask-Login over ``db.users`` (hashing, lock-out after repeated failures), CSRF on every form."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
+from limits import parse, storage, strategies
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
@@ -32,8 +35,6 @@ def load_user(key: str):
 def safe_next(target: str) -> str:
     """Where to go after signing in: a path of this site only (no scheme, host, ``//``, backslash or
     control character, which browsers would read as another host)."""
-    from urllib.parse import urlsplit
-
     target = target or ""
     if (not target.startswith("/") or target.startswith("//") or "\\" in target
             or any(ord(c) < 32 or ord(c) == 127 for c in target)):
@@ -78,8 +79,6 @@ def logout():
 def init_app(app) -> None:
     """The rate limit's counts live in ``RATELIMIT_STORAGE_URI`` (memory by default; a ``redis://``
     address shares them between server processes, with the ``redis`` package installed)."""
-    from limits import parse, storage, strategies
-
     rate = app.config.get("LOGIN_RATE_LIMIT", LOGIN_RATE_LIMIT)
     store = storage.storage_from_string(app.config.get("RATELIMIT_STORAGE_URI", "memory://"))
     app.extensions["xfjy.login_limit"] = (strategies.MovingWindowRateLimiter(store), parse(rate) if rate else None)

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from peewee import JOIN, fn
+from peewee import fn
 
 from .database import database
 from .errors import XfjyError
@@ -94,11 +94,6 @@ def get_area(code: str) -> Area:
     return area
 
 
-def subtree(area: Area):
-    """Every node at or below ``area``."""
-    return Area.select().where(Area.path.startswith(area.path))
-
-
 def ancestors(area: Area) -> list[Area]:
     """From the top (全国) down to ``area`` itself."""
     codes = [c for c in area.path.strip("/").split("/")]
@@ -158,12 +153,3 @@ def quota_report(batch_code: str = "pilot", within: Area | None = None) -> list[
                 line.counties_without_pilot.append(county)
         lines.append(line)
     return lines
-
-
-def village_areas_without_village():
-    """Village-level nodes not yet registered as a programme village (for the admin's lookups)."""
-    return (
-        Area.select()
-        .join(Village, JOIN.LEFT_OUTER, on=(Village.area == Area.id))
-        .where((Area.level == Level.VILLAGE) & Village.id.is_null())
-    )

@@ -4,7 +4,10 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import warnings
 from pathlib import Path
+
+from PIL import Image
 
 from . import audit
 from .errors import AttachmentError
@@ -39,10 +42,6 @@ MAX_PIXELS = 50_000_000  # a receipt photo; a decompression bomb is far larger
 def clean_image(data: bytes, mime: str) -> bytes:
     """An image decoded and encoded again (Pillow): what is stored is pixels only — nothing appended
     to it (a PDF or a page hidden after the picture) and no metadata (a phone's GPS position)."""
-    import warnings
-
-    from PIL import Image
-
     fmt = {"image/png": "PNG", "image/jpeg": "JPEG"}[mime]
     try:
         with warnings.catch_warnings():

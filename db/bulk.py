@@ -6,6 +6,8 @@ import datetime as dt
 import sqlite3
 from collections.abc import Iterable, Sequence
 
+from psycopg2.extras import execute_values
+
 from .database import database, is_postgres
 
 
@@ -15,8 +17,6 @@ def insert_rows(model, columns: Sequence[str], rows: Iterable[Sequence], page: i
     names = ", ".join(f'"{meta.fields[c].column_name}"' for c in columns)
     cursor = database.cursor()
     if is_postgres():
-        from psycopg2.extras import execute_values
-
         execute_values(cursor, f'INSERT INTO "{meta.table_name}" ({names}) VALUES %s', rows, page_size=page)
     else:
         marks = ", ".join("?" * len(columns))

@@ -16,24 +16,26 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from openpyxl import load_workbook
 from peewee import chunked
 
 from . import audit, donations, ledger
+from .areas import get_area
 from .bulk import insert_rows
 from .clock import now
 from .database import write_transaction
 from .errors import DataImportError, MoneyError, Problem
 from .jurisdiction import covers
-from .models import Donation, ImportRun, Project
+from .models import Area, Donation, ImportRun, Level, Project, Village
 from .money import parse_fen
 from .totals import advance_tally
+from .villages import add_township, add_village_area, register_village, village_code_problem
 from .workflow import PROJECT, UNPUBLISHED_STATES
 
 MAX_FILE_BYTES = 30 * 1024 * 1024
 MAX_ROWS = 200_000
 DONATION_COLUMNS = ("交易号", "项目编号", "捐赠人", "金额", "捐赠时间", "公开姓名", "留言")
 REQUIRED_COLUMNS = ("交易号", "项目编号", "金额", "捐赠时间")
-OPTIONAL_COLUMNS = ("渠道",)
 CONSENT_WORDS = {
     "full": {"是", "公开", "y", "yes", "1", "true", "同意"},
     "none": {"", "否", "不公开", "n", "no", "0", "false", "匿名"},
@@ -143,8 +145,6 @@ def _count_rows(data: bytes, part: zipfile.ZipInfo) -> int:
 
 
 def _xlsx_cells(data: bytes):
-    from openpyxl import load_workbook
-
     if not data.startswith(b"PK\x03\x04"):
         raise DataImportError([Problem(None, None, "这不是有效的 XLSX 文件（可能是改了扩展名的其他文件）")])
     _check_archive(data)
@@ -452,9 +452,6 @@ class VillagePreview:
 
 def preview_villages(data: bytes, filename: str, actor=None) -> VillagePreview:
     """Check a village list (村社代码 = 12-digit 统计用区划代码 under a real 旗县市区) without writing."""
-    from .models import Area, Level, Village
-    from .villages import village_code_problem
-
     preview = VillagePreview(filename, hashlib.sha256(data).hexdigest())
     table = _table_for(preview, data, filename, VILLAGE_REQUIRED, VILLAGE_COLUMNS)
     if table is None:
@@ -524,10 +521,6 @@ def preview_villages(data: bytes, filename: str, actor=None) -> VillagePreview:
 
 def import_villages(data: bytes, filename: str, actor=None) -> ImportResult:
     """Register every new village (and new township) in one transaction, or nothing."""
-    from .areas import get_area
-    from .models import Area
-    from .villages import add_township, add_village_area, register_village
-
     with write_transaction():
         ledger.hold_ledger()  # one import at a time: the second sees the first one's villages
         preview = preview_villages(data, filename, actor)

@@ -483,7 +483,7 @@ class LedgerTally(BaseModel):
     Entries are append-only and are numbered in commit order (posting holds the ledger lock), so
     a sum up to entry *n* never changes: the totals add these rows to the entries after *n*, and
     ``db.totals.advance_tally`` folds those in from time to time. A cache, never an edited number:
-    ``db.ledger.integrity_problems`` compares it with the entries themselves."""
+    ``db.integrity.integrity_problems`` compares it with the entries themselves."""
 
     project = ForeignKeyField(Project, null=True, on_delete="RESTRICT", backref="+")
     kind = CharField(max_length=16)

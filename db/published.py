@@ -73,7 +73,7 @@ class ProjectInfo:
 
     @property
     def raising(self) -> bool:
-        """Still raising money: the page offers 「去捐赠」 (later gifts are booked late, db.ledger)."""
+        """Still raising money: the page offers 「去捐赠」 (later gifts are booked late, db.donations)."""
         return self.state in RECEIVING_STATES
 
     @property

@@ -1,6 +1,7 @@
 """Creating and upgrading the schema, always through the migrations in ``db/migrations``."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from peewee_migrate import Router
@@ -11,8 +12,6 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def router() -> Router:
-    import logging
-
     logger = logging.getLogger("xfjy.migrate")
     return Router(database.obj, migrate_dir=MIGRATIONS, ignore=["basemodel"], logger=logger)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlsplit
 
 from . import audit
 from .areas import add_area, get_area
@@ -121,8 +122,6 @@ def create_project(village: Village, *, name: str, target: int, starts_on: dt.da
 
 def check_donation_url(url: str) -> str:
     """The project's page on the donation platform: an https address, or empty."""
-    from urllib.parse import urlsplit
-
     url = (url or "").strip()
     if not url:
         return ""

@@ -108,9 +108,9 @@ class _Builder:
             shared.export()
             self.lap("snapshot")
             site = Site(snap, self.base_url)
-            write(self.docs / "data" / "index.md", site.data_page())
-            if not (self.content / "news" / "index.md").exists():
-                write(self.docs / "news" / "index.md", site.news_index(self.news))
+            for path, text in site.markdown_pages(self.news).items():
+                if not (self.content / path).exists():
+                    write(self.docs / path, text)
             search.teach_jieba(site.place_names())
             if self.naive:
                 self._naive(site, snap)

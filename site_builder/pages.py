@@ -227,6 +227,11 @@ class Site:
         return self._render("poster.html", v=village, d=details, t=village.totals, place=self.where[village.id], url=url,
                             qr=Markup(qr), target=sum(p.target for p in village.projects))
 
+    def markdown_pages(self, news: list) -> dict[str, str]:
+        """Whole-site pages that MkDocs renders with the hand-written ones (a page of the same path in
+        ``content/`` wins). A new public page is a template and a line here, plus its line in the nav."""
+        return {"data/index.md": self.data_page(), "news/index.md": self.news_index(news)}
+
     def data_page(self) -> str:
         example = self.snapshot.villages[0].code if self.snapshot.villages else ""
         return self._render("data.md", tables=TABLES, summary=SUMMARY, example=example) + "\n"

@@ -14,6 +14,7 @@ from db import disbursement, donations, ledger, settlement, workflow
 from db.areas import get_area
 from db.errors import LedgerError, TransitionError
 from db.models import Donation, Level, Project, ProjectReview, Role, SupervisoryMember, User, Village
+from db.totals import project_raised
 from db.villages import add_township, add_village_area, create_project, register_village
 
 COUNTY = "150121"
@@ -113,8 +114,6 @@ def advance_to(project: Project, state: str, chain: Chain) -> Project:
         if project.state == state:
             break
         if action == "reach_target":
-            from db.totals import project_raised
-
             short = project.target - project_raised(project)
             if short > 0:
                 donate(project, short)

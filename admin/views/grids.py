@@ -1,7 +1,7 @@
 """One declarative grid per table."""
 from __future__ import annotations
 
-from flask import flash, url_for
+from flask import flash, request, url_for
 from flask_admin.actions import action
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -12,6 +12,7 @@ from wtforms.widgets import HiddenInput
 
 from db import donations, matching
 from db.errors import XfjyError
+from db.evaluations import check_evaluation
 from db.models import (
     AuditLog,
     Batch,
@@ -30,7 +31,9 @@ from db.models import (
     Village,
     Volunteer,
 )
-from db.workflow import ADMISSION, PROJECT
+from db.users import create_user, hash_password
+from db.villages import check_donation_url, check_village, next_project_code, register_new_village
+from db.workflow import ADMISSION, PROJECT, check_project
 
 from .base import ChoiceFilter, XfjyModelView, project_filters, village_filters
 
@@ -61,8 +64,6 @@ class VillageView(XfjyModelView):
     simple_list_pager = False
 
     def on_model_change(self, form, model, is_created):
-        from db.villages import check_village
-
         check_village(model)
 
     def get_create_form(self):
@@ -83,8 +84,6 @@ class VillageView(XfjyModelView):
         return NewVillage
 
     def create_model(self, form):
-        from db.villages import register_new_village
-
         try:
             village = register_new_village(
                 form.township.data, form.code.data, form.name.data, full_name=form.full_name.data or "",
@@ -123,9 +122,6 @@ class ProjectView(XfjyModelView):
                 *village_filters(Project.village, lambda villages: Project.village.in_(villages))]
 
     def on_model_change(self, form, model, is_created):
-        from db.villages import check_donation_url, next_project_code
-        from db.workflow import check_project
-
         model.donation_url = check_donation_url(model.donation_url)
         if is_created:
             model.code = next_project_code(model.village)
@@ -161,8 +157,6 @@ class DonationView(XfjyModelView):
 
     @action("refund", "退款", "确定退还所选捐赠？退款会从中华慈善总会专用账户退回捐赠人。")
     def action_refund(self, ids):
-        from flask import flash, request
-
         reason = request.form.get("reason", "").strip() or "捐赠人申请退款"
         done = 0
         for donation in self.scoped_ids(ids):
@@ -281,8 +275,6 @@ class EvaluationView(XfjyModelView):
                 *project_filters(Evaluation.project)]
 
     def on_model_change(self, form, model, is_created):
-        from db.evaluations import check_evaluation
-
         check_evaluation(model.project, model.result, model.score, current_user)
 
 
@@ -333,8 +325,6 @@ class UserView(XfjyModelView):
         return NewUser
 
     def create_model(self, form):
-        from db.users import create_user
-
         try:
             user = create_user(form.username.data, form.password.data, form.role.data, form.area.data,
                                display_name=form.display_name.data or "", unit=form.unit.data or "", by=current_user)
@@ -344,8 +334,6 @@ class UserView(XfjyModelView):
         return user
 
     def on_model_change(self, form, model, is_created):
-        from db.users import hash_password
-
         password = getattr(form, "password", None)
         if password is not None and password.data:
             model.password_hash = hash_password(password.data, model.username)

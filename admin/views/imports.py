@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 from flask import current_app, flash, redirect, request, url_for
@@ -83,8 +84,6 @@ class ImportView(RoleGuard, BaseView):
 
     def _keep(self, digest: str, data: bytes) -> None:
         """Keep the previewed file until it is confirmed; previews left for a day are removed."""
-        import time
-
         path = self._path(digest)
         path.parent.mkdir(parents=True, exist_ok=True)
         for old in path.parent.iterdir():

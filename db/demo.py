@@ -45,7 +45,17 @@ from .models import (
 )
 from .totals import advance_tally
 from .users import default_unit
-from .workflow import ADMISSION, FUNDRAISING_OVER, PROJECT, PUBLISHED_STATES, REACHED_STATES, RECEIVING_STATES, UNPUBLISHED_STATES
+from .workflow import (
+    ADMISSION,
+    ARRIVED_STATES,
+    EVALUABLE_STATES,
+    FUNDRAISING_OVER,
+    PROJECT,
+    PUBLISHED_STATES,
+    REACHED_STATES,
+    RECEIVING_STATES,
+    UNPUBLISHED_STATES,
+)
 
 AS_OF = dt.date(2026, 11, 1)
 LEFTOVER_SHARE = 0.35       # closed projects that did not spend everything (the rest went to the fund)
@@ -565,7 +575,7 @@ def _post_money(rng: random.Random, projects: list[dict], raised: dict[int, int]
         s = raised.get(project["id"], 0)
         if project["state"] in REACHED_STATES and rng.random() < 0.6:
             plan_matching.append((project, matching.matching_amount(rule, s)))
-        if project["state"] in ("closed", "acceptance") and not project["missed"] and rng.random() < 0.3:
+        if project["state"] in EVALUABLE_STATES and not project["missed"] and rng.random() < 0.3:
             pref_rule = rewards[area_cache[project["plan"].county.id].prefecture_id]
             plan_rewards.append((project, pref_rule, matching.matching_amount(pref_rule, s)))
     sponsor = ids[("sponsor", None, None, "北疆光彩爱心企业联盟（演示）")]
@@ -616,7 +626,7 @@ def _post_money(rng: random.Random, projects: list[dict], raised: dict[int, int]
             reward_rule, amount = rewarded[pid]
             rows.append(_row("reward", ids[("pool", reward_rule.area_id, None, "")], fund, amount, pid,
                              min(hop_day + dt.timedelta(days=30), AS_OF), reward_rule.name, rule=reward_rule.id))
-        if state in ("implementing", "acceptance", "closed"):
+        if state in ARRIVED_STATES:
             available = target + matched.get(pid, 0)
             share = rng.uniform(0.2, 0.7) if state == "implementing" else (1.0 if state == "closed" else rng.uniform(0.9, 1.0))
             if state == "closed" and rng.random() < LEFTOVER_SHARE:  # closed with money unspent: settled at closing

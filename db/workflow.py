@@ -118,6 +118,7 @@ REACHED_STATES = tuple(s for s in FUNDRAISING_OVER if s != "target_missed")
 MATCHABLE_STATES = ("fundraising", "target_reached", "use_applied", "disbursing", "implementing")
 DISBURSING_STATES = ("use_applied", "disbursing")
 SPENDING_STATES = ("implementing", "acceptance")
+ARRIVED_STATES = (*SPENDING_STATES, "closed")  # the money has reached the village
 EVALUABLE_STATES = ("acceptance", "closed")
 
 ADMISSION = Machine(

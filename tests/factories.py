@@ -13,7 +13,7 @@ import openpyxl
 from db import disbursement, donations, ledger, settlement, workflow
 from db.areas import get_area
 from db.errors import LedgerError, TransitionError
-from db.models import Donation, Level, Project, ProjectReview, Role, SupervisoryMember, User, Village
+from db.models import Donation, Entry, Level, MatchingRule, Project, ProjectReview, Role, SupervisoryMember, User, Village
 from db.totals import project_raised
 from db.villages import add_township, add_village_area, create_project, register_village
 
@@ -189,6 +189,25 @@ def move_money_down(project: Project, to_village: bool) -> None:
 def step_id(key) -> str:
     """A test id for a (state, action) transition key."""
     return f"{key[0]}-{key[1]}"
+
+
+# -- the ledger's tests (test_ledger, test_donations, test_matching, test_disbursement, test_settlement) --
+
+REGION, HOHHOT, TUMOTE_LEFT, TOGTOH, MANZHOULI = "150000", "150100", "150121", "150122", "150781"
+
+
+def entry_count() -> int:
+    return Entry.select().count()
+
+
+def rule(area_code: str, kind: str = "matching", ratio_bp: int = 5000, cap: int = 300_000, **kw) -> MatchingRule:
+    """A 配捐 (or 以奖代补) rule of the federation at ``area_code``."""
+    return MatchingRule.create(area=get_area(area_code), kind=kind, name=f"{kind}-{area_code}", ratio_bp=ratio_bp,
+                               cap=cap, **kw)
+
+
+def chain_codes(project: Project) -> list[str]:
+    return [area.code for area, _ in disbursement.disbursement_chain(project)]
 
 
 # -- files --------------------------------------------------------------------------------------------

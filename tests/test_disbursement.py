@@ -24,7 +24,6 @@ from .factories import (
     user,
 )
 
-
 # -- disbursement down the levels -------------------------------------------------------------------
 
 def test_default_disbursement_chain(db, chain):

@@ -20,7 +20,6 @@ from .factories import (
     user,
 )
 
-
 # -- donations and refunds --------------------------------------------------------------------------
 
 def test_receive_donation_lands_in_the_special_account(db, chain):

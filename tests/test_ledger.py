@@ -32,7 +32,6 @@ from .factories import (
     user,
 )
 
-
 # -- helpers ----------------------------------------------------------------------------------------
 
 def expected_exception():

@@ -21,7 +21,6 @@ from .factories import (
     rule,
 )
 
-
 # -- 配捐 and 以奖代补 --------------------------------------------------------------------------------
 
 def test_matching_preview_applies_ratio_and_cap(db, chain):

@@ -21,7 +21,6 @@ from .factories import (
     rule,
 )
 
-
 # -- the deadline: settlement to the 互助基金 -------------------------------------------------------
 
 def test_settle_missed_target_moves_everything_to_the_fund(db, chain):

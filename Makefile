@@ -18,8 +18,12 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --config-settings editable_mode=compat -e .
 	touch $@
 
+# axe-core (the accessibility rules the browser tests run) comes from the npm registry, pinned; nothing
+# else is fetched at test time.
+AXE_VERSION ?= 4.10.3
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet --config-settings editable_mode=compat -e '.[test]'
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/axe axe-core@$(AXE_VERSION)
 	touch $@
 
 install: $(VENV)/.installed

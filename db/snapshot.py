@@ -130,7 +130,7 @@ def _load(area_code: str) -> Snapshot:
 def _data_time() -> dt.datetime:
     """When the published data last changed (not when the build ran), so that two builds of the same
     data are the same bytes."""
-    times = [Entry.select(Entry.posted_at).order_by(Entry.id.desc()).limit(1).scalar(),
+    times = [Entry.select(fn.MAX(Entry.posted_at)).scalar(),  # not the last id's: imports and the demo backdate
              Project.select(fn.MAX(Project.updated_at)).scalar(),
              Disclosure.select(fn.MAX(Disclosure.created_at)).scalar(),
              Expenditure.select(fn.MAX(Expenditure.created_at)).scalar(),
@@ -180,7 +180,7 @@ def details(villages: list[VillageInfo]) -> dict[int, Details]:
         _donations(ids, village_of, result)
         _spending_and_disclosures(ids, village_of, result)
         _reviews(ids, village_of, result)
-    _updated(villages, ids, village_of, result)
+    _updated(villages, ids, village_of, fund_village, result)
     return result
 
 
@@ -299,12 +299,18 @@ def _reviews(ids: list[int], village_of: dict[int, int], result: dict[int, Detai
             EvaluationRow(pid, on, Evaluation.RESULTS.get(outcome, outcome), score, public_text(unit)))
 
 
-def _updated(villages: list[VillageInfo], ids: list[int], village_of: dict[int, int],
+def _updated(villages: list[VillageInfo], ids: list[int], village_of: dict[int, int], fund_village: dict[int, int],
              result: dict[int, Details]) -> None:
-    """Each village's latest change: its page's 「更新于」."""
+    """Each village's latest change: its page's 「更新于」 (its projects' rows and its 互助基金's entries)."""
     for village in villages:
         moments = [_moment(village.fund_established_on)] if village.fund_established_on else []
         result[village.id].updated_at = max(moments + [_moment(p.updated_at) for p in village.projects], default=None)
+    for side in (Entry.to_account, Entry.from_account) if fund_village else ():
+        query = Entry.select(side, fn.MAX(Entry.posted_at)).where(side.in_(list(fund_village))).group_by(side)
+        for account_id, moment in raw_rows(query):
+            row = result[fund_village[account_id]]
+            if moment and (row.updated_at is None or _moment(moment) > row.updated_at):
+                row.updated_at = _moment(moment)
     if not ids:
         return
     for model, column in ((Entry, Entry.posted_at), (Disclosure, Disclosure.created_at),

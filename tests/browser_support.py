@@ -60,6 +60,27 @@ def screenshot(page, backend: str, step: str, prefix: str = "browser", full_page
     return path
 
 
+AXE = Path(os.environ.get("XFJY_AXE") or Path(__file__).resolve().parents[1] / ".venv/axe/node_modules/axe-core/axe.min.js")
+
+
+def axe_violations(page) -> list[str]:
+    """What axe-core finds wrong on the page as it is now (every impact), one line per rule."""
+    if not AXE.is_file():
+        pytest.fail(f"{AXE} 不存在：请先运行 make test（它从 npm 安装 axe-core）", pytrace=False)
+    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    found = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
+    return [f"{v['id']} ({v['impact']}): {', '.join(str(n['target']) for n in v['nodes'][:5])}" for v in found]
+
+
+def cramped_cells(page, minimum_px: float = 4) -> list[str]:
+    """Table cells whose left or right padding is under ``minimum_px`` (text would touch the next column)."""
+    return page.evaluate("""minimum => [...document.querySelectorAll('td, th')].filter(cell => {
+        const style = getComputedStyle(cell);
+        return cell.offsetParent !== null
+            && (parseFloat(style.paddingLeft) < minimum || parseFloat(style.paddingRight) < minimum);
+    }).slice(0, 8).map(cell => `${cell.tagName.toLowerCase()} "${cell.textContent.trim().slice(0, 20)}"`)""", minimum_px)
+
+
 def login(page, site: Site, username: str = "demo-county", password: str = demo.DEMO_PASSWORD) -> None:
     page.goto(f"{site.url}/login")
     page.fill("#username", username)

@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .backends import BACKENDS, pg_schema
-from .browser_support import NAVIGATION_TIMEOUT_MS, TIMEOUT_MS, LiveServer, screenshot
+from .browser_support import NAVIGATION_TIMEOUT_MS, TIMEOUT_MS, LiveServer, axe_violations, cramped_cells, screenshot
 
 # Every test waits browser_support.TIMEOUT_MS in expect() (conftest).
 pytestmark = pytest.mark.usefixtures("expect_timeout")
@@ -171,20 +171,20 @@ def test_walk_down_from_home_to_a_village(page, public_site):
     screenshot(page, site.backend, "home", prefix="site")
     overflows = [_overflow(page, "首页")]
 
-    prefectures = page.locator("h2#prefectures + table")  # the 各盟市 table
+    prefectures = page.locator("h2#prefectures + .xfjy-scroll table")  # the 各盟市 table
     prefectures.get_by_role("link", name=site.prefecture_name, exact=True).click()
     page.wait_for_url(f"{site.url}/area/{site.prefecture_code}/")
     expect(page.locator("h1")).to_have_text(site.prefecture_name)
     screenshot(page, site.backend, "prefecture", prefix="site")
     overflows.append(_overflow(page, site.prefecture_name))
 
-    page.locator("h2#units + table").get_by_role("link", name=site.county_name, exact=True).click()
+    page.locator("h2#units + .xfjy-scroll table").get_by_role("link", name=site.county_name, exact=True).click()
     page.wait_for_url(f"{site.url}/area/{site.county_code}/")
     expect(page.locator("h1")).to_have_text(site.county_name)
     screenshot(page, site.backend, "county", prefix="site")
     overflows.append(_overflow(page, site.county_name))
 
-    page.locator("h2#villages + table").get_by_role("link", name=site.village_name, exact=True).click()
+    page.locator("h2#villages + .xfjy-scroll table").get_by_role("link", name=site.village_name, exact=True).click()
     page.wait_for_url(f"{site.url}{site.village_path}")
     expect(page.locator("h1")).to_have_text(site.village_name)
     expect(page.locator(".xfjy-card-label", has_text="已筹善款")).to_be_visible()
@@ -194,6 +194,42 @@ def test_walk_down_from_home_to_a_village(page, public_site):
 
     problems = [o for o in overflows if o]
     assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.parametrize("width", [390, 1366])
+def test_every_kind_of_page_passes_axe_with_readable_tables_and_no_sideways_scroll(browser, public_site, width):
+    """Home, a 盟市, a 旗县市区, a village and 捐赠查询: no axe-core violation of any impact, table cells
+    with padding, and (on the phone) a page no wider than the screen: wide tables scroll in their box."""
+    site = public_site
+    phone = width < 600
+    context = browser.new_context(viewport={"width": width, "height": 900}, is_mobile=phone, has_touch=phone,
+                                  locale="zh-CN")
+    pages = {"home": "/", "prefecture": f"/area/{site.prefecture_code}/", "county": f"/area/{site.county_code}/",
+             "village": site.village_path, "gift": "/gift/"}
+    problems: list[str] = []
+    try:
+        for name, path in pages.items():
+            page = context.new_page()
+            page.goto(f"{site.url}{path}")
+            expect(page.locator("h1").first).to_be_visible()
+            screenshot(page, site.backend, f"{name}-{width}", prefix="site")
+            problems += [f"{name}: {v}" for v in axe_violations(page)]
+            problems += [f"{name}: no padding in {cell}" for cell in cramped_cells(page)]
+            if phone:
+                problems.append(_overflow(page, name))
+            page.close()
+    finally:
+        context.close()
+    problems = [p for p in problems if p]
+    assert problems == [], "\n".join(problems)
+
+
+def test_the_site_has_its_own_icon_where_browsers_look_for_it(page, public_site):
+    icon = page.request.get(f"{public_site.url}/favicon.ico")
+    assert icon.status == 200 and icon.body()[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    page.goto(f"{public_site.url}/")
+    linked = page.locator("link[rel=icon]").get_attribute("href")
+    assert page.request.get(page.url + linked).status == 200 and linked.endswith("favicon.png")
 
 
 def test_search_finds_a_village_by_its_chinese_name(page, public_site):

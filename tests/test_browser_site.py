@@ -198,14 +198,14 @@ def test_walk_down_from_home_to_a_village(page, public_site):
 
 @pytest.mark.parametrize("width", [390, 1366])
 def test_every_kind_of_page_passes_axe_with_readable_tables_and_no_sideways_scroll(browser, public_site, width):
-    """Home, a 盟市, a 旗县市区, a village and 捐赠查询: no axe-core violation of any impact, table cells
+    """Home, a 盟市, a 旗县市区, a village, its poster and 捐赠查询: no axe-core violation of any impact, table cells
     with padding, and (on the phone) a page no wider than the screen: wide tables scroll in their box."""
     site = public_site
     phone = width < 600
     context = browser.new_context(viewport={"width": width, "height": 900}, is_mobile=phone, has_touch=phone,
                                   locale="zh-CN")
     pages = {"home": "/", "prefecture": f"/area/{site.prefecture_code}/", "county": f"/area/{site.county_code}/",
-             "village": site.village_path, "gift": "/gift/"}
+             "village": site.village_path, "poster": f"/poster/{site.village_code}.html", "gift": "/gift/"}
     problems: list[str] = []
     try:
         for name, path in pages.items():

@@ -107,6 +107,43 @@ class VillageInfo:
         return add_up(p.totals for p in self.projects)
 
 
+class Part(NamedTuple):
+    """One place the money of some projects is now, as a chart shows it."""
+
+    label: str
+    amount: int
+
+
+def whereabouts(totals: Totals) -> tuple[Part, ...]:
+    """Where the money raised and matched is now (``db.totals.Totals``): spent, still in the village's project
+    account, not yet passed down to it, or moved to the 互助基金. The parts add up to raised + matched."""
+    return (Part("已支出", totals.spent), Part("项目结余（在村）", totals.balance),
+            Part("尚未拨付到村", totals.upstream), Part("转入互助基金", totals.to_fund))
+
+
+class Point(NamedTuple):
+    on: dt.date
+    raised: int  # every gift of the project up to and including that day
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A project's fundraising over time: its gifts not returned, added up day by day (oldest first).
+    They are the rows of ``donations.csv`` and add up to the project's raised (``xfjy audit-site``)."""
+
+    points: tuple[Point, ...]
+    target: int
+
+    @property
+    def raised(self) -> int:
+        return self.points[-1].raised if self.points else 0
+
+    @property
+    def reached_on(self) -> dt.date | None:
+        """The day the gifts first reached the target."""
+        return next((p.on for p in self.points if p.raised >= self.target), None) if self.target > 0 else None
+
+
 @dataclass
 class DonationRow:
     project_id: int
@@ -243,6 +280,18 @@ class Details:
     def count_for(self, project_id: int) -> int:
         return sum(1 for d in self.donations if d.project_id == project_id)
 
+    def progress(self, project: ProjectInfo) -> Progress:
+        """The project's gifts not returned, added up by the day they were given."""
+        by_day: dict[dt.date, int] = {}
+        for d in self.donations:
+            if d.project_id == project.id and not d.returned:
+                by_day[d.on] = by_day.get(d.on, 0) + d.amount
+        points, total = [], 0
+        for day in sorted(by_day):
+            total += by_day[day]
+            points.append(Point(day, total))
+        return Progress(tuple(points), project.target)
+
     def first_gift(self, project_id: int) -> dt.date | None:
         """The earliest gift's date (donations are kept newest first)."""
         days = [d.on for d in self.donations if d.project_id == project_id]
@@ -285,4 +334,6 @@ class Snapshot:
     pool_entries: list[EntryRow]
     root: Place  # the area this site covers: the region, or one 盟市 (``xfjy publish --area``)
     on: dt.date = field(default_factory=today)  # the date the disclosure calendar is read at
+    # every village registered in the programme, per 乡镇/街道 id, its fund set up or not yet (area pages' share)
+    registered: dict[int, int] = field(default_factory=dict)
 

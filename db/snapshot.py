@@ -123,8 +123,10 @@ def _load(area_code: str) -> Snapshot:
         latest.append(Latest(_disclosure(d), by_id[project.village_id], project))
     pools = Account.select(Account.id).join(Area).where(Area.path.startswith(root.path) & (Account.kind == "pool"))
     lines = [line for line in quota_report() if line.prefecture.path.startswith(root.path)]
+    registered = dict(Village.select(Area.parent, fn.COUNT(Village.id)).join(Area)
+                      .where(Area.path.startswith(root.path)).group_by(Area.parent).tuples())
     return Snapshot(taken_at, places, villages, lines, latest,
-                    _entries(Entry.project.is_null() & Entry.to_account.in_(pools)), root, on)
+                    _entries(Entry.project.is_null() & Entry.to_account.in_(pools)), root, on, registered)
 
 
 def _data_time() -> dt.datetime:

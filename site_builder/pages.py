@@ -7,6 +7,7 @@ Links are relative, so the site works under any base path and offline on a LAN.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 import segno
@@ -17,11 +18,21 @@ from db.funds import SOURCES as FUND_SOURCES
 from db.funds import statement
 from db.models import Entry, Level
 from db.money import format_fen
-from db.published import Place, Snapshot, VillageInfo
+from db.published import Place, Snapshot, VillageInfo, whereabouts
 from db.totals import Totals, add_up
 from db.volunteers import TeamSize
 
-from .charts import progress_bar, quota_chart
+from .charts import (
+    MOST_VILLAGES,
+    Bar,
+    Share,
+    money_chart,
+    progress_bar,
+    progress_chart,
+    quota_chart,
+    raised_spent_chart,
+    share_chart,
+)
 from .opendata import SUMMARY, TABLES
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|>~-])")
@@ -48,7 +59,8 @@ def environment() -> Environment:
     env = Environment(loader=PackageLoader("site_builder"), autoescape=True, trim_blocks=True, lstrip_blocks=True,
                       keep_trailing_newline=True, undefined=StrictUndefined)
     env.filters.update(md=_md, yuan=_yuan, date=_date, datetime=_datetime, progress=progress_bar)
-    env.globals.update(kinds=Entry.KINDS, tables=[(name, title) for name, (title, _) in TABLES.items()])
+    env.globals.update(kinds=Entry.KINDS, tables=[(name, title) for name, (title, _) in TABLES.items()],
+                       whereabouts=whereabouts, money_chart=money_chart, progress_chart=progress_chart)
     return env
 
 
@@ -104,6 +116,17 @@ def summarize(villages: list[VillageInfo]) -> Summary:
     return Summary(len(villages), sum(len(v.projects) for v in villages), add_up(v.totals for v in villages))
 
 
+def _up_the_tree(places: dict[int, Place], counts: dict[int, int]) -> dict[int, int]:
+    """Counts per place (a 乡镇/街道) added up into every place above it too."""
+    total: dict[int, int] = {}
+    for place_id, n in counts.items():
+        place = places.get(place_id)
+        while place is not None:
+            total[place.id] = total.get(place.id, 0) + n
+            place = places.get(place.parent_id)
+    return total
+
+
 class Site:
     """Renders the pages of one snapshot."""
 
@@ -119,6 +142,8 @@ class Site:
         for v in snapshot.villages:
             self.by_county.setdefault(v.county_id, []).append(v)
             self.by_prefecture.setdefault(v.prefecture_id, []).append(v)
+        self.registered = _up_the_tree(places, snapshot.registered)  # villages in the programme, per place
+        self.with_fund = _up_the_tree(places, Counter(v.township_id for v in snapshot.villages))
         root = snapshot.root
         self.prefectures = sorted((p for p in places.values() if p.level == Level.PREFECTURE
                                    and p.path.startswith(root.path)), key=lambda p: p.code)
@@ -180,9 +205,12 @@ class Site:
             villages = self.by_prefecture.get(prefecture.id, [])
             if counties:
                 units = [self._unit_row(c, self.by_county.get(c.id, [])) for c in counties]
+                charts = [raised_spent_chart([Bar(u.name, u.totals.raised, u.totals.spent) for u in units], "旗县市区"),
+                          share_chart([self._share(c) for c in counties], "旗县市区", self._share(prefecture))]
                 body = self._render(
                     "area.html", root="../../", place=prefecture, summary=summarize(villages), villages=None,
-                    units=units, up=UnitRow("各地公示", "area/", 0, 0, Totals()), trail=self._trail(prefecture))
+                    units=units, up=UnitRow("各地公示", "area/", 0, 0, Totals()), trail=self._trail(prefecture),
+                    charts=charts)
                 yield self._area_page(prefecture, body)
                 for county in counties:
                     yield self._county(county, up=prefecture)
@@ -196,10 +224,19 @@ class Site:
     def _county(self, county: Place, up: Place | None) -> Page:
         villages = self.by_county.get(county.id, [])
         rows = [(v, self.where[v.id].township.name) for v in villages]
+        townships = sorted((p for p in self.snapshot.places.values()
+                            if p.level == Level.TOWNSHIP and p.parent_id == county.id), key=lambda p: p.code)
+        charts = [raised_spent_chart([Bar(f"{v.name}（{township}）", v.totals.raised, v.totals.spent)
+                                      for v, township in rows], "村社", most=MOST_VILLAGES),
+                  share_chart([self._share(t) for t in townships], "乡镇/街道", self._share(county))]
         body = self._render("area.html", root="../../", place=county, summary=summarize(villages), villages=rows,
                             units=None, up=up and UnitRow(up.name, f"area/{up.code}/", 0, 0, Totals()),
-                            trail=self._trail(county))
+                            trail=self._trail(county), charts=charts)
         return self._area_page(county, body)
+
+    def _share(self, place: Place) -> Share:
+        """Villages with a 互助基金 among those registered in the programme, in ``place``."""
+        return Share(place.name, self.with_fund.get(place.id, 0), self.registered.get(place.id, 0))
 
     def _trail(self, place: Place) -> str:
         """The place's ancestors from the region down, e.g. ``内蒙古自治区 · 呼和浩特市``."""

@@ -4,6 +4,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
+SITE_PORT ?= 8000
+# The site's public address (posters' QR codes, sitemap.xml, the dashboard's link): the site served here
+# unless SITE_URL (or XFJY_SITE_URL) is given.
+SITE_URL ?= $(or $(XFJY_SITE_URL),http://$(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST)):$(SITE_PORT)/)
+# The instance folder the xfjy commands use.
+INSTANCE := $(or $(XFJY_INSTANCE),instance)
 DEMO_VILLAGES ?= 600
 DEMO_DONATIONS ?= 60000
 export FLASK_APP := admin:create_app
@@ -15,14 +21,14 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --config-settings editable_mode=compat -e .
+	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
 # axe-core (the accessibility rules the browser tests run) comes from the npm registry, pinned; nothing
 # else is fetched at test time.
 AXE_VERSION ?= 4.10.3
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet --config-settings editable_mode=compat -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test]'
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/axe axe-core@$(AXE_VERSION)
 	touch $@
 
@@ -36,14 +42,14 @@ chromium:
 	@test -x /usr/bin/chromium || { $(SUDO) apt-get update && \
 		$(SUDO) apt-get install -y --no-install-recommends chromium chromium-driver fonts-noto-cjk; }
 
-# Creates the SQLite database with the real regions and demo data (once), publishes the public site
-# (once; afterwards 立即发布 in the admin or `xfjy publish`), then serves the admin on :5000 and the
-# site on :8000.
-SITE_PORT ?= 8000
+# Creates the SQLite database with the real regions and demo data (once; never with DATABASE_URL: run
+# `make demo` yourself), publishes the public site (once, and again when SITE_URL changed; afterwards
+# 立即发布 in the admin or `xfjy publish`), then serves the admin on :$(PORT) and the site on :$(SITE_PORT).
 run: install
-	@test -f instance/xfjy.sqlite3 || $(MAKE) --no-print-directory demo
-	@test -e instance/site || $(BIN)/xfjy publish
-	$(BIN)/xfjy serve --host $(HOST) --port $(PORT) --site-port $(SITE_PORT)
+	@$(if $(DATABASE_URL),true,test -f $(INSTANCE)/xfjy.sqlite3) || $(MAKE) --no-print-directory demo
+	@{ test -e $(INSTANCE)/site && test "$$(cat $(INSTANCE)/site.url 2>/dev/null)" = '$(SITE_URL)'; } || \
+		{ XFJY_SITE_URL='$(SITE_URL)' $(BIN)/xfjy publish && echo '$(SITE_URL)' > $(INSTANCE)/site.url; }
+	XFJY_SITE_URL='$(SITE_URL)' $(BIN)/xfjy serve --host $(HOST) --port $(PORT) --site-port $(SITE_PORT)
 
 demo: install
 	$(BIN)/xfjy init-db

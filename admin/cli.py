@@ -248,9 +248,10 @@ def publish(wait: bool, base_url: str | None, workers: int | None, full: bool, a
     _connect()
     _require_schema()
     site = Path(current_app.config["SITE_DIR"])
-    run = publish_site(site, base_url=base_url or current_app.config["SITE_URL"], attachments=_attachments(),
-                       wait=wait, requested_by=requested_by or "命令行", workers=workers or default_workers(),
-                       full=full, area=area)
+    with _progress("生成并发布") as bar:
+        run = publish_site(site, base_url=base_url or current_app.config["SITE_URL"], attachments=_attachments(),
+                           wait=wait, requested_by=requested_by or "命令行", workers=workers or default_workers(),
+                           full=full, area=area, progress=lambda pct: bar.update(max(0, pct - bar.pos)))
     click.echo(f"公示网站已发布到 {site}：页面 {run.pages}，数据与附件文件 {run.files}，用时 {run.seconds:.1f} 秒")
 
 
@@ -261,10 +262,12 @@ def publish(wait: bool, base_url: str | None, workers: int | None, full: bool, a
 @click.option("--threads", default=8, show_default=True, type=int)
 @with_appcontext
 def serve(host: str, port: int, site_port: int, threads: int) -> None:
-    """用 waitress 启动工作后台和公示网站（生产可用的 WSGI 服务器）。"""
+    """用 waitress 启动工作后台和公示网站（生产可用的 WSGI 服务器）。未设置 XFJY_SITE_URL 时，网站地址取本机所启动的公示网站。"""
     _connect()
     app = current_app._get_current_object()
     if site_port:
+        if not os.environ.get("XFJY_SITE_URL"):  # the dashboard's link and 立即发布's QR codes follow the port
+            app.config["SITE_URL"] = _served_site_url(host, site_port)
         server = create_server(site_server.site_app(app.config["SITE_DIR"]), host=host, port=site_port, threads=4)
         threading.Thread(target=server.run, name="public-site", daemon=True).start()
         click.echo(f"公示网站：http://{host}:{site_port}/")
@@ -276,6 +279,12 @@ def serve(host: str, port: int, site_port: int, threads: int) -> None:
             click.echo(f"  {user.username:<18} {user.unit}")
     database.close()
     waitress_serve(app, host=host, port=port, threads=threads)
+
+
+def _served_site_url(host: str, port: int) -> str:
+    """The address of the site ``serve`` starts, as a browser on this machine reaches it."""
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
 @contextmanager

@@ -10,6 +10,8 @@
 3. **Whole-site files.** The region's open data is the villages' files joined in order; the search
    index is Material's own indexer run over each generated page (``search.py``); the sitemap lists
    every page (``sitemap.py``).
+4. **Precompression** (``compress.py``): ``.gz`` and ``.br`` beside every text file where they pay; an
+   unchanged file takes the previous release's.
 
 ``naive=True`` skips the shells and gives MkDocs every page as Markdown: the same output, slowly
 (the tests compare the two).
@@ -20,13 +22,14 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from db import snapshot
 from db.published import Snapshot
 
-from . import gifts, opendata, search, shells, sitemap, theme
+from . import compress, gifts, opendata, search, shells, sitemap, theme
 from . import history as site_history
 from .manifest import BuiltVillage, Manifest, digests
 from .news import news_items
@@ -45,13 +48,14 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
     head: dict = field(default_factory=dict)  # the public history's head (site_builder.history)
     rendered: int = 0    # villages rendered (the rest were linked from the previous build)
+    compressed: int = 0  # precompressed .gz/.br files (compress.py), written or linked
     manifest: Manifest | None = None  # what the build was made from; None for a naive build
 
 
 def build(out: os.PathLike, *, base_url: str = "", attachments: os.PathLike | None = None,
           content: os.PathLike = CONTENT, config_file: os.PathLike = CONFIG, workers: int = 1,
           naive: bool = False, previous: os.PathLike | None = None, previous_manifest: Manifest | None = None,
-          area: str | None = None) -> BuildResult:
+          area: str | None = None, progress: Callable[[str], None] | None = None) -> BuildResult:
     """Build the whole site into ``out`` (emptied first); raises ``errors.BuildError`` on failure.
 
     ``workers > 1`` reads the database from several processes and needs committed data: on SQLite
@@ -59,7 +63,9 @@ def build(out: os.PathLike, *, base_url: str = "", attachments: os.PathLike | No
 
     ``previous`` (a finished build) with its ``previous_manifest`` (``BuildResult.manifest``) makes the
     build incremental: villages whose data digest is unchanged are linked from it, not rendered again.
-    The output is the same either way."""
+    The output is the same either way.
+
+    ``progress(step)`` is called as each step ends, with the step's name (``BuildResult.timings``)."""
     started = time.perf_counter()
     out, content = Path(out).resolve(), Path(content)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -68,7 +74,7 @@ def build(out: os.PathLike, *, base_url: str = "", attachments: os.PathLike | No
     builder = _Builder(out=out, stage=stage, base_url=base_url, attachments=Path(attachments) if attachments else None,
                        content=content, config_file=Path(config_file), workers=workers, naive=naive, area=area,
                        previous=Path(previous) if incremental else None,
-                       previous_manifest=previous_manifest if incremental else None)
+                       previous_manifest=previous_manifest if incremental else None, progress=progress)
     try:
         builder.run()
     finally:
@@ -90,7 +96,9 @@ class _Builder:
     area: str | None
     previous: Path | None
     previous_manifest: Manifest | None
+    progress: Callable[[str], None] | None = None
     result: BuildResult = field(default_factory=BuildResult)
+    siblings_from: Path | None = None  # the previous release, when its precompressed files can be reused
     clock: float = field(default_factory=time.perf_counter)
 
     def __post_init__(self):
@@ -101,6 +109,8 @@ class _Builder:
         now = time.perf_counter()
         self.result.timings[name] = round(now - self.clock, 3)
         self.clock = now
+        if self.progress is not None:
+            self.progress(name)
 
     def run(self) -> None:
         shutil.copytree(self.content, self.docs)
@@ -121,6 +131,9 @@ class _Builder:
         theme.no_cdn(self.out)
         self.result.pages = sum(1 for _ in self.out.rglob("index.html"))
         self.lap("finish")
+        done = compress.compress_site(self.out, self.siblings_from, self.workers)
+        self.result.compressed = done.written + done.linked
+        self.lap("compress")
 
     # -- the fast way ---------------------------------------------------------------------------------
 
@@ -140,9 +153,11 @@ class _Builder:
         entries = [e for page in stamped for e in search.entries([page])]
         fingerprint = theme.fingerprint(self.docs, self.base_url)
         data = digests(snap)
-        previous = self.previous_manifest.villages \
-            if self.previous_manifest is not None and self.previous_manifest.theme == fingerprint else {}
+        same_theme = self.previous_manifest is not None and self.previous_manifest.theme == fingerprint
+        previous = self.previous_manifest.villages if same_theme else {}
         kept = {code for code, digest in data.items() if code in previous and previous[code].digest == digest}
+        if same_theme and self.previous_manifest.compression == compress.KEY:
+            self.siblings_from = self.previous
         changed = [v for v in snap.villages if v.code not in kept]
         self.lap("digests")
         records: dict[str, VillageRecord] = {}
@@ -170,7 +185,7 @@ class _Builder:
         sitemap.write(self.out, [p.url for p in stamped] + [f"village/{v.code}/" for v in snap.villages])
         self.result.manifest = Manifest(fingerprint, {
             code: BuiltVillage(data[code], records[code].receipts, records[code].entries, code in kept, where[code])
-            for code in data})
+            for code in data}, compress.KEY)
         self.lap("assemble")
 
     def _history(self, snap: Snapshot) -> None:

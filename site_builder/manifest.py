@@ -29,6 +29,7 @@ class BuiltVillage:
 class Manifest:
     theme: str  # site_builder.theme.fingerprint
     villages: dict[str, BuiltVillage]
+    compression: str = ""  # site_builder.compress.KEY: the libraries its precompressed files were made with
 
     def kept(self) -> set[str]:
         return {code for code, village in self.villages.items() if village.kept}
@@ -37,12 +38,14 @@ class Manifest:
         return [code for code, village in self.villages.items() if not village.kept]
 
     def to_json(self) -> dict:
-        return {"theme": self.theme, "villages": {code: v.to_json() for code, v in self.villages.items()}}
+        return {"theme": self.theme, "compression": self.compression,
+                "villages": {code: v.to_json() for code, v in self.villages.items()}}
 
     @classmethod
     def from_json(cls, data: dict) -> Manifest:
         return cls(data.get("theme", ""), {code: BuiltVillage.from_json(record)
-                                           for code, record in data.get("villages", {}).items()})
+                                           for code, record in data.get("villages", {}).items()},
+                   data.get("compression", ""))
 
 
 def digests(snap: Snapshot) -> dict[str, str]:

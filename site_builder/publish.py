@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -29,6 +30,10 @@ from .check import broken_links
 from .manifest import Manifest
 
 KEEP_RELEASES = 3
+# How far a publish is, in percent, when each step ends (the build's steps, then the link check and the
+# audit): the bar of ``xfjy publish`` on a terminal. Rendering the villages takes most of the time.
+PROGRESS = {"snapshot": 5, "theme": 15, "areas": 20, "digests": 25, "villages": 65, "assemble": 70, "finish": 72,
+            "compress": 80, "links": 90, "audit": 100}
 ADOPTED = "00000000-000000-adopted"  # sorts before every real release, so it is pruned first
 
 
@@ -46,7 +51,8 @@ def live_release(site: Path) -> Path | None:
 
 def publish(site: os.PathLike, *, base_url: str = "", attachments: os.PathLike | None = None, wait: bool = False,
             requested_by: str = "", check: bool = True, workers: int = 1, full: bool = False,
-            area: str | None = None) -> PublishRun:
+            area: str | None = None, progress: Callable[[int], None] | None = None) -> PublishRun:
+    """``progress(percent)`` is called as each step ends (``PROGRESS``)."""
     site = Path(site).absolute()
     site.parent.mkdir(parents=True, exist_ok=True)
     with open(site.with_name(site.name + ".lock"), "a+") as lock:
@@ -55,13 +61,18 @@ def publish(site: os.PathLike, *, base_url: str = "", attachments: os.PathLike |
         except BlockingIOError:
             raise PublishBusy("另一次发布正在进行，本次未执行") from None
         try:
-            return _publish_locked(site, base_url, attachments, requested_by, check, workers, full, area)
+            return _publish_locked(site, base_url, attachments, requested_by, check, workers, full, area,
+                                   progress or _no_progress)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _no_progress(percent: int) -> None:
+    pass
+
+
 def _publish_locked(site: Path, base_url, attachments, requested_by: str, check: bool, workers: int,
-                    full: bool, area: str | None) -> PublishRun:
+                    full: bool, area: str | None, progress: Callable[[int], None]) -> PublishRun:
     PublishRun.update(status="interrupted", errors="发布进程中断（被终止或服务器重启）", finished_at=now()).where(
         PublishRun.status == "running").execute()
     run = PublishRun.create(started_at=now(), requested_by=requested_by)
@@ -73,12 +84,17 @@ def _publish_locked(site: Path, base_url, attachments, requested_by: str, check:
     target = releases / f"{now():%Y%m%d-%H%M%S}-{run.id}"
     live = live_release(site)
     manifest = None if full or live is None else _read_manifest(live)
+
+    def step(name: str) -> None:
+        if name in PROGRESS:
+            progress(PROGRESS[name])
+
     try:
         advance_tally()
         history.seal()
         result = build(target, base_url=base_url, attachments=attachments, workers=workers,
                        previous=live if manifest is not None else None, previous_manifest=manifest,
-                       area=area)
+                       area=area, progress=step)
         if check:
             kept = result.manifest.kept()
             broken = broken_links(target, urlsplit(base_url).path or "/",
@@ -86,10 +102,12 @@ def _publish_locked(site: Path, base_url, attachments, requested_by: str, check:
                                   or page.parent.name == "poster" and page.stem in kept, workers=workers)
             if broken:
                 raise XfjyError(f"发现 {len(broken)} 个无效链接，例如 {broken[0][0]} → {broken[0][1]}")
+            step("links")
             wrong = audit_site(target, result.manifest.rebuilt(), workers)  # an unchanged village was audited when first written
             if wrong:
                 raise XfjyError(f"公开数据核对发现 {len(wrong)} 处不符，未发布：{wrong[0]}")
         _manifest_path(target).write_text(json.dumps(result.manifest.to_json(), ensure_ascii=False), encoding="utf-8")
+        step("audit")
     except BaseException as exc:
         shutil.rmtree(target, ignore_errors=True)
         _manifest_path(target).unlink(missing_ok=True)

@@ -1,7 +1,12 @@
 """Serve the published site on a LAN (e.g. from the county office) with WhiteNoise under waitress.
 
 The site folder is a symlink that each publish swaps, so files are looked up per request
-(``autorefresh``) instead of once at start-up. A production server can as well point nginx at it.
+(``autorefresh``) instead of once at start-up. A production server can as well point nginx at it
+(``deploy/nginx-site.conf`` sends the same headers).
+
+Each text file's precompressed ``.br``/``.gz`` (``compress.py``) goes to a browser that accepts it.
+Material's fingerprinted assets are cached for a year (``immutable``: a new version has a new name);
+everything else for five minutes, so a publish reaches readers soon.
 """
 from __future__ import annotations
 
@@ -9,6 +14,15 @@ import os
 from pathlib import Path
 
 from whitenoise import WhiteNoise
+
+from .compress import FINGERPRINTED
+
+MAX_AGE = 300                 # seconds: pages, data, the search index
+IMMUTABLE = 365 * 24 * 3600   # seconds: fingerprinted assets
+
+
+class _SiteFiles(WhiteNoise):
+    FOREVER = IMMUTABLE  # WhiteNoise's own is ten years
 
 
 def site_app(site: os.PathLike):
@@ -21,8 +35,12 @@ def site_app(site: os.PathLike):
                                          ("Content-Length", str(len(body)))])
         return [body]
 
-    return WhiteNoise(not_found, root=str(site), autorefresh=True, index_file=True, max_age=300,
-                      add_headers_function=_receipt_headers)
+    return _SiteFiles(not_found, root=str(site), autorefresh=True, index_file=True, max_age=MAX_AGE,
+                      immutable_file_test=_fingerprinted, add_headers_function=_receipt_headers)
+
+
+def _fingerprinted(path: str, url: str) -> bool:
+    return FINGERPRINTED.search(url) is not None
 
 
 def _receipt_headers(headers, path: str, url: str) -> None:

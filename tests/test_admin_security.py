@@ -26,7 +26,7 @@ from db.models import (
 )
 from db.users import MAX_FAILED_LOGINS, SIGN_IN_FAILED
 
-from .admin_support import login, login_token
+from .admin_support import csrf_token, login, login_token
 from .factories import Chain, advance_to, donate, new_project
 
 PASSWORD = "right-password-1"
@@ -247,6 +247,22 @@ def test_logout_needs_a_post_with_token(app, db):
     assert client.post("/logout").status_code == 400
     assert signed_in(client)
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert not signed_in(client)
+
+
+@pytest.mark.parametrize("page", ["/admin/", "/admin/donation/", "/admin/workflow/todo"])
+def test_every_page_names_who_is_signed_in_and_signs_out(app, db, page):
+    chain = Chain()
+    person = chain.users[Role.TOWNSHIP]
+    User.update(display_name="王晓梅").where(User.id == person.id).execute()
+    client = app.test_client()
+    login(client, person)
+    html = client.get(page).get_data(as_text=True)
+    who = re.search(r'<span class="navbar-text[^"]*">([^<]*)</span>', html)
+    assert who is not None and who.group(1).split(" · ") == ["王晓梅", "乡镇/街道", person.area.name]
+    form = re.search(r'<form method="post" action="/logout"[^>]*>(.*?)</form>', html, re.S)
+    assert form is not None and "退出登录" in form.group(1)
+    assert client.post("/logout", data={"csrf_token": csrf_token(form.group(0))}).status_code == 302
     assert not signed_in(client)
 
 

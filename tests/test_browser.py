@@ -9,13 +9,16 @@ These tests do not use the ``db`` fixture: the server's threads must see committ
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
+import json
 import os
 import re
 import uuid
 from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -75,7 +78,7 @@ def test_sign_in_sends_back_to_the_page_asked_for(page, site):
     page.wait_for_url(re.compile(r"/admin/project/\??$"))
     expect(page.locator("table.model-list")).to_be_visible()
     page.goto(f"{site.url}/admin/")
-    expect(page.locator("h2")).to_contain_text("工作台")
+    expect(page.locator("h1")).to_contain_text("工作台")
     expect(page.locator("body")).to_contain_text(f"管辖范围：{site.county}")
     screenshot(page, site.backend, "02-dashboard")
 
@@ -193,3 +196,124 @@ def test_county_approval_on_the_project_page_then_the_print_form(page, site):
     expect(county_block).to_contain_text(opinion)
     expect(county_block).to_contain_text(county_user.unit)
     screenshot(sheet, site.backend, "10-print-form")
+
+
+# -- a phone (390 px) and a laptop (1366 px): issue 14, items 9 and 10 ------------------------------------------
+
+PHONE, LAPTOP = 390, 1366
+AXE = Path(os.environ.get("XFJY_AXE") or Path(__file__).resolve().parents[1] / ".venv/axe/node_modules/axe-core/axe.min.js")
+
+
+def _layout_pages(site) -> dict[str, str]:
+    """The pages each width is checked on (the sign-in page is seen signed out, the others signed in)."""
+    return {"login": "/login", "dashboard": "/admin/", "donations": "/admin/donation/",
+            "project": f"/admin/workflow/project/{site.reviewing_id}"}
+
+
+@contextlib.contextmanager
+def _sized_tab(browser, width: int, bypass_csp: bool = False):
+    """A fresh context ``width`` px wide; uncaught JavaScript errors (and, unless bypassed, CSP refusals) fail."""
+    context = browser.new_context(viewport={"width": width, "height": 800}, locale="zh-CN", bypass_csp=bypass_csp)
+    context.set_default_timeout(TIMEOUT_MS)
+    context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
+    errors: list[str] = []
+    try:
+        tab = context.new_page()
+        tab.on("pageerror", lambda exc: errors.append(str(exc)))
+        tab.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+        yield tab
+    finally:
+        context.close()
+    assert errors == [], errors
+
+
+def _each_page(tab, site):
+    """Open each page of ``_layout_pages`` in turn (signing in after the sign-in page) and yield its name."""
+    for name, path in _layout_pages(site).items():
+        if name == "dashboard":
+            login(tab, site)  # lands on the dashboard
+        else:
+            tab.goto(f"{site.url}{path}")
+        tab.wait_for_load_state()
+        yield name
+
+
+# The measures, in the page: how wide the document is, cells with less than 4 px of padding at a side, and short
+# words (同意, 提交, 盟市 …: 2 to 6 characters without a space) that break over more than one line.
+MEASURE = r"""() => {
+  const cells = [...document.querySelectorAll('td, th')].filter(c => c.getClientRects().length);
+  const unpadded = cells.filter(c => { const s = getComputedStyle(c);
+    return parseFloat(s.paddingLeft) < 4 || parseFloat(s.paddingRight) < 4; }).map(c => c.outerHTML.slice(0, 120));
+  const lines = c => {  // the lines the cell's text is set on: boxes of text that do not overlap in height
+    const boxes = [], walk = document.createTreeWalker(c, NodeFilter.SHOW_TEXT);
+    for (let node = walk.nextNode(); node; node = walk.nextNode()) {
+      const range = document.createRange(); range.selectNodeContents(node);
+      boxes.push(...[...range.getClientRects()].filter(r => r.width > 0));
+    }
+    boxes.sort((a, b) => a.top - b.top);
+    let count = 0, bottom = -Infinity;
+    for (const r of boxes) { if (r.top >= bottom - 1) { count++; bottom = r.bottom; } else bottom = Math.max(bottom, r.bottom); }
+    return count;
+  };
+  const broken = cells.filter(c => { const text = c.textContent.trim();
+    return text.length >= 2 && text.length <= 6 && !/\s/.test(text) && lines(c) > 1; }).map(c => c.textContent.trim());
+  return {width: document.documentElement.scrollWidth, unpadded, broken};
+}"""
+
+
+@pytest.mark.parametrize("width", [PHONE, LAPTOP])
+def test_admin_pages_fit_the_screen_and_keep_words_whole(browser, site, width):
+    """No page scrolls sideways (a grid scrolls inside its own box); every table cell has padding; 「同意」 is
+    never 「同/意」; a screenshot of each page at each width goes to test-artifacts/."""
+    with _sized_tab(browser, width) as tab:
+        for name in _each_page(tab, site):
+            found = tab.evaluate(MEASURE)
+            screenshot(tab, site.backend, f"layout-{width}-{name}")
+            assert found["width"] <= width, f"{name} 页面宽 {found['width']} px，超出屏幕 {width} px"
+            assert found["unpadded"] == [], f"{name}: 单元格左右留白不足 4 px: {found['unpadded'][:5]}"
+            assert found["broken"] == [], f"{name}: 短词被拆成多行: {found['broken'][:10]}"
+            if name == "donations":  # the grid scrolls in a box a keyboard can reach, and names itself
+                box = tab.locator("div.xfjy-scroll:has(table.model-list)")
+                expect(box).to_have_attribute("tabindex", "0")
+                expect(box).to_have_attribute("role", "region")
+                expect(box).to_have_attribute("aria-label", re.compile("捐赠"))
+                scrolls = box.evaluate("b => b.scrollWidth > b.clientWidth")
+                assert scrolls == (width == PHONE), "a phone scrolls the grid inside its box; a laptop shows it whole"
+        tab.goto(f"{site.url}/admin/")
+        menu = tab.locator("#admin-navbar-collapse")
+        if width == PHONE:  # the navbar is a 菜单 button (Bootstrap's collapse, under the CSP)
+            expect(menu).to_be_hidden()
+            tab.get_by_role("button", name="菜单").click()
+            expect(menu.get_by_role("link", name="捐赠", exact=True)).to_be_visible()
+            expect(menu.get_by_role("button", name="退出登录")).to_be_visible()
+            expect(menu).to_have_class(re.compile(r"(^|\s)show(\s|$)"))  # opened all the way (no .collapsing)
+            screenshot(tab, site.backend, f"layout-{width}-menu", full_page=False)
+        else:  # one row: every item of the menu at the same height, the sign-out button too
+            tops = {round(box["y"]) for box in (link.bounding_box() for link in menu.locator(".nav-link").all())}
+            assert len(tops) == 1, f"菜单折成了 {len(tops)} 行"
+            sign_out = menu.get_by_role("button", name="退出登录").bounding_box()
+            assert sign_out["y"] < min(tops) + 30
+
+
+def _axe_source() -> str:
+    if not AXE.is_file():
+        pytest.fail(f"axe-core 不在 {AXE}：请运行 make test（它用 npm 把 axe-core 装到 .venv/axe），"
+                    "或用 XFJY_AXE 指向 axe.min.js", pytrace=False)
+    return AXE.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("width", [PHONE, LAPTOP])
+def test_axe_core_finds_no_violations_on_the_admin(browser, site, width):
+    """axe-core (every rule it runs by default, any impact) on the sign-in page, the dashboard, the donation grid
+    and a project page. The context bypasses the CSP only so that axe's own script can be put in the page."""
+    source = _axe_source()
+    found = {}
+    with _sized_tab(browser, width, bypass_csp=True) as tab:
+        for name in _each_page(tab, site):
+            tab.add_script_tag(content=source)
+            violations = tab.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']}))
+                .violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                       nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}))""")
+            if violations:
+                found[name] = violations
+    assert found == {}, json.dumps(found, ensure_ascii=False, indent=1)

@@ -13,9 +13,11 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import types
 import uuid
 import warnings
 import zipfile
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -301,3 +303,43 @@ def test_fund_pool_names_its_source_and_refuses_bad_input_without_writing(url):
     assert "不是慈善总会" in one_line_error(xfjy("fund-pool", "--area", "100000", "--amount", "1",
                                                "--source", "企业定向捐赠"))
     assert counts(url) == before
+
+
+# -- serve, make run: the site's address follows the port it is served on ---------------------------
+
+def test_serve_points_site_url_at_the_site_it_serves_unless_one_is_set(url, monkeypatch):
+    """Issue 14, item 11: ``xfjy serve --site-port 8100`` links the dashboard (and 立即发布's posters) to
+    :8100, not to the default :8000; an XFJY_SITE_URL that is set wins."""
+    import admin.cli as command
+
+    ok("init-db")
+    served = []
+    monkeypatch.setattr(command, "create_server", lambda app, **kw: types.SimpleNamespace(run=lambda: None))
+    monkeypatch.setattr(command, "waitress_serve", lambda app, **kw: served.append(app.config["SITE_URL"]))
+    monkeypatch.delenv("XFJY_SITE_URL", raising=False)
+    ok("serve", "--port", "5100", "--site-port", "8100")
+    ok("serve", "--host", "0.0.0.0", "--site-port", "8200")
+    monkeypatch.setenv("XFJY_SITE_URL", "https://xfjy.example.org/")
+    ok("serve", "--site-port", "8100")
+    assert served == ["http://127.0.0.1:8100/", "http://127.0.0.1:8200/", "https://xfjy.example.org/"]
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_run_publishes_and_serves_for_the_site_port(tmp_path):
+    """``make run SITE_PORT=8100`` publishes the posters and the sitemap for :8100 and serves with that
+    address (printed, not run: ``make -n``); a SITE_URL given wins."""
+    root = Path(__file__).resolve().parent.parent
+
+    def commands(*variables: str) -> list[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("XFJY_") and k not in ("DATABASE_URL", "MAKEFLAGS")}
+        result = subprocess.run(["make", "-n", "--no-print-directory", "run", f"XFJY_INSTANCE={tmp_path}",
+                                 "DATABASE_URL=sqlite:///unused", *variables], cwd=root, env=env, capture_output=True,
+                                text=True, check=True)
+        return [line for line in result.stdout.splitlines() if "xfjy publish" in line or "xfjy serve" in line]
+
+    publish, serve = commands("PORT=5100", "SITE_PORT=8100")
+    assert "XFJY_SITE_URL='http://127.0.0.1:8100/' .venv/bin/xfjy publish" in publish
+    assert "XFJY_SITE_URL='http://127.0.0.1:8100/'" in serve and "--port 5100 --site-port 8100" in serve
+    publish, serve = commands("SITE_PORT=8100", "SITE_URL=https://xfjy.example.org/")
+    assert "XFJY_SITE_URL='https://xfjy.example.org/' .venv/bin/xfjy publish" in publish
+    assert "XFJY_SITE_URL='https://xfjy.example.org/'" in serve

@@ -235,6 +235,8 @@ def test_publish_swaps_releases_keeps_three_and_records_runs(backend):
 
     second = b.ok("publish")
     assert "公示网站已发布" in second.stdout
+    # Issue 14, item 12: one line, and nothing on stderr (no jieba loading messages; the bar is for a terminal)
+    assert [first.stderr, second.stderr] == ["", ""] and len(second.stdout.splitlines()) == 1
     r2 = live(b)
     assert r2 != r1, "the second publish did not swap to a new release"
     complete(r2)

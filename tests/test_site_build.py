@@ -12,6 +12,7 @@ import json
 import re
 from pathlib import Path
 
+import brotli
 import pytest
 from peewee import fn
 
@@ -66,6 +67,8 @@ def _text(path: Path) -> str:
     data = path.read_bytes()
     if path.suffix == ".gz":
         data = gzip.decompress(data)
+    elif path.suffix == ".br":
+        data = brotli.decompress(data)
     return data.decode("utf-8", errors="replace")
 
 
@@ -151,7 +154,36 @@ def test_home_page_shows_region_totals(built):
     assert cards["已筹善款"] == _yuan(_ledger_net("donation", public) - _ledger_net("refund", public))
     villages = Village.select().where(Village.fund_established_on.is_null(False)).count()
     assert cards["设立互助基金的村社"] == f"{villages} 个"
-    assert '<svg class="xfjy-chart"' in html and "鄂尔多斯市" in html
+    assert '<svg class="xfjy-chart xfjy-quota"' in html and "鄂尔多斯市" in html
+
+
+def test_charts_show_the_figures_of_their_pages(built):
+    """Every village's 善款去向 adds up to its raised and 配捐 cards and each project's progress ends at its
+    raised; every 盟市 page's share of villages with a fund is the database's count."""
+    site, checked = built["site"], 0
+    for path in (site / "village").glob("*/index.html"):
+        html = path.read_text(encoding="utf-8")
+        cards = {k: int(v.removesuffix(" 元").replace(",", "").replace(".", "")) for k, v in _cards(html).items()}
+        money = re.search(r'xfjy-figure-money".*?</figure>', html, re.S)
+        if cards["已筹善款"] + cards["配捐"] == 0:
+            assert money is None
+            continue
+        parts = [int(a.replace(",", "").replace(".", "")) for a in re.findall(r"<text [^>]*>\S+ ([\d,.]+) 元（", money.group(0))]
+        assert len(parts) == 4 and sum(parts) == cards["已筹善款"] + cards["配捐"], path
+        raised = dict(re.findall(r'data-project="([^"]+)" data-figure="raised">([^<]+)<', html))
+        progress = re.findall(r'<figcaption>筹款进度：累计已筹 ([^，<]+)', html)
+        assert progress == [v for v in raised.values() if v != "0.00 元"], path
+        checked += 1
+    assert checked > 20
+    for prefecture in Area.select().where(Area.level == Level.PREFECTURE):
+        html = (site / "area" / prefecture.code / "index.html").read_text(encoding="utf-8")
+        share = re.search(r'xfjy-figure-share".*?</figure>', html, re.S)
+        villages = Village.select().join(Area).where(Area.path.startswith(prefecture.path))
+        if not villages.count():
+            assert share is None
+            continue
+        with_fund = villages.where(Village.fund_established_on.is_null(False)).count()
+        assert f"{prefecture.name}已登记村社 {villages.count()} 个，其中 {with_fund} 个已设立" in share.group(0)
 
 
 # -- privacy and safety ------------------------------------------------------------------------------
@@ -230,6 +262,21 @@ def test_search_finds_villages_by_whole_name_but_holds_no_donations(built):
     assert len(docs) < villages + 200, "the index grows by one entry per village, not per row"
 
 
+def test_text_files_are_precompressed_and_receipts_are_not(built):
+    """Issue 14, item 4: a .gz and a .br beside every page, asset and data file worth it, never in files/."""
+    site = built["site"]
+    pages = [p for p in _files(site) if p.suffix == ".html" and p.stat().st_size >= 1024]
+    assert pages and all((site / f"{p}.gz").exists() and (site / f"{p}.br").exists() for p in pages)
+    for name in ("index.html", "search/search_index.json", "data/region/donations.csv"):
+        data = (site / name).read_bytes()
+        assert gzip.decompress((site / f"{name}.gz").read_bytes()) == data
+        assert brotli.decompress((site / f"{name}.br").read_bytes()) == data
+    bundle = next((site / "assets" / "javascripts").glob("bundle.*.min.js"))
+    assert brotli.decompress(Path(f"{bundle}.br").read_bytes()) == bundle.read_bytes()
+    receipts = list((site / "files").iterdir())
+    assert receipts and not [p for p in receipts if p.suffix in (".gz", ".br")]
+
+
 def test_village_page_stays_small(built):
     sizes = [p.stat().st_size for p in (built["site"] / "village").glob("*/index.html")]
     assert max(sizes) <= 40 * 1024, max(sizes)
@@ -244,7 +291,7 @@ def test_stamped_pages_are_what_mkdocs_renders_page_by_page(built, tmp_path):
     build(naive, base_url="https://xfjy.example.org/", attachments=built["site"].parent / "attachments", naive=True)
     fast, slow = {p.relative_to(built["site"]) for p in _files(built["site"])}, {p.relative_to(naive) for p in _files(naive)}
     assert fast == slow
-    unordered = {Path("search/search_index.json"), Path("sitemap.xml"), Path("sitemap.xml.gz")}
+    unordered = {Path(f"{name}{suffix}") for name in ("search/search_index.json", "sitemap.xml") for suffix in ("", ".gz", ".br")}
     differing = [str(p) for p in fast - unordered if (built["site"] / p).read_bytes() != (naive / p).read_bytes()]
     assert differing == []
 

@@ -60,7 +60,9 @@ def once_field() -> Markup:
 
 def init_app(app) -> None:
     app.jinja_env.globals["once_field"] = once_field
-    admin = Admin(app, name="幸福家园 工作后台", url="/admin", theme=Bootstrap4Theme(swatch="default"),
+    app.jinja_env.globals["role_names"] = Role.NAMES
+    theme = Bootstrap4Theme(swatch="default", base_template="admin/xfjy_base.html")  # who is signed in, 退出登录
+    admin = Admin(app, name="幸福家园 工作后台", url="/admin", theme=theme,
                   index_view=Dashboard(name="工作台", url="/admin"), translations_path=str(TRANSLATIONS),
                   csp_nonce_generator=lambda: getattr(request, "csp_nonce", ""))
     for view, model, name in VIEWS:

@@ -13,9 +13,11 @@ from flask_admin.contrib.peewee import ModelView
 from flask_admin.contrib.peewee.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual
 from flask_admin.contrib.peewee.form import save_inline
+from flask_admin.model import typefmt
 from flask_admin.model.ajax import DEFAULT_PAGE_SIZE
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from peewee import ForeignKeyField, IntegerField, IntegrityError, Model
 from wtforms import HiddenField
 
@@ -128,10 +130,19 @@ class RoleGuard:
         return redirect(url_for("auth.login", next=request.full_path))
 
 
+def yes_no(view, value, name) -> Markup:
+    """A yes/no column says 是 or 否 (Flask-Admin's icon alone has an English title and no name for a screen reader)."""
+    icon = "fa-check-circle text-success" if value else "fa-minus-circle text-muted"
+    return Markup('<span class="fa {}" aria-hidden="true"></span> {}').format(icon, "是" if value else "否")
+
+
 class XfjyModelView(RoleGuard, ModelView):
     """Declarative grid over one model, confined to the signed-in user's area."""
 
     form_base_class = FlaskForm
+    list_template = "admin/xfjy_list.html"  # the grid scrolls in its own box on a phone
+    column_type_formatters = {**typefmt.BASE_FORMATTERS, bool: yes_no}
+    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, bool: yes_no}
     money_columns: tuple[str, ...] = ()
     can_view_details = True
     can_export = True

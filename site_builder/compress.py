@@ -1,0 +1,126 @@
+"""Precompressed copies of a built site's text files, written beside them: ``<file>.gz`` and ``<file>.br``.
+
+WhiteNoise (``serve.py``) and nginx's ``gzip_static``/``brotli_static`` (``deploy/nginx-site.conf``) send
+the smaller one a browser accepts, with ``Content-Encoding``; the browser gets the same bytes back, so a
+downloaded CSV is still the CSV. Nothing is compressed per request.
+
+Which files: text (``SUFFIXES``) of at least ``MIN_SIZE`` bytes, outside ``files/`` (receipts: PDF and
+images, sent as downloads), and only an encoding that saves at least 5 %. gzip is level 9 without a time
+stamp; Brotli is quality 11 for Material's fingerprinted assets (the same bytes in every build of one
+Material version, and cached by browsers for a year) and ``BROTLI_QUALITY`` for the rest, which changes
+with the data (quality 11 takes about 100 times as long). So the siblings depend on a file's bytes alone:
+a file unchanged since the previous release takes that release's siblings (hard links), and an
+incremental build equals a full one byte for byte.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import sys
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import brotli
+
+from .workers import in_workers
+
+SUFFIXES = frozenset({".html", ".css", ".js", ".json", ".jsonl", ".csv", ".xml", ".svg", ".txt"})
+SKIPPED = frozenset({"files"})  # top-level folders left as they are: the receipts
+MIN_SIZE = 1024
+BROTLI_QUALITY = 5
+ENCODINGS = (".gz", ".br")
+
+# Material's assets whose name holds a digest of their content (bundle.a5f9d56c.min.js,
+# workers/search.a7633da7.min.js, main.57a0d79d.min.css): a new version gets a new name, so they may be
+# cached for good (serve.py, deploy/nginx-site.conf). theme.no_cdn edits the bundle in place and keeps
+# its name: a change to what it rewrites reaches browsers with the next Material version only.
+FINGERPRINTED = re.compile(r"(?:^|/)assets/(?:javascripts|stylesheets)/(?:[\w-]+/)*[\w-]+\.[0-9a-f]{8}\.min\.(?:js|css)$")
+
+# What else the siblings' bytes depend on: a previous release compressed with other libraries is not reused.
+KEY = f"python {sys.version_info[0]}.{sys.version_info[1]}, zlib {zlib.ZLIB_RUNTIME_VERSION}, brotli {brotli.__version__}"
+
+
+@dataclass
+class Compressed:
+    written: int = 0      # siblings compressed in this build
+    linked: int = 0       # siblings hard-linked from the previous release
+    bytes_in: int = 0     # size of the files read to be compressed in this build
+    bytes_out: int = 0    # size of the siblings written
+
+
+def compress_site(out: Path, previous: Path | None = None, workers: int = 1) -> Compressed:
+    """Write the siblings of every file of ``out`` that gains from one, in ``workers`` processes. With
+    ``previous`` (a release compressed by this same code and ``KEY``), a file with the same bytes there
+    takes its siblings."""
+    files = list(_candidates(out))
+    count = max(1, min(workers, len(files) // 100))
+    if count == 1:
+        return _compress_files(out, previous, files)
+    parts = [files[i::count] for i in range(count)]  # interleaved: the large region files are side by side
+    done = in_workers(lambda part: _compress_files(out, previous, part), parts, before=_nothing, meanwhile=_nothing)
+    return Compressed(*(sum(getattr(d, name) for d in done) for name in ("written", "linked", "bytes_in", "bytes_out")))
+
+
+def _compress_files(out: Path, previous: Path | None, files: list[str]) -> Compressed:
+    done = Compressed()
+    for relative in files:
+        path = out / relative
+        missing = [suffix for suffix in ENCODINGS if not os.path.lexists(f"{path}{suffix}")]  # sitemap.xml.gz: the build's own
+        if previous is not None and _unchanged(path, previous / relative):
+            for suffix in list(missing):
+                try:
+                    os.link(f"{previous / relative}{suffix}", f"{path}{suffix}")
+                except FileNotFoundError:  # it did not pay then (or was never made): decided again below
+                    continue
+                missing.remove(suffix)
+                done.linked += 1
+        if missing:
+            data = path.read_bytes()
+            done.bytes_in += len(data)
+            for suffix in missing:
+                packed = _compress(data, suffix, FINGERPRINTED.search(relative) is not None)
+                if len(packed) <= 0.95 * len(data):
+                    Path(f"{path}{suffix}").write_bytes(packed)
+                    done.written += 1
+                    done.bytes_out += len(packed)
+    return done
+
+
+def _nothing() -> None:
+    pass
+
+
+def _candidates(out: Path):
+    """Relative paths (with ``/``) of the files worth compressing, in a stable order."""
+    for root, folders, names in os.walk(out):
+        folder = os.path.relpath(root, out)
+        if folder == ".":
+            folders[:] = [f for f in folders if f not in SKIPPED]
+            prefix = ""
+        else:
+            prefix = folder.replace(os.sep, "/") + "/"
+        folders.sort()
+        for name in sorted(names):
+            if os.path.splitext(name)[1] in SUFFIXES:
+                path = os.path.join(root, name)
+                if not os.path.islink(path) and os.path.getsize(path) >= MIN_SIZE:
+                    yield prefix + name
+
+
+def _unchanged(path: Path, before: Path) -> bool:
+    """The same file (hard-linked from the previous release) or the same bytes."""
+    try:
+        old, new = os.stat(before), os.stat(path)
+    except FileNotFoundError:
+        return False
+    if old.st_ino == new.st_ino and old.st_dev == new.st_dev:
+        return True
+    return old.st_size == new.st_size and before.read_bytes() == path.read_bytes()
+
+
+def _compress(data: bytes, suffix: str, fingerprinted: bool) -> bytes:
+    if suffix == ".gz":
+        return gzip.compress(data, compresslevel=9, mtime=0)
+    return brotli.compress(data, quality=11 if fingerprinted else BROTLI_QUALITY)

@@ -239,6 +239,13 @@ def test_login_does_not_redirect_off_site(app, db, target):
     assert not any(ord(c) < 32 for c in location), location
 
 
+def test_the_icon_is_served_to_anyone(app, db):
+    response = app.test_client().get("/favicon.ico")
+    data = response.get_data()
+    response.close()
+    assert response.status_code == 200 and data[:4] == b"\x00\x00\x01\x00"
+
+
 def test_logout_needs_a_post_with_token(app, db):
     person = Chain().users[Role.COUNTY]
     client = app.test_client()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import redirect, request, url_for
+from flask import redirect, request, send_file, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
@@ -19,6 +19,7 @@ from db.todo import todo_list
 from db.totals import totals
 from db.workflow import PROJECT
 from site_builder.charts import quota_chart
+from site_builder.theme import CONTENT
 
 from .grids import VIEWS
 from .imports import ImportView
@@ -74,3 +75,8 @@ def init_app(app) -> None:
     @app.route("/")
     def home():
         return redirect(url_for("admin.index"))
+
+    @app.route("/favicon.ico")
+    def favicon():
+        """The public site's icon: browsers ask every host for it, signed in or not."""
+        return send_file(CONTENT / "favicon.ico", mimetype="image/vnd.microsoft.icon", max_age=86400)

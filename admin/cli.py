@@ -1,7 +1,6 @@
 """The ``xfjy`` command: Flask's CLI with the project's commands. Failures exit non-zero with one line."""
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shutil
 import sqlite3
@@ -20,11 +19,14 @@ from waitress import create_server
 from waitress import serve as waitress_serve
 
 from db import areas, imports, ledger, matching, schema, users
+from db import audit_pack as packs
 from db import demo as demo_data
+from db.clock import parse_day
 from db.database import database, is_postgres
 from db.errors import DataImportError, XfjyError
 from db.models import User
 from db.money import format_fen, parse_fen
+from db.reports import build_report
 from site_builder import audit, history
 from site_builder import serve as site_server
 from site_builder.build import build
@@ -32,6 +34,8 @@ from site_builder.publish import publish as publish_site
 from site_builder.workers import default_workers
 
 from . import create_app
+from .reports import default_author, workbook_bytes
+from .views.workflow import render_print_form
 
 
 def _create_app():
@@ -150,14 +154,27 @@ def fund_pool(area_code: str, amount: str, source: str, on: str | None) -> None:
     """为慈善总会的配捐/以奖代补资金池入账（写明资金来源），余额可用于配捐规则。"""
     _connect()
     _require_schema()
-    try:
-        day = dt.date.fromisoformat(on) if on else None
-    except ValueError as exc:
-        raise XfjyError(f"日期「{on}」格式不正确，应如 2024-03-05") from exc
+    day = parse_day(on, "到账日期") if on else None
     area = areas.get_area(area_code)
     entry = matching.fund_pool(area, parse_fen(amount, allow_zero=False), source, on=day)
     click.echo(f"已入账 {format_fen(entry.amount)}（分录 #{entry.id}）：{entry.memo}；"
                f"资金池余额 {format_fen(ledger.balance(ledger.pool_account(area)))}")
+
+
+@cli.command("report")
+@click.option("--area", "area_code", required=True, help="统计区域的区划代码，如 150000（内蒙古自治区）")
+@click.option("--as-of", "as_of", required=True, help="统计截止日期 YYYY-MM-DD")
+@click.option("--from", "start", default=None, help="统计期间的起始日期 YYYY-MM-DD（默认自有记录起）")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="输出的 .xlsx 文件")
+@click.option("--by", default=None, help="生成人（默认当前系统用户）")
+@with_appcontext
+def report(area_code: str, as_of: str, start: str | None, out: Path, by: str | None) -> None:
+    """统计报表：区域内各级（盟市、旗县市区、乡镇、村社）截至某日的数字，写成 XLSX。"""
+    _connect()
+    _require_schema()
+    built = build_report(area_code, parse_day(as_of, "统计截止日期"), parse_day(start, "起始日期") if start else None)
+    out.write_bytes(workbook_bytes(built, by=by or default_author()))
+    click.echo(f"已生成统计报表 {out}：{built.name}，{'、'.join(f'{lv.name} {len(lv.rows)} 行' for lv in built.levels)}")
 
 
 @cli.command("backup")
@@ -184,6 +201,25 @@ def backup(dest: Path) -> None:
         target.close()
     os.replace(partial, dest)
     click.echo(f"已备份到 {dest}（{dest.stat().st_size:,} 字节）")
+
+
+@cli.command("audit-pack")
+@click.argument("project_code")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="输出的 zip 文件")
+@click.option("--as-of", "as_of", default=None, help="截至日期 YYYY-MM-DD（默认今天）")
+@with_appcontext
+def audit_pack(project_code: str, out: Path, as_of: str | None) -> None:
+    """生成一个项目的审计包（zip）：申报表、审核、捐赠、台账及公开历史、支出票据、公示、评估和核验程序。"""
+    _connect()
+    _require_schema()
+    day = parse_day(as_of, "截至日期") if as_of else None
+    pack = packs.build(packs.find_project(project_code), _attachments(), render_form=render_print_form, as_of=day)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".part")
+    partial.write_bytes(pack.data)
+    os.replace(partial, out)
+    click.echo(f"已生成审计包 {out}（{len(pack.data):,} 字节，{pack.files} 个文件，分录 {pack.entries} 条，"
+               f"票据/附件 {pack.receipts} 个）；解压后运行 python3 {pack.folder}/verify.py 核验")
 
 
 @cli.command("verify", with_appcontext=False)

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from contextlib import contextmanager
 from zoneinfo import ZoneInfo
+
+from .errors import XfjyError
 
 CHINA = ZoneInfo("Asia/Shanghai")
 _frozen: dt.datetime | None = (dt.datetime.fromisoformat(os.environ["XFJY_NOW"]).replace(microsecond=0)
@@ -35,3 +38,14 @@ def travel(moment: dt.datetime):
         yield
     finally:
         _frozen = previous
+
+
+def parse_day(text: str, what: str) -> dt.date:
+    """A date typed as YYYY-MM-DD, or a Chinese error naming the field."""
+    value = str(text).strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value, re.ASCII):
+            return dt.date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise XfjyError(f"{what}「{text}」不是有效日期，应如 2026-06-30")

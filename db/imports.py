@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from openpyxl import load_workbook
 from peewee import chunked
 
 from . import audit, donations, ledger
@@ -144,8 +145,6 @@ def _count_rows(data: bytes, part: zipfile.ZipInfo) -> int:
 
 
 def _xlsx_cells(data: bytes):
-    from openpyxl import load_workbook  # imported on first use: about 0.05 s every CLI start would pay
-
     if not data.startswith(b"PK\x03\x04"):
         raise DataImportError([Problem(None, None, "这不是有效的 XLSX 文件（可能是改了扩展名的其他文件）")])
     _check_archive(data)

@@ -7,6 +7,7 @@ XFJY_ALLOW_NO_PG=1 to deselect those runs on a machine without it.
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 
@@ -136,3 +137,19 @@ def expect_timeout():
     from .browser_support import TIMEOUT_MS
 
     expect.set_options(timeout=TIMEOUT_MS)
+
+
+@pytest.fixture(params=BACKENDS)
+def cli_url(request, tmp_path, monkeypatch, keep_proxy):
+    """DATABASE_URL of an empty database that a command opens itself (no test transaction around it);
+    instance files under tmp_path."""
+    monkeypatch.setenv("XFJY_INSTANCE", str(tmp_path / "instance"))
+    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "true")  # FlaskGroup sets it; restored afterwards
+    if request.param == "sqlite":
+        value = f"sqlite:///{tmp_path / 'data' / 'cli.sqlite3'}"
+        monkeypatch.setenv("DATABASE_URL", value)
+        yield value
+        return
+    with pg_schema(f"xfjy_cli_{os.getpid()}_{uuid.uuid4().hex[:8]}") as value:
+        monkeypatch.setenv("DATABASE_URL", value)
+        yield value

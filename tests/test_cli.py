@@ -14,7 +14,6 @@ import shutil
 import sqlite3
 import subprocess
 import types
-import uuid
 import warnings
 import zipfile
 from pathlib import Path
@@ -27,26 +26,11 @@ from admin.cli import cli
 from db import integrity
 from db.models import Area, Donation, Entry, ImportRun, User, Village
 
-from .backends import BACKENDS, bound, pg_schema
+from .backends import bound
 from .factories import HEADER, Chain, advance_to, csv_bytes, new_project
 
 # Whatever the commands bind, the proxy goes back to what it was (conftest's keep_proxy).
 pytestmark = pytest.mark.usefixtures("keep_proxy")
-
-
-@pytest.fixture(params=BACKENDS)
-def url(request, tmp_path, monkeypatch):
-    """DATABASE_URL of an empty database; instance files under tmp_path."""
-    monkeypatch.setenv("XFJY_INSTANCE", str(tmp_path / "instance"))
-    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "true")  # FlaskGroup sets it; restored afterwards
-    if request.param == "sqlite":
-        value = f"sqlite:///{tmp_path / 'data' / 'cli.sqlite3'}"
-        monkeypatch.setenv("DATABASE_URL", value)
-        yield value
-        return
-    with pg_schema(f"xfjy_cli_{os.getpid()}_{uuid.uuid4().hex[:8]}") as value:
-        monkeypatch.setenv("DATABASE_URL", value)
-        yield value
 
 
 def xfjy(*args: str):
@@ -69,18 +53,18 @@ def one_line_error(result) -> str:
     return errors[0]
 
 
-def counts(url: str) -> tuple[int, int, int]:
-    with bound(url):
+def counts(cli_url: str) -> tuple[int, int, int]:
+    with bound(cli_url):
         return Donation.select().count(), Entry.select().count(), ImportRun.select().count()
 
 
-def ready(url: str) -> None:
+def ready(cli_url: str) -> None:
     ok("init-db")
     ok("load-regions")
 
 
-def fundraising_project(url: str):
-    with bound(url):
+def fundraising_project(cli_url: str):
+    with bound(cli_url):
         chain = Chain()
         project = advance_to(new_project(chain), "fundraising", chain)
         return project.code
@@ -92,7 +76,7 @@ def write_csv(path, rows) -> None:
 
 # -- init-db, load-regions ------------------------------------------------------------------------
 
-def test_commands_before_init_db_tell_to_run_it(url, tmp_path):
+def test_commands_before_init_db_tell_to_run_it(cli_url, tmp_path):
     data = tmp_path / "d.csv"
     write_csv(data, [["T1", "P", "", "10", "2024-04-01", "是", ""]])
     for args in (["load-regions"], ["import-donations", data],
@@ -102,7 +86,7 @@ def test_commands_before_init_db_tell_to_run_it(url, tmp_path):
         assert "xfjy init-db" in line, (args, line)
 
 
-def test_init_db_then_load_regions(url):
+def test_init_db_then_load_regions(cli_url):
     first = ok("init-db")
     assert "数据库已就绪" in first.output
     assert "001_initial" in first.output and "002_append_only_ledger" in first.output
@@ -110,23 +94,23 @@ def test_init_db_then_load_regions(url):
     assert "无需迁移" in again.output
     loaded = ok("load-regions")
     assert "已载入" in loaded.output
-    with bound(url):
+    with bound(cli_url):
         areas = Area.select().count()
         assert Area.get(Area.code == "150121").name == "土默特左旗"
         assert Area.get(Area.code == "150000").level == 1
     ok("load-regions")  # refreshing is idempotent
-    with bound(url):
+    with bound(cli_url):
         assert Area.select().count() == areas
 
 
-def test_demo(url):
+def test_demo(cli_url):
     try:
         import db.demo as demo
     except Exception as exc:  # db/demo.py is being written alongside these tests
         pytest.skip(f"db.demo cannot be imported yet: {type(exc).__name__}: {exc}")
     if not callable(getattr(demo, "generate", None)):
         pytest.skip("db.demo has no generate() yet")
-    ready(url)
+    ready(cli_url)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ResourceWarning)
         result = xfjy("demo", "--villages", "30", "--donations", "600", "--seed", "3")
@@ -136,7 +120,7 @@ def test_demo(url):
         gc.collect()
     assert result.exit_code == 0, (result.output, result.exception)
     assert "演示数据已生成" in result.output
-    with bound(url):
+    with bound(cli_url):
         assert Village.select().count() == 30
         donations = Donation.select().count()
         assert 450 <= donations <= 750, donations
@@ -144,7 +128,7 @@ def test_demo(url):
         assert Entry.select().where(Entry.kind == "donation").count() >= donations
         assert integrity.integrity_problems() == []
     assert "空库" in refusal
-    with bound(url):
+    with bound(cli_url):
         assert Village.select().count() == 30
     leaks = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
     assert leaks == [], f"xfjy demo leaves files open: {leaks}"
@@ -152,17 +136,17 @@ def test_demo(url):
 
 # -- import-donations -----------------------------------------------------------------------------
 
-def test_import_donations_good_then_bad(url, tmp_path):
-    ready(url)
-    code = fundraising_project(url)
+def test_import_donations_good_then_bad(cli_url, tmp_path):
+    ready(cli_url)
+    code = fundraising_project(cli_url)
     good = tmp_path / "good.csv"
     write_csv(good, [["G-1", code, "张三", "100.50", "2024-04-01 10:00:00", "是", ""],
                      ["G-2", code, "李四", "20", "2024-04-02 10:00:00", "否", "加油"]])
-    before = counts(url)
+    before = counts(cli_url)
     result = ok("import-donations", good)
     assert "成功导入 2 条捐赠" in result.output
-    assert counts(url) == (before[0] + 2, before[1] + 2, before[2] + 1)
-    with bound(url):
+    assert counts(cli_url) == (before[0] + 2, before[1] + 2, before[2] + 1)
+    with bound(cli_url):
         assert Donation.get(Donation.txn_no == "G-1").amount == 10050
 
     again = ok("import-donations", good)
@@ -171,16 +155,16 @@ def test_import_donations_good_then_bad(url, tmp_path):
     bad = tmp_path / "bad.csv"
     write_csv(bad, [["B-1", code, "王五", "10", "2024-04-01 10:00:00", "是", ""],
                     ["B-2", code, "赵六", "12.345", "2024-04-01 10:00:00", "是", ""]])
-    before = counts(url)
+    before = counts(cli_url)
     line = one_line_error(xfjy("import-donations", bad))
     assert "第 3 行" in line and "「金额」列" in line and "未写入" in line
-    assert counts(url) == before
+    assert counts(cli_url) == before
 
 
-def test_import_damaged_xlsx_fails_with_one_line(url, tmp_path):
+def test_import_damaged_xlsx_fails_with_one_line(cli_url, tmp_path):
     """A damaged workbook is reported like any bad file, not with a traceback."""
-    ready(url)
-    code = fundraising_project(url)
+    ready(cli_url)
+    code = fundraising_project(cli_url)
     book = openpyxl.Workbook()
     book.active.append(HEADER)
     for i in range(20):
@@ -197,26 +181,26 @@ def test_import_damaged_xlsx_fails_with_one_line(url, tmp_path):
             zout.writestr(info.filename, body)
     damaged = tmp_path / "damaged.xlsx"
     damaged.write_bytes(out.getvalue())
-    before = counts(url)
+    before = counts(cli_url)
     line = one_line_error(xfjy("import-donations", damaged))
     assert "XLSX" in line
-    assert counts(url) == before
+    assert counts(cli_url) == before
 
 
-def test_import_missing_file_is_a_usage_error(url, tmp_path):
-    ready(url)
+def test_import_missing_file_is_a_usage_error(cli_url, tmp_path):
+    ready(cli_url)
     result = xfjy("import-donations", tmp_path / "nope.csv")
     assert result.exit_code == 2 and "nope.csv" in result.output
 
 
 # -- create-user ----------------------------------------------------------------------------------
 
-def test_create_user(url):
-    ready(url)
+def test_create_user(cli_url):
+    ready(cli_url)
     created = ok("create-user", "--username", "tzq", "--password", "s3cret-pass", "--role", "county",
                  "--area", "150121", "--name", "土左旗经办人")
     assert "已创建用户 tzq" in created.output
-    with bound(url):
+    with bound(cli_url):
         user = User.get(User.username == "tzq")
         assert (user.role, user.area.code, user.display_name) == ("county", "150121", "土左旗经办人")
         assert user.password_hash != "s3cret-pass"
@@ -238,7 +222,7 @@ def test_create_user(url):
     line = one_line_error(xfjy("create-user", "--username", "x3", "--password", "short", "--role", "county",
                                "--area", "150121"))
     assert "10" in line
-    with bound(url):
+    with bound(cli_url):
         assert User.select().count() == users
 
 
@@ -251,19 +235,19 @@ def _sqlite_counts(path) -> dict[str, int]:
         return {t: conn.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] for t in tables}
 
 
-def test_backup(url, tmp_path):
-    ready(url)
-    code = fundraising_project(url)
+def test_backup(cli_url, tmp_path):
+    ready(cli_url)
+    code = fundraising_project(cli_url)
     data = tmp_path / "d.csv"
     write_csv(data, [[f"K-{i}", code, "张三", "10", "2024-04-01 10:00:00", "是", ""] for i in range(5)])
     ok("import-donations", data)
     dest = tmp_path / "backups" / "xfjy-backup.bin"
 
-    if url.startswith("sqlite"):
+    if cli_url.startswith("sqlite"):
         result = ok("backup", dest)
         assert str(dest) in result.output
         assert not dest.with_name(dest.name + ".part").exists()
-        source = _sqlite_counts(url.split(":///", 1)[1])
+        source = _sqlite_counts(cli_url.split(":///", 1)[1])
         copy = _sqlite_counts(dest)
         assert copy == source
         assert copy["donation"] == 5 and copy["entry"] >= 5 and copy["area"] > 100
@@ -279,22 +263,22 @@ def test_backup(url, tmp_path):
     assert not dest.with_name(dest.name + ".part").exists()
     if shutil.which("pg_restore"):
         listing = subprocess.run(["pg_restore", "--list", str(dest)], capture_output=True, text=True, check=True)
-        schema = re.search(r"search_path%3D(\w+)", url).group(1)
+        schema = re.search(r"search_path%3D(\w+)", cli_url).group(1)
         for table in ("donation", "entry", "area", "project"):
             assert re.search(rf"TABLE DATA {schema} {table} ", listing.stdout), table
 
 
-def test_fund_pool_names_its_source_and_refuses_bad_input_without_writing(url):
-    ready(url)
+def test_fund_pool_names_its_source_and_refuses_bad_input_without_writing(cli_url):
+    ready(cli_url)
     result = ok("fund-pool", "--area", "150121", "--amount", "50,000.00", "--source", "本级配套资金",
                 "--on", "2024-03-05")
     assert "已入账 50,000.00 元" in result.output and "资金池余额 50,000.00 元" in result.output
-    with bound(url):
+    with bound(cli_url):
         entry = Entry.get(Entry.kind == "pool_funding")
         assert (entry.amount, entry.to_account.kind, entry.from_account.name, str(entry.booked_on)) == (
             5_000_000, "pool", "本级配套资金", "2024-03-05")
         assert entry.memo == "本级配套资金 注入 土默特左旗慈善总会配捐资金池"
-    before = counts(url)
+    before = counts(cli_url)
     for args, words in ((("--amount", "abc", "--source", "企业定向捐赠"), "金额"),
                         (("--amount", "100", "--source", "  "), "资金来源"),
                         (("--amount", "-5", "--source", "企业定向捐赠"), "")):
@@ -302,12 +286,12 @@ def test_fund_pool_names_its_source_and_refuses_bad_input_without_writing(url):
         assert words in line, line
     assert "不是慈善总会" in one_line_error(xfjy("fund-pool", "--area", "100000", "--amount", "1",
                                                "--source", "企业定向捐赠"))
-    assert counts(url) == before
+    assert counts(cli_url) == before
 
 
 # -- serve, make run: the site's address follows the port it is served on ---------------------------
 
-def test_serve_points_site_url_at_the_site_it_serves_unless_one_is_set(url, monkeypatch):
+def test_serve_points_site_url_at_the_site_it_serves_unless_one_is_set(cli_url, monkeypatch):
     """Issue 14, item 11: ``xfjy serve --site-port 8100`` links the dashboard (and 立即发布's posters) to
     :8100, not to the default :8000; an XFJY_SITE_URL that is set wins."""
     import admin.cli as command

@@ -24,6 +24,7 @@ from site_builder.theme import CONTENT
 from .grids import VIEWS
 from .imports import ImportView
 from .publish import PublishView
+from .reports import ReportView
 from .workflow import WorkflowView
 
 TRANSLATIONS = Path(__file__).parent.parent / "translations"  # what Flask-Admin's own catalogue lacks
@@ -70,6 +71,7 @@ def init_app(app) -> None:
         admin.add_view(view(model, name=name, endpoint=model._meta.table_name))
     admin.add_view(WorkflowView(name="办理", endpoint="workflow"))
     admin.add_view(ImportView(name="导入", endpoint="imports"))
+    admin.add_view(ReportView(name="报表", endpoint="reports"))
     admin.add_view(PublishView(name="发布网站", endpoint="publish"))
 
     @app.route("/")

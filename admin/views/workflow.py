@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
-from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_admin import BaseView, expose
 from flask_login import current_user
 from markupsafe import Markup
@@ -11,9 +12,11 @@ from markupsafe import Markup
 from db import (
     areas,
     attachments,
+    audit_pack,
     deadlines,
     disbursement,
     disclosures,
+    forms,
     funds,
     ledger,
     matching,
@@ -57,6 +60,11 @@ def _date(value: str, name: str) -> dt.date:
         return dt.date.fromisoformat(value.strip())
     except (AttributeError, ValueError) as exc:
         raise XfjyError(f"{name}格式不正确，应为 2024-03-05") from exc
+
+
+def render_print_form(project: Project, as_of: dt.date | None = None) -> str:
+    """The 附件2 form as 打印申报表 shows it; the audit pack (``xfjy audit-pack``) holds the same page."""
+    return render_template("admin/print_form.html", **forms.print_form_context(project, as_of))
 
 
 class WorkflowView(BaseView):
@@ -118,6 +126,7 @@ class WorkflowView(BaseView):
             warnings=workflow.check_project(project), today=today(),
             calendar=deadlines.project_calendar(project), status_labels=deadlines.STATUS_LABELS,
             can_disclose=disclosures.may_publish(current_user, project),
+            can_audit=audit_pack.may_download(current_user),
         )
 
     @expose("/project/<int:project_id>/step", methods=("POST",))
@@ -221,16 +230,16 @@ class WorkflowView(BaseView):
 
     @expose("/project/<int:project_id>/print")
     def print_form(self, project_id):
+        return render_print_form(self._get(Project, project_id))
+
+    @expose("/project/<int:project_id>/audit-pack")
+    def audit_pack(self, project_id):
         project = self._get(Project, project_id)
-        reviews = {r.action + ":" + r.from_state: r for r in project.reviews.order_by(project.reviews.model.at)}
-        blocks = [
-            ("街道审核意见", reviews.get("approve:township_review")),
-            ("旗县市区慈善总会审核意见", reviews.get("approve:county_review")),
-            ("盟市慈善总会审核意见", reviews.get("approve:prefecture_filing")),
-            ("自治区慈善总会审批意见", reviews.get("approve:region_approval")),
-        ]
-        return self.render("admin/print_form.html", project=project, blocks=blocks, fmt=format_fen,
-                           prefecture=project.village.area.prefecture)
+        if not audit_pack.may_download(current_user):
+            abort(403)
+        pack = audit_pack.build_for(current_user, project, self._root(), render_form=render_print_form)
+        return send_file(io.BytesIO(pack.data), mimetype="application/zip", as_attachment=True,
+                         download_name=f"{pack.folder}.zip", max_age=0)
 
     # -- village --------------------------------------------------------------------------------
     @expose("/village/<int:village_id>")

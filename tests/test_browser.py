@@ -16,11 +16,15 @@ import io
 import json
 import os
 import re
+import subprocess
+import sys
 import uuid
+import zipfile
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from db.clock import now
@@ -259,6 +263,35 @@ MEASURE = r"""() => {
     return text.length >= 2 && text.length <= 6 && !/\s/.test(text) && lines(c) > 1; }).map(c => c.textContent.trim());
   return {width: document.documentElement.scrollWidth, unpadded, broken};
 }"""
+
+
+def test_a_county_user_downloads_a_report_and_an_audit_pack(page, site, tmp_path):
+    """报表 → an XLSX of the county as of today; the project page's 下载审计包 → a zip whose own verify.py
+    passes when run on the extracted pack."""
+    login(page, site)
+    page.goto(f"{site.url}/admin/reports/")
+    expect(page.locator("h1")).to_contain_text("统计报表")
+    screenshot(page, site.backend, "11-reports")
+    with page.expect_download() as report:
+        page.get_by_role("button", name="下载报表（XLSX）").click()
+    saved = tmp_path / report.value.suggested_filename
+    report.value.save_as(saved)
+    book = load_workbook(saved)
+    assert book.sheetnames[0] == "封面" and len(book.sheetnames) > 1
+    assert any(site.county in str(cell.value) for row in book["封面"].iter_rows() for cell in row if cell.value)
+
+    page.goto(f"{site.url}/admin/workflow/project/{site.fundraising_id}")
+    with page.expect_download() as pack:
+        page.locator("#audit-pack").click()
+    archive = tmp_path / pack.value.suggested_filename
+    pack.value.save_as(archive)
+    with zipfile.ZipFile(archive) as zipped:
+        zipped.extractall(tmp_path / "pack")
+        folder = zipped.namelist()[0].split("/")[0]
+    assert site.fundraising_code in folder
+    checked = subprocess.run([sys.executable, str(tmp_path / "pack" / folder / "verify.py")], capture_output=True,
+                             text=True, timeout=60)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 @pytest.mark.parametrize("width", [PHONE, LAPTOP])

@@ -11,6 +11,7 @@ from limits import parse, storage, strategies
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
+from db import audit
 from db.errors import XfjyError
 from db.users import authenticate, user_for_session
 
@@ -85,6 +86,12 @@ def init_app(app) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     app.register_blueprint(bp)
+
+    @app.before_request
+    def _log_views():
+        """Every page an auditor opens is kept in 操作日志 (``db.audit.record_view``)."""
+        if request.method == "GET" and current_user.is_authenticated and not (request.endpoint or "").endswith("static"):
+            audit.record_view(current_user, request.full_path.rstrip("?"))
 
     @app.context_processor
     def _user():

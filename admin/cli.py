@@ -18,7 +18,7 @@ from peewee import DatabaseError
 from waitress import create_server
 from waitress import serve as waitress_serve
 
-from db import areas, imports, ledger, matching, schema, users
+from db import areas, imports, ledger, matching, reminders, schema, users
 from db import audit_pack as packs
 from db import demo as demo_data
 from db.clock import parse_day
@@ -33,7 +33,7 @@ from site_builder.build import build
 from site_builder.publish import publish as publish_site
 from site_builder.workers import default_workers
 
-from . import create_app
+from . import create_app, mail
 from .reports import default_author, workbook_bytes
 from .views.workflow import render_print_form
 
@@ -132,7 +132,7 @@ def import_villages(file: Path) -> None:
 @cli.command("create-user")
 @click.option("--username", required=True)
 @click.option("--password", required=True)
-@click.option("--role", required=True, type=click.Choice(["village", "township", "county", "prefecture", "region", "admin"]))
+@click.option("--role", required=True, type=click.Choice(list(users.ROLE_AREA_LEVELS)))
 @click.option("--area", "area_code", required=True, help="所辖区域的区划代码，如 150121（土默特左旗）")
 @click.option("--name", "display_name", default="", help="姓名")
 @with_appcontext
@@ -289,6 +289,38 @@ def publish(wait: bool, base_url: str | None, workers: int | None, full: bool, a
                            wait=wait, requested_by=requested_by or "命令行", workers=workers or default_workers(),
                            full=full, area=area, progress=lambda pct: bar.update(max(0, pct - bar.pos)))
     click.echo(f"公示网站已发布到 {site}：页面 {run.pages}，数据与附件文件 {run.files}，用时 {run.seconds:.1f} 秒")
+
+
+@cli.command("remind")
+@click.option("--dry-run", is_flag=True, help="只打印每人的待办提醒，不发送（不需要邮件服务器）")
+@click.option("--on", "on", default=None, help="按这一天计算待办 YYYY-MM-DD（默认今天）")
+@with_appcontext
+def remind(dry_run: bool, on: str | None) -> None:
+    """给每位有待办的用户发送当天的待办提醒邮件（审核、待拨付、7 天内须公示和已逾期的公示）；每晚发布后运行。"""
+    config = mail.MailConfig.from_app(current_app.config)
+    if config is None and not dry_run:
+        click.echo("未配置 MAIL_SERVER，未发送提醒")
+        return
+    _connect()
+    _require_schema()
+    day = parse_day(on, "日期") if on else None
+    links = mail.Links(current_app._get_current_object())
+    people = User.select().where(User.active == True).order_by(User.id)  # noqa: E712
+    digests = ((reminders.digest_for(user, day), mail.user_address(user)) for user in people)
+    if dry_run:
+        shown = 0
+        for digest, address in digests:
+            if not digest.empty:
+                click.echo(mail.preview(digest, address, links) + "-" * 40)
+                shown += 1
+        click.echo(f"试运行：{shown} 人有待办，未发送邮件")
+        return
+    outcome = mail.send_digests(digests, config, links, echo=lambda line: click.echo(line, err=True))
+    skipped = outcome.no_address + outcome.nothing
+    click.echo(f"待办提醒：已发送 {outcome.sent} 封，失败 {len(outcome.failed)} 封；"
+               f"跳过 {skipped} 人（无邮箱地址 {outcome.no_address} 人，无待办 {outcome.nothing} 人）")
+    if outcome.failed:
+        raise SystemExit(1)
 
 
 @cli.command("serve")

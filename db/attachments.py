@@ -11,6 +11,7 @@ from PIL import Image
 
 from . import audit
 from .errors import AttachmentError
+from .jurisdiction import require_write
 from .models import Attachment
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -72,6 +73,7 @@ def path_for(root: os.PathLike, sha256: str) -> Path:
 def store(root: os.PathLike, data: bytes, filename: str, *, expenditure=None, disclosure=None,
           fund_spending=None, actor=None, published: bool = True) -> Attachment:
     """Write the bytes (once per content, images encoded again) and record the attachment."""
+    require_write(actor)
     mime = sniff(data, filename)
     if mime != "application/pdf":
         data = clean_image(data, mime)

@@ -7,7 +7,8 @@ import json
 from peewee import Model
 from playhouse.shortcuts import model_to_dict
 
-from .errors import XfjyError
+from .errors import JurisdictionError, XfjyError
+from .jurisdiction import READ_ONLY, logs_views, may_record
 from .models import AuditLog
 
 PRIVATE_FIELDS = frozenset({"password_hash"})
@@ -34,7 +35,12 @@ def _plain(value):
 
 def record(user, action: str, obj: Model | None = None, *, table: str = "", object_id=None,
            before: dict | None = None, after: dict | None = None, summary: str = "") -> AuditLog:
-    """Write one audit row. ``after`` defaults to the object's current values."""
+    """Write one audit row. ``after`` defaults to the object's current values.
+
+    A read-only user (auditor, supervisor) causes only the actions ``jurisdiction.may_record`` allows:
+    any other write it reached is refused here, and rolled back with the transaction it ran in."""
+    if user is not None and getattr(user, "role", None) is not None and not may_record(user, action):
+        raise JurisdictionError(READ_ONLY)
     if obj is not None:
         table = table or obj._meta.table_name
         object_id = object_id if object_id is not None else obj._pk
@@ -73,3 +79,9 @@ def check_unchanged(obj: Model, seen: int) -> None:
     if last is not None and last.id > seen:
         who = last.username or "其他用户"
         raise XfjyError(f"该记录已由 {who} 于 {last.at:%m-%d %H:%M} 修改，您的修改未保存；请刷新页面，看过最新内容后再改")
+
+
+def record_view(user, path: str) -> None:
+    """Keep a page an auditor opened (``jurisdiction.logs_views``); nothing for anyone else."""
+    if logs_views(user):
+        record(user, "view", table="page", object_id=path[:64], summary=f"{user.username} 查看 {path}")

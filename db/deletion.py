@@ -12,6 +12,7 @@ from .models import (
     FundSpending,
     MatchingRule,
     Project,
+    SupervisionOpinion,
     User,
     Village,
     Volunteer,
@@ -37,6 +38,8 @@ def deletion_blocker(obj) -> str | None:
             return "该项目已有捐赠或资金往来，不能删除"
         if obj.state != "draft" or obj.reviews.exists():
             return "已提交审核的项目不能删除，可退回修改"
+        if obj.opinions.exists():
+            return "该项目已有监管会监督意见（须保留），不能删除"
         return None
     if isinstance(obj, FundSpending):
         return "已入账的互助基金支出不能删除，更正请使用冲正"
@@ -46,6 +49,8 @@ def deletion_blocker(obj) -> str | None:
         return "该规则已有配捐记录，不能删除，可停用" if obj.entries.exists() else None
     if isinstance(obj, Disclosure):
         return "公示发布后不能删除，如有错误请发布更正"
+    if isinstance(obj, SupervisionOpinion):
+        return "监督意见提交后不能删除，如有错误请提交新的意见更正"
     if isinstance(obj, Evaluation):
         return "已结项项目的验收评估（决策记录须保留）不能删除" if obj.project.state == "closed" else None
     if isinstance(obj, Volunteer):

@@ -13,7 +13,7 @@ from peewee import fn
 from .areas import FEDERATION_LEVELS, ancestors, federation_name
 from .database import write_transaction
 from .errors import LedgerError, TransitionError
-from .jurisdiction import covers, holds_every_village, scoped
+from .jurisdiction import covers, holds_every_village, may_write, require_write, scoped
 from .ledger import (
     NATION_CODE,
     balance,
@@ -100,7 +100,7 @@ def _acts_for(actor, area: Area, project: Project) -> bool:
     """The sender of a hop is that level's federation; the region records 中华慈善总会's hop."""
     if actor is None:
         return True
-    if actor.role in (Role.ADMIN, Role.VILLAGE, Role.TOWNSHIP) or not covers(actor, project.village.area):
+    if actor.role in (Role.ADMIN, Role.VILLAGE, Role.TOWNSHIP) or not may_write(actor) or not covers(actor, project.village.area):
         return False
     if area.code == NATION_CODE:
         return actor.role == Role.REGION
@@ -113,6 +113,7 @@ def disburse(project: Project, actor, expected: int | None = None, on: dt.date |
 
     ``expected`` and ``source`` (an account id) are what the user previewed: the hop is posted only if
     it is still that hop, so a form submitted twice posts once."""
+    require_write(actor)
     with write_transaction():
         project = lock_project(project.id)
         try:

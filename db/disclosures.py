@@ -7,14 +7,14 @@ from . import audit
 from .clock import today
 from .database import write_transaction
 from .errors import XfjyError
-from .jurisdiction import covers
+from .jurisdiction import covers, may_write, require_write
 from .models import Disclosure, Project, Role
 from .workflow import PUBLISHED_STATES
 
 
 def may_publish(actor, project: Project) -> bool:
     """Anyone working in the project's area discloses once it is published; the system admin does not."""
-    return project.state in PUBLISHED_STATES and actor.role != Role.ADMIN
+    return project.state in PUBLISHED_STATES and actor.role != Role.ADMIN and may_write(actor)
 
 
 def _check(project: Project, actor, title: str) -> None:
@@ -30,6 +30,7 @@ def _check(project: Project, actor, title: str) -> None:
 
 def publish(project: Project, title: str, body: str, *, period_start: dt.date | None = None,
             period_end: dt.date | None = None, published_on: dt.date | None = None, actor=None) -> Disclosure:
+    require_write(actor)
     _check(project, actor, title)
     if period_start and period_end and period_end < period_start:
         raise XfjyError("公示期间的结束日期早于开始日期")
@@ -43,6 +44,7 @@ def publish(project: Project, title: str, body: str, *, period_start: dt.date | 
 def correct(original: Disclosure, body: str, note: str, *, title: str | None = None, actor=None,
             published_on: dt.date | None = None) -> Disclosure:
     """Publish a corrected version beside the original; the original stays as it was."""
+    require_write(actor)
     _check(original.project, actor, title or original.title)
     if not note.strip():
         raise XfjyError("更正必须填写更正说明")

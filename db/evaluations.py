@@ -5,7 +5,7 @@ import datetime as dt
 
 from . import audit
 from .errors import XfjyError
-from .jurisdiction import covers
+from .jurisdiction import covers, require_write
 from .models import Evaluation, Level, Project, Role
 from .workflow import EVALUABLE_STATES
 
@@ -13,6 +13,7 @@ from .workflow import EVALUABLE_STATES
 def record_evaluation(project: Project, *, result: str, evaluated_on: dt.date, unit: str = "", evaluator: str = "",
                       score: int | None = None, notes: str = "", actor=None) -> Evaluation:
     """Evaluations are made by a federation (旗县市区 and above) over the project's area."""
+    require_write(actor)
     check_evaluation(project, result, score, actor)
     evaluation = Evaluation.create(project=project, result=result, evaluated_on=evaluated_on,
                                    unit=unit or getattr(actor, "unit", ""), evaluator=evaluator or str(actor or ""),
@@ -23,6 +24,7 @@ def record_evaluation(project: Project, *, result: str, evaluated_on: dt.date, u
 
 def check_evaluation(project: Project, result: str, score: int | None, actor) -> None:
     """What any evaluation must satisfy, from the grid or from code."""
+    require_write(actor)
     if actor is not None and (actor.role == Role.ADMIN or actor.level > Level.COUNTY
                               or not covers(actor, project.village.area)):
         raise XfjyError("验收评估由旗县市区及以上慈善总会办理")

@@ -18,6 +18,7 @@ from .models import (
     FundSpending,
     ProjectReview,
     ServiceRecord,
+    SupervisionOpinion,
     SupervisoryMember,
     Volunteer,
 )
@@ -51,6 +52,8 @@ def fingerprints(snap: Snapshot) -> dict[int, str]:
         ProjectReview.select(ProjectReview.project, fn.COUNT(ProjectReview.id), fn.MAX(ProjectReview.id))
         .group_by(ProjectReview.project),
         Evaluation.select(Evaluation.project, fn.COUNT(Evaluation.id), fn.MAX(Evaluation.id)).group_by(Evaluation.project),
+        SupervisionOpinion.select(SupervisionOpinion.project, fn.COUNT(SupervisionOpinion.id), fn.MAX(SupervisionOpinion.id))
+        .where(SupervisionOpinion.public).group_by(SupervisionOpinion.project),
     ]
     for index, query in enumerate(queries):
         for row in raw_rows(query):

@@ -13,7 +13,7 @@ from typing import NamedTuple
 from . import audit, ledger
 from .database import write_transaction
 from .errors import XfjyError
-from .jurisdiction import covers
+from .jurisdiction import covers, require_write
 from .models import Entry, FundSpending, Role, SupervisoryMember, Village
 
 SOURCES = {  # what flowed into the fund, by the entry that moved it
@@ -55,6 +55,7 @@ def spend(village: Village, *, spent_on: dt.date, item: str, payee: str, amount:
           approved_on: dt.date, voucher_no: str = "", actor=None) -> FundSpending:
     """Pay out of the fund: fund account → payee, refused beyond its balance. A voucher number is used
     once per fund, so the same form submitted twice pays once."""
+    require_write(actor)
     if village.fund_established_on is None:
         raise XfjyError(f"{village.full_name}尚未设立互助基金")
     if not may_spend(village, actor):

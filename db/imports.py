@@ -25,7 +25,7 @@ from .bulk import insert_rows
 from .clock import now
 from .database import write_transaction
 from .errors import DataImportError, MoneyError, Problem
-from .jurisdiction import covers
+from .jurisdiction import covers, require_write
 from .models import Area, Donation, ImportRun, Level, Project, Village
 from .money import parse_fen
 from .totals import advance_tally
@@ -244,6 +244,7 @@ def _formula_cells(number: int, cells: dict[str, str]) -> list[Problem]:
 
 def preview_donations(data: bytes, filename: str, actor=None, progress=None) -> DonationPreview:
     """Check every cell without writing anything. ``progress(done, total)`` is called as rows are read."""
+    require_write(actor)
     preview = DonationPreview(filename, hashlib.sha256(data).hexdigest())
     table = _table_for(preview, data, filename, REQUIRED_COLUMNS, DONATION_COLUMNS)
     if table is None:
@@ -394,6 +395,7 @@ def import_donations(data: bytes, filename: str, actor=None, progress=None) -> I
 
 
 def commit_donations(preview: DonationPreview, actor=None) -> ImportResult:
+    require_write(actor)
     if not preview.rows:
         return ImportResult(0, preview.already, None)
     with write_transaction():
@@ -452,6 +454,7 @@ class VillagePreview:
 
 def preview_villages(data: bytes, filename: str, actor=None) -> VillagePreview:
     """Check a village list (村社代码 = 12-digit 统计用区划代码 under a real 旗县市区) without writing."""
+    require_write(actor)
     preview = VillagePreview(filename, hashlib.sha256(data).hexdigest())
     table = _table_for(preview, data, filename, VILLAGE_REQUIRED, VILLAGE_COLUMNS)
     if table is None:
@@ -521,6 +524,7 @@ def preview_villages(data: bytes, filename: str, actor=None) -> VillagePreview:
 
 def import_villages(data: bytes, filename: str, actor=None) -> ImportResult:
     """Register every new village (and new township) in one transaction, or nothing."""
+    require_write(actor)
     with write_transaction():
         ledger.hold_ledger()  # one import at a time: the second sees the first one's villages
         preview = preview_villages(data, filename, actor)

@@ -22,6 +22,7 @@ from .models import (
     ProjectReview,
     Role,
     ServiceRecord,
+    SupervisionOpinion,
     SupervisoryMember,
     User,
     Village,
@@ -36,6 +37,7 @@ _PARENTS = {
     Expenditure: ("project", Project),
     FundSpending: ("village", Village),
     Disclosure: ("project", Project),
+    SupervisionOpinion: ("project", Project),
     Evaluation: ("project", Project),
     ProjectReview: ("project", Project),
     AdmissionStep: ("village", Village),
@@ -56,6 +58,36 @@ def covers(actor, area: Area) -> bool:
     return sees_everything(actor) or area.path.startswith(actor.area.path)
 
 
+READ_ONLY = "审计/检查人员和监管会成员只能查看，不能新建、修改或删除任何记录"
+
+# What a read-only role may still write: its own sign-ins, the log of what it looked at, and, for a
+# 监管会成员, its 监督意见.
+_READ_ONLY_ACTIONS = {Role.AUDITOR: frozenset({"login", "login_failed", "view", "export"}),
+                      Role.SUPERVISOR: frozenset({"login", "login_failed", "view", "opinion"})}
+
+
+def may_write(actor) -> bool:
+    """False for the read-only roles (auditor, supervisor): every domain write asks this
+    (``require_write``), and the admin's buttons and grids ask the same."""
+    return actor is None or actor.role not in Role.READ_ONLY
+
+
+def require_write(actor) -> None:
+    if not may_write(actor):
+        raise JurisdictionError(READ_ONLY)
+
+
+def may_record(actor, action: str) -> bool:
+    """Whether ``actor`` may cause an audited ``action``: the backstop below every write, since every
+    write is audited in its own transaction (``db.audit.record``)."""
+    return may_write(actor) or action in _READ_ONLY_ACTIONS.get(actor.role, ())
+
+
+def logs_views(actor) -> bool:
+    """An auditor's every page view is kept in the audit log."""
+    return actor is not None and actor.role == Role.AUDITOR
+
+
 def require(actor, area: Area, what: str = "该记录") -> None:
     if not covers(actor, area):
         raise JurisdictionError(f"{what}不在您的管辖范围内")
@@ -63,7 +95,7 @@ def require(actor, area: Area, what: str = "该记录") -> None:
 
 # Models whose every row hangs below a village: an actor whose area holds every village sees them all.
 _BELOW_VILLAGES = (Village, Project, Donation, Expenditure, FundSpending, Disclosure, Evaluation, ProjectReview, AdmissionStep,
-                   SupervisoryMember, Volunteer, ServiceRecord)
+                   SupervisoryMember, Volunteer, ServiceRecord, SupervisionOpinion)
 
 
 def scoped(query: ModelSelect, actor) -> ModelSelect:

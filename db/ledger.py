@@ -17,7 +17,7 @@ from .bulk import insert_rows
 from .clock import now
 from .database import database, is_postgres, write_transaction
 from .errors import LedgerError
-from .jurisdiction import covers
+from .jurisdiction import covers, may_write, require_write
 from .models import Account, Area, Donation, Entry, Project, Role, Village
 from .money import format_fen
 
@@ -165,6 +165,7 @@ def post(kind: str, source: Account, target: Account, amount: int, *, actor=None
          donation=None, expenditure=None, rule=None, reverses=None, reason: str = "", memo: str = "",
          booked_on: dt.date | None = None) -> Entry:
     """Post one entry. Refuses non-integer or non-positive amounts and overdrafts."""
+    require_write(actor)
     if kind not in Entry.KINDS:
         raise LedgerError(f"未知的分录类型 {kind}")
     if not isinstance(amount, int) or isinstance(amount, bool):
@@ -210,6 +211,7 @@ def describe(acct: Account) -> str:
 
 def reverse(entry: Entry, reason: str, actor=None) -> Entry:
     """Cancel an entry by a new one in the opposite direction; the original stays as it was."""
+    require_write(actor)
     if not reason or not reason.strip():
         raise LedgerError("冲正必须填写原因")
     if entry.reverses_id is not None:
@@ -235,7 +237,7 @@ SPENDING_KINDS = ("expenditure", "fund_spending")
 def may_reverse(actor, kind: str | None = None) -> bool:
     """Federations reverse entries within their area; a village only its own spending (``kind`` None:
     whether the actor may reverse anything at all)."""
-    if actor.role in (Role.ADMIN, Role.TOWNSHIP):
+    if actor.role in (Role.ADMIN, Role.TOWNSHIP) or not may_write(actor):
         return False
     return actor.role != Role.VILLAGE or kind is None or kind in SPENDING_KINDS
 
@@ -257,6 +259,7 @@ def post_many(rows: list[dict], actor=None, check: bool = True) -> int:
     ``project``, ``donation``, ``expenditure``, ``rule``, ``memo``, ``booked_on``, ``posted_at``.
     Balances of internal accounts are checked as they would run, entry by entry.
     """
+    require_write(actor)
     if not rows:
         return 0
     stamp, user_id = now(), (actor.id if actor is not None and getattr(actor, "id", None) else None)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from .areas import federation_name, is_federation
 from .database import write_transaction
 from .errors import LedgerError
-from .jurisdiction import covers
+from .jurisdiction import covers, may_write, require_write
 from .ledger import balance, fund_account, lock_account, pool_account, post, project_account, signed_sum, sponsor_account
 from .models import Area, Entry, MatchingRule, Project, Role
 from .money import format_fen
@@ -63,7 +63,7 @@ def matching_preview(rule: MatchingRule, project: Project) -> MatchingPreview:
 
 def rules_of(actor):
     """The active rules the actor's own federation pays out (the system admin has none)."""
-    if actor.role == Role.ADMIN:
+    if actor.role == Role.ADMIN or not may_write(actor):
         return MatchingRule.select().where(False)
     return MatchingRule.select().where((MatchingRule.area == actor.area_id) & MatchingRule.active)
 
@@ -87,6 +87,7 @@ def check_rule(rule: MatchingRule, actor=None) -> None:
 
 def post_matching(rule: MatchingRule, project: Project, actor, expected: int | None = None) -> Entry:
     """Post what the preview showed. ``expected`` guards against the numbers moving in between."""
+    require_write(actor)
     if actor is not None and (actor.role == Role.ADMIN or actor.area_id != rule.area_id):  # as rules_of
         raise LedgerError(f"{MatchingRule.KINDS[rule.kind]}只能由{rule.area.name}慈善总会办理")
     with write_transaction():
@@ -107,6 +108,7 @@ POOL_SOURCES = ("本级配套资金", "企业定向捐赠", "社会组织捐赠"
 def fund_pool(area: Area, amount: int, sponsor: str, actor=None, on: dt.date | None = None) -> Entry:
     """Money a federation puts into its 配捐 / 以奖代补 pool, with its source named (本级配套资金,
     企业定向捐赠, …): the open data's ledger shows each such entry."""
+    require_write(actor)
     sponsor = " ".join((sponsor or "").split())
     if not sponsor:
         raise LedgerError("请填写资金来源，如 本级配套资金、企业定向捐赠（可写明企业名称）")

@@ -38,11 +38,14 @@ class Role:
     VILLAGE, TOWNSHIP, COUNTY, PREFECTURE, REGION, ADMIN = (
         "village", "township", "county", "prefecture", "region", "admin",
     )
+    AUDITOR, SUPERVISOR = "auditor", "supervisor"  # read-only: they act at the level of their area
     LEVELS = {VILLAGE: Level.VILLAGE, TOWNSHIP: Level.TOWNSHIP, COUNTY: Level.COUNTY,
               PREFECTURE: Level.PREFECTURE, REGION: Level.REGION, ADMIN: Level.NATION}
     NAMES = {VILLAGE: "村社", TOWNSHIP: "乡镇/街道", COUNTY: "旗县市区慈善总会",
-             PREFECTURE: "盟市慈善总会", REGION: "自治区慈善总会", ADMIN: "系统管理员"}
+             PREFECTURE: "盟市慈善总会", REGION: "自治区慈善总会", ADMIN: "系统管理员",
+             AUDITOR: "审计/检查人员", SUPERVISOR: "监管会成员"}
     ALL = tuple(NAMES)
+    READ_ONLY = (AUDITOR, SUPERVISOR)
 
 
 class BaseModel(Model):
@@ -129,7 +132,8 @@ class User(BaseModel):
 
     @property
     def level(self) -> int:
-        return Role.LEVELS[self.role]
+        """The level the user acts at; a read-only role (auditor, supervisor) sits at its area's."""
+        return Role.LEVELS[self.role] if self.role in Role.LEVELS else self.area.level
 
     # What a session library (Flask-Login) asks of a user.
     is_authenticated = True
@@ -319,6 +323,23 @@ class Disclosure(BaseModel):
     correction_note = TextField(default="")
     user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
     created_at = DateTimeField(default=now)
+
+
+class SupervisionOpinion(BaseModel):
+    """A 监督意见 of a 村社监管会 member on a project: dated, kept as written (no edit, no delete); a
+    correction is a new opinion that ``corrects`` the old one. ``public`` ones go on the village page."""
+
+    project = ForeignKeyField(Project, backref="opinions", on_delete="RESTRICT")
+    given_on = DateField()
+    text = TextField()
+    member_name = CharField(max_length=64)
+    public = BooleanField(default=False)
+    corrects = ForeignKeyField("self", null=True, backref="corrections", on_delete="RESTRICT")
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    created_at = DateTimeField(default=now)
+
+    class Meta:
+        table_name = "supervision_opinion"
 
 
 class Attachment(BaseModel):
@@ -549,7 +570,8 @@ class PublishRun(BaseModel):
 
 MODELS = [
     Area, Batch, Quota, User, Village, SupervisoryMember, Project, AdmissionStep, ProjectReview,
-    ImportRun, Donation, Expenditure, FundSpending, Disclosure, Attachment, Evaluation, Volunteer, ServiceRecord,
+    ImportRun, Donation, Expenditure, FundSpending, Disclosure, SupervisionOpinion, Attachment, Evaluation, Volunteer,
+    ServiceRecord,
     Account, MatchingRule, Entry, LedgerTally, ChainLink, AuditLog, Submission, Setting, PublishRun,
 ]
 

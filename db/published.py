@@ -229,6 +229,17 @@ class DisclosureRow:
 
 
 @dataclass
+class OpinionRow:
+    """A 监管会成员's 监督意见 marked 公开; ``corrects`` is the date of the opinion it corrects."""
+
+    project_id: int
+    given_on: dt.date
+    member_name: str
+    text: str
+    corrects: dt.date | None = None
+
+
+@dataclass
 class ReviewRow:
     project_id: int
     at: dt.datetime
@@ -262,6 +273,7 @@ class Details:
     updated_at: dt.datetime | None = None  # the village's latest change: its page's "更新于"
     supervisors: list[Member] = field(default_factory=list)
     fund_spending: list[SpendingRow] = field(default_factory=list)
+    opinions: list[OpinionRow] = field(default_factory=list)  # the public 监督意见, oldest first
 
     @cached_property
     def fund_flows(self) -> list[funds.Flow]:

@@ -9,7 +9,7 @@ from .clock import today
 from .database import write_transaction
 from .disbursement import project_accounts
 from .errors import LedgerError
-from .jurisdiction import covers
+from .jurisdiction import READ_ONLY, covers, may_write, require_write
 from .ledger import balance, balances, disbursed_from, fund_account, lock_account, post, project_account, special_account
 from .models import Entry, Level, Project, Role
 from .public import account_label
@@ -51,6 +51,8 @@ def settle_remaining(project: Project, actor=None, on: dt.date | None = None) ->
 def settle_refusal(project: Project, actor=None, on: dt.date | None = None) -> str:
     """Why the deadline settlement cannot be made now ("" when it can): a federation of the 旗县市区
     or above, once the fundraising period is over (at once when the target was missed)."""
+    if not may_write(actor):
+        return READ_ONLY
     if actor is not None and (actor.level > Level.COUNTY or actor.role == Role.ADMIN
                               or not covers(actor, project.village.area)):
         return "转入互助基金由旗县市区及以上慈善总会办理"
@@ -63,6 +65,7 @@ def settle_refusal(project: Project, actor=None, on: dt.date | None = None) -> s
 
 def settle_to_fund(project: Project, actor=None, on: dt.date | None = None) -> list[Entry]:
     """At the deadline: a missed target's money, or the part above a reached one, to the 互助基金."""
+    require_write(actor)
     refusal = settle_refusal(project, actor, on)
     if refusal:
         raise LedgerError(refusal)

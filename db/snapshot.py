@@ -38,6 +38,7 @@ from .models import (
     Project,
     ProjectReview,
     ServiceRecord,
+    SupervisionOpinion,
     SupervisoryMember,
     Village,
     Volunteer,
@@ -52,6 +53,7 @@ from .published import (
     Gift,
     Latest,
     Member,
+    OpinionRow,
     Place,
     ProjectInfo,
     Receipt,
@@ -182,6 +184,7 @@ def details(villages: list[VillageInfo]) -> dict[int, Details]:
         _donations(ids, village_of, result)
         _spending_and_disclosures(ids, village_of, result)
         _reviews(ids, village_of, result)
+        _opinions(ids, village_of, result)
     _updated(villages, ids, village_of, fund_village, result)
     return result
 
@@ -283,6 +286,19 @@ def _spending_and_disclosures(ids: list[int], village_of: dict[int, int], result
         latest.append(post)
     for post in sorted(latest, key=lambda d: (d.published_on, d.id), reverse=True):
         result[village_of[post.project_id]].disclosures.append(post)
+
+
+def _opinions(ids: list[int], village_of: dict[int, int], result: dict[int, Details]) -> None:
+    """The 监管会's 监督意见 its members marked 公开, each correction with the date of what it corrects."""
+    earlier = SupervisionOpinion.alias()
+    query = (SupervisionOpinion.select(SupervisionOpinion.project, SupervisionOpinion.given_on,
+                                       SupervisionOpinion.member_name, SupervisionOpinion.text, earlier.given_on)
+             .join(earlier, JOIN.LEFT_OUTER, on=(SupervisionOpinion.corrects == earlier.id))
+             .where(SupervisionOpinion.project.in_(ids) & SupervisionOpinion.public)
+             .order_by(SupervisionOpinion.given_on, SupervisionOpinion.id))
+    for pid, on, name, text, corrects in raw_rows(query):
+        result[village_of[pid]].opinions.append(OpinionRow(pid, _day(on), public_text(name), public_text(text),
+                                                           _day(corrects) if corrects else None))
 
 
 def _reviews(ids: list[int], village_of: dict[int, int], result: dict[int, Details]) -> None:

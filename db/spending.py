@@ -6,7 +6,7 @@ import datetime as dt
 from . import audit, ledger
 from .database import write_transaction
 from .errors import XfjyError
-from .jurisdiction import covers
+from .jurisdiction import covers, require_write
 from .models import Entry, Expenditure, Level, Project, Role
 from .workflow import SPENDING_STATES
 
@@ -21,6 +21,7 @@ def may_record(actor, project: Project) -> bool:
 def record_expenditure(project: Project, *, spent_on: dt.date, item: str, payee: str, amount: int,
                        voucher_no: str = "", approved_by: str = "", actor=None) -> Expenditure:
     """A line of spending: village project account → payee, refused beyond what the village holds."""
+    require_write(actor)
     if actor is not None and (actor.role not in RECORDERS or not covers(actor, project.village.area)):
         raise XfjyError("支出由本村社或旗县市区慈善总会登记")
     if project.state not in SPENDING_STATES:

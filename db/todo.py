@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from .clock import today
 from .deadlines import pending_for
 from .disbursement import waiting_hops
-from .jurisdiction import scoped
+from .jurisdiction import may_write, scoped
 from .models import Project, Role, Village
 from .workflow import ADMISSION, PROJECT
 
@@ -23,10 +23,20 @@ class Todo:
 
 def _waiting_states(machine, actor) -> tuple:
     """States whose next step is taken at the actor's level (approve, submit, file...)."""
-    if actor is None or actor.role == Role.ADMIN:
+    if actor is None or actor.role == Role.ADMIN or not may_write(actor):  # a read-only user takes no step
         return ()
     return tuple(sorted({s for (s, _), t in machine.transitions.items()
                          if t.level == actor.level and t.decision != "reject"}))
+
+
+def projects_waiting(actor):
+    """The projects within the actor's area whose next review step is the actor's (a query)."""
+    return scoped(Project.select(), actor).where(Project.state.in_(_waiting_states(PROJECT, actor)))
+
+
+def villages_waiting(actor):
+    """The villages within the actor's area whose next admission step is the actor's (a query)."""
+    return scoped(Village.select(), actor).where(Village.admission_state.in_(_waiting_states(ADMISSION, actor)))
 
 
 def todo_list(actor, on: dt.date | None = None) -> list[Todo]:
@@ -34,12 +44,10 @@ def todo_list(actor, on: dt.date | None = None) -> list[Todo]:
     items = []
     states = _waiting_states(PROJECT, actor)
     if states:
-        n = scoped(Project.select(), actor).where(Project.state.in_(states)).count()
-        items.append(Todo("等待我办理的项目", n, "project", states))
+        items.append(Todo("等待我办理的项目", projects_waiting(actor).count(), "project", states))
     states = _waiting_states(ADMISSION, actor)
     if states:
-        n = scoped(Village.select(), actor).where(Village.admission_state.in_(states)).count()
-        items.append(Todo("等待我办理的村社入选", n, "village", states))
+        items.append(Todo("等待我办理的村社入选", villages_waiting(actor).count(), "village", states))
     overdue = scoped(Project.select(), actor).where((Project.state == "fundraising") & (Project.ends_on < on))
     items.append(Todo("募集期限已过、待确认结果的项目", overdue.count(), "project", ("fundraising",)))
     unsettled = scoped(Project.select(), actor).where(Project.state == "target_missed")

@@ -19,6 +19,8 @@ ROLE_AREA_LEVELS = {
     Role.PREFECTURE: {Level.PREFECTURE},
     Role.REGION: {Level.REGION},
     Role.ADMIN: {Level.NATION, Level.REGION},
+    Role.AUDITOR: {Level.REGION, Level.PREFECTURE, Level.COUNTY},  # sees what that area's federation sees
+    Role.SUPERVISOR: {Level.VILLAGE},  # a member of that village's 监管会
 }
 
 
@@ -62,6 +64,10 @@ def default_unit(role: str, area) -> str:
         return f"{area.name}人民政府" if area.name.endswith(("镇", "乡", "苏木")) else f"{area.name}办事处"
     if role == Role.VILLAGE:
         return f"{area.name}委员会"
+    if role == Role.SUPERVISOR:
+        return f"{area.name}监管会"
+    if role == Role.AUDITOR:
+        return f"{area.name}审计/财政检查"
     return "系统管理"
 
 

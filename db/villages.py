@@ -9,7 +9,7 @@ from .areas import add_area, get_area
 from .clock import now, today
 from .database import write_transaction
 from .errors import XfjyError
-from .jurisdiction import covers
+from .jurisdiction import covers, require_write
 from .models import Area, Batch, Level, Project, Village
 from .workflow import check_project
 
@@ -47,6 +47,7 @@ def village_code_problem(code: str, township: Area | None) -> str | None:
 def register_new_village(township_code: str, code: str, name: str, *, actor=None, **fields) -> Village:
     """A village that is not yet in the area tree: its area under an existing 乡镇/街道, then its
     registration, in one transaction (the admin's 新建村社; the import does the same per row)."""
+    require_write(actor)
     township = Area.get_or_none(Area.code == (township_code or "").strip())
     if township is None or township.level != Level.TOWNSHIP:
         raise XfjyError(f"找不到乡镇/街道代码 {township_code}，请填写 9 位的乡镇/街道代码")
@@ -103,6 +104,7 @@ def create_project(village: Village, *, name: str, target: int, starts_on: dt.da
                    leader_name: str = "", leader_phone: str = "", code: str | None = None,
                    actor=None) -> tuple[Project, list[str]]:
     """Draft a project on the 附件2 form; returns it with the reviewers' warnings."""
+    require_write(actor)
     if actor is not None and not covers(actor, village.area):
         raise XfjyError(f"{village.full_name}不在您的管辖范围内")
     project = Project(

@@ -8,12 +8,13 @@ from peewee import fn
 
 from . import audit
 from .errors import XfjyError
-from .jurisdiction import covers
+from .jurisdiction import covers, require_write
 from .models import ServiceRecord, Village, Volunteer
 
 
 def add_volunteer(village: Village, name: str, *, phone: str = "", skills: str = "",
                   joined_on: dt.date | None = None, actor=None) -> Volunteer:
+    require_write(actor)
     if actor is not None and not covers(actor, village.area):
         raise XfjyError(f"{village.full_name}不在您的管辖范围内")
     if not name.strip():
@@ -25,6 +26,7 @@ def add_volunteer(village: Village, name: str, *, phone: str = "", skills: str =
 
 
 def record_service(volunteer: Volunteer, served_on: dt.date, minutes: int, activity: str, actor=None) -> ServiceRecord:
+    require_write(actor)
     if actor is not None and not covers(actor, volunteer.village.area):
         raise XfjyError("该志愿者不在您的管辖范围内")
     if not isinstance(minutes, int) or not 0 < minutes <= 24 * 60:

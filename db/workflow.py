@@ -12,7 +12,7 @@ from . import audit
 from .clock import now
 from .database import is_postgres, write_transaction
 from .errors import TransitionError, XfjyError
-from .jurisdiction import area_of, covers
+from .jurisdiction import area_of, covers, may_write, require_write
 from .models import AdmissionStep, Level, Project, ProjectReview, Role, SupervisoryMember, Village
 from .totals import passed_down, project_raised, project_totals
 
@@ -59,7 +59,7 @@ class Machine:
 def _level_allows(transition: Transition, actor) -> bool:
     if actor is None:
         return transition.level is SYSTEM
-    if actor.role == Role.ADMIN:
+    if actor.role == Role.ADMIN or not may_write(actor):
         return False
     if transition.level is SYSTEM:
         return actor.level <= Level.COUNTY
@@ -179,6 +179,7 @@ def advance_project(project: Project, action: str, actor, opinion: str = "", *, 
 
     A step that closes the project calls ``settle(project, actor, on=date)`` in the same transaction
     (``db.settlement.settle_remaining``: what any level still holds goes to the 互助基金)."""
+    require_write(actor)
     given = project
     with write_transaction():
         project = lock_project(project.id)
@@ -262,6 +263,7 @@ def open_project_of(village: Village) -> Project | None:
 def advance_village(village: Village, action: str, actor, opinion: str = "", *,
                     on: dt.datetime | None = None) -> AdmissionStep:
     """Take one step of the admission chain: 村社申请 → 街道/镇 → 旗县市区审批 → 盟市备案 → 设立基金."""
+    require_write(actor)
     given = village
     with write_transaction():
         village = Village.get_by_id(village.id)
@@ -284,6 +286,7 @@ def advance_village(village: Village, action: str, actor, opinion: str = "", *,
 
 def add_supervisor(village: Village, name: str, title: str, actor, phone: str = "",
                    joined_on: dt.date | None = None) -> SupervisoryMember:
+    require_write(actor)
     _check_area(actor, village)
     if not name.strip():
         raise XfjyError("监管会成员姓名不能为空")

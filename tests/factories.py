@@ -65,6 +65,8 @@ class Chain:
         }
         self.village = self.add_village()
         self.users[Role.VILLAGE] = user(Role.VILLAGE, self.village.area)
+        self.users[Role.AUDITOR] = user(Role.AUDITOR, self.county)
+        self.users[Role.SUPERVISOR] = user(Role.SUPERVISOR, self.village.area)
 
     def add_village(self, established: bool = True) -> Village:
         n = next(_serial)

@@ -66,9 +66,12 @@ SEES = {
     ("B", Role.COUNTY): {"B"},
     ("M", Role.COUNTY): {"M"},
     ("M", Role.PREFECTURE): {"M"},
+    ("A", Role.AUDITOR): {"A", "A2"},  # bound to 土默特左旗: sees what its federation sees
+    ("A", Role.SUPERVISOR): {"A"},
 }
 VIEWERS = sorted(SEES)
 FEDERATIONS = (Role.COUNTY, Role.PREFECTURE, Role.REGION)
+FEDERATION_EYES = (*FEDERATIONS, Role.AUDITOR)  # who reads what a federation reads
 
 
 def _vid(viewer):
@@ -179,7 +182,8 @@ def build_world(root: str) -> World:
     # Everyone leaves one audit row of their own, tagged with their area.
     for key in MAIN:
         for role, person in places[key].chain.users.items():
-            audit.record(person, "update", table="project", object_id=0, summary=f"{TAGS[key]}{role}的操作")
+            action = "view" if role in Role.READ_ONLY else "update"  # the only kind a read-only user leaves
+            audit.record(person, action, table="project", object_id=0, summary=f"{TAGS[key]}{role}的操作")
     return World(places, root)
 
 
@@ -222,7 +226,7 @@ def expected_rows(world, viewer, endpoint) -> int:
     if endpoint == "matching_rule":
         return len([k for k in keys if k in MAIN])
     if endpoint == "entry":
-        pools = len([k for k in keys if k in MAIN]) if viewer[1] in FEDERATIONS else 0
+        pools = len([k for k in keys if k in MAIN]) if viewer[1] in FEDERATION_EYES else 0
         return Entry.select().where(Entry.project.in_(projects)).count() + pools
     if endpoint == "audit_log":
         return AuditLog.select().where(AuditLog.user == actor.id).count()
@@ -238,7 +242,7 @@ FEDERATION_ONLY = ("evaluation", "matching_rule")
 
 
 def grids_for(viewer):
-    return [g for g in GRIDS if viewer[1] in FEDERATIONS or g not in FEDERATION_ONLY]
+    return [g for g in GRIDS if viewer[1] in FEDERATION_EYES or g not in FEDERATION_ONLY]
 
 
 RANDOM = re.compile(r'(?<![-\w])(?:nonce|value|content)="[A-Za-z0-9_\-.+/=]{16,}"')  # CSRF and one-time tokens, CSP nonces
@@ -308,7 +312,7 @@ def check_closed_grids(client, token, world, viewer):
     assert client.get("/admin/users/").status_code == 403
     assert client.get("/admin/users/export/csv/").status_code == 403
     for endpoint in FEDERATION_ONLY:
-        expected = 200 if viewer[1] in FEDERATIONS else 403
+        expected = 200 if viewer[1] in FEDERATION_EYES else 403
         assert client.get(f"/admin/{endpoint}/").status_code == expected, endpoint
 
 
@@ -434,10 +438,14 @@ def check_edit_refused(client, token, world, viewer):
             assert response.status_code == 302, (endpoint, place.key)
             response = client.post(f"/admin/{endpoint}/edit/?id={row.id}", data=edit_form(endpoint, row, token))
             assert response.status_code == 302, (endpoint, place.key)
-            assert "记录不存在" in client.get(response.headers["Location"]).get_data(as_text=True)
+            if viewer[1] not in Role.READ_ONLY:  # a read-only user is sent back before any row is looked up
+                assert "记录不存在" in client.get(response.headers["Location"]).get_data(as_text=True)
             assert snapshot(row) == before, (endpoint, place.key)
         mine = edit_target(world.places[viewer[0]], endpoint)
         response = client.get(f"/admin/{endpoint}/edit/?id={mine.id}")
+        if viewer[1] in Role.READ_ONLY:
+            assert response.status_code == 302, endpoint  # no edit form, not even of its own rows
+            continue
         assert response.status_code == 200, endpoint
         assert marker_of(endpoint, mine) in response.get_data(as_text=True)
 
@@ -490,8 +498,13 @@ def check_inline_own(client, token, world, viewer):
         if endpoint not in grids_for(viewer):
             continue
         row = edit_target(home, endpoint)
+        before = snapshot(row)
         response = client.post(f"/admin/{endpoint}/ajax/update/",
                                data={"list_form_pk": row.id, column: value, "csrf_token": token})
+        if viewer[1] in Role.READ_ONLY:
+            assert response.status_code == 403 and "只能查看" in response.get_data(as_text=True), endpoint
+            assert snapshot(row) == before, endpoint
+            continue
         assert response.status_code == 200, (endpoint, response.get_data(as_text=True))
         assert read(type(row).get_by_id(row.id)) == expected, endpoint
 
@@ -533,6 +546,9 @@ def check_refund(client, token, world, viewer):
     response = client.post("/admin/donation/action/", data={
         "action": "refund", "rowid": [*theirs, mine.id], "reason": "捐赠人申请退款", "csrf_token": token})
     assert response.status_code == 302
+    if viewer[1] in Role.READ_ONLY:
+        assert refunds([mine.id]) == 0 and Entry.select().count() == entries
+        return
     assert "已退款 1 笔" in client.get(response.headers["Location"]).get_data(as_text=True)
     assert refunds([mine.id]) == 1 and refunds(theirs) == 0
     assert Entry.select().count() == entries + 1

@@ -224,6 +224,14 @@ def test_create_user(cli_url):
     assert "10" in line
     with bound(cli_url):
         assert User.select().count() == users
+    # The read-only roles: an auditor for a 盟市, a 监管会成员 for a village (issue 15).
+    assert "已创建用户 shenji" in ok("create-user", "--username", "shenji", "--password", "s3cret-pass", "--role",
+                                     "auditor", "--area", "150100").output
+    line = one_line_error(xfjy("create-user", "--username", "jg1", "--password", "s3cret-pass",
+                               "--role", "supervisor", "--area", "150100"))
+    assert "监管会成员" in line and "呼和浩特市" in line
+    with bound(cli_url):
+        assert (User.get(User.username == "shenji").role, User.select().count()) == ("auditor", users + 1)
 
 
 # -- backup ---------------------------------------------------------------------------------------

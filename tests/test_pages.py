@@ -192,3 +192,35 @@ def test_charts_are_drawn_from_the_values_they_are_given():
     assert [p.amount for p in parts] == [20_000, 50_000, 25_000, 5_000] and sum(p.amount for p in parts) == 100_000
     assert "甲镇 1 / 3 个（33%）" in str(share_chart([Share("甲镇", 1, 3)], "乡镇/街道", Share("某旗", 1, 3)))
     assert share_chart([], "乡镇/街道", Share("某旗", 0, 0)) == ""
+
+
+# -- the 监管会's 监督意见 (issue 15) ----------------------------------------------------------------------
+
+def test_public_supervision_opinions_are_on_the_village_page_and_private_ones_are_not(db, tmp_path):
+    from db import supervision
+    from db.fingerprints import fingerprints
+    from db.snapshot import read
+
+    chain = Chain()
+    project = advance_to(new_project(chain), "fundraising", chain)
+    member = chain.users[Role.SUPERVISOR]
+
+    def digest():
+        with read() as snap:
+            return fingerprints(snap)[chain.village.id]
+
+    before = digest()
+    private = supervision.give_opinion(project, "内部意见：请补充票据", given_on=dt.date(2024, 4, 2), public=False,
+                                       actor=member)
+    assert digest() == before  # a private opinion is not on the page: the page need not be built again
+    first = supervision.give_opinion(project, "募捐公示及时<script>alert(1)</script>", given_on=dt.date(2024, 4, 3),
+                                     public=True, actor=member)
+    supervision.give_opinion(project, "更正：公示于 4 月 3 日张贴", given_on=dt.date(2024, 4, 5), public=True,
+                             actor=member, corrects=first)
+    assert digest() != before
+    build(tmp_path / "site", attachments=tmp_path / "attachments")
+    page = (tmp_path / "site" / "village" / chain.village.area.code / "index.html").read_text(encoding="utf-8")
+    assert "监管会监督意见" in page and "募捐公示及时" in page and "<script>alert" not in page
+    assert f"监管会成员 {member.display_name}" in page and "（更正 2024-04-03 的意见）" in page
+    assert private.text not in page
+    assert audit_site(tmp_path / "site") == []

@@ -12,7 +12,7 @@ from peewee import fn
 
 from db import areas, submissions
 from db.disbursement import held_by_level
-from db.jurisdiction import scoped
+from db.jurisdiction import may_write, scoped
 from db.models import Project, PublishRun, Role
 from db.money import format_fen
 from db.todo import todo_list
@@ -63,6 +63,7 @@ def once_field() -> Markup:
 def init_app(app) -> None:
     app.jinja_env.globals["once_field"] = once_field
     app.jinja_env.globals["role_names"] = Role.NAMES
+    app.jinja_env.globals["may_write"] = may_write  # a read-only user (auditor, supervisor) gets no write forms
     theme = Bootstrap4Theme(swatch="default", base_template="admin/xfjy_base.html")  # who is signed in, 退出登录
     admin = Admin(app, name="幸福家园 工作后台", url="/admin", theme=theme,
                   index_view=Dashboard(name="工作台", url="/admin"), translations_path=str(TRANSLATIONS),

@@ -25,7 +25,7 @@ from db import audit, submissions
 from db.database import write_transaction
 from db.deletion import deletion_blocker
 from db.errors import XfjyError
-from db.jurisdiction import area_of, covers, scoped
+from db.jurisdiction import READ_ONLY, area_of, covers, may_write, require_write, scoped
 from db.models import Area, Batch, Level, Project, Role, Village
 
 from ..fields import MoneyField, money, money_export, spreadsheet_safe
@@ -136,8 +136,39 @@ def yes_no(view, value, name) -> Markup:
     return Markup('<span class="fa {}" aria-hidden="true"></span> {}').format(icon, "是" if value else "否")
 
 
+def _writes_allowed() -> bool:
+    """The signed-in user may write (``db.jurisdiction.may_write``); outside a request (views being
+    set up) the grid's own settings hold."""
+    return not has_request_context() or not current_user.is_authenticated or may_write(current_user)
+
+
+class _UnlessReadOnly:
+    """A grid's ``can_create`` / ``can_edit`` / ``can_delete``, False for a read-only user (auditor,
+    supervisor) whatever the grid declares."""
+
+    def __set_name__(self, owner, name):
+        self.name = f"_declared_{name}"
+
+    def __get__(self, view, owner=None):
+        declared = getattr(owner if view is None else view, self.name)
+        return declared and _writes_allowed()
+
+
 class XfjyModelView(RoleGuard, ModelView):
     """Declarative grid over one model, confined to the signed-in user's area."""
+
+    can_create = _UnlessReadOnly()
+    can_edit = _UnlessReadOnly()
+    can_delete = _UnlessReadOnly()
+    _declared_can_create = _declared_can_edit = _declared_can_delete = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in ("can_create", "can_edit", "can_delete"):
+            declared = cls.__dict__.get(name)
+            if isinstance(declared, bool):  # a grid's declaration becomes the default the guard reads
+                setattr(cls, f"_declared_{name}", declared)
+                delattr(cls, name)
 
     form_base_class = FlaskForm
     list_template = "admin/xfjy_list.html"  # the grid scrolls in its own box on a phone
@@ -193,6 +224,23 @@ class XfjyModelView(RoleGuard, ModelView):
         return "搜索：" + "、".join(self.column_labels.get(f.name, f.name) for f in self._search_fields or [])
 
     # -- who may open the view ----------------------------------------------------------------
+    def _handle_view(self, name, **kwargs):
+        """A read-only user (auditor, supervisor) is sent back from every form and post with the reason;
+        an inline edit answers 403 in ``ajax_update`` (after the row is looked up)."""
+        refused = super()._handle_view(name, **kwargs)
+        if refused is not None or _writes_allowed() or name == "ajax_update":
+            return refused
+        if request.method != "GET" or name in ("create_view", "edit_view"):
+            flash(READ_ONLY, "error")
+            return redirect(self.get_url(".index_view"))
+        return None
+
+    def is_editable(self, name):
+        return _writes_allowed() and super().is_editable(name)
+
+    def is_action_allowed(self, name):
+        return _writes_allowed() and super().is_action_allowed(name)
+
     # -- jurisdiction below every path ----------------------------------------------------------
     def get_query(self):
         return scoped(self.model.select(), current_user)
@@ -240,6 +288,7 @@ class XfjyModelView(RoleGuard, ModelView):
     # -- writes: atomic, audited, refused where money is attached -------------------------------
     def create_model(self, form):
         try:
+            require_write(current_user)
             with write_transaction():
                 submissions.claim(form.once.data if hasattr(form, "once") else None, current_user)
                 model = self.model()
@@ -264,6 +313,7 @@ class XfjyModelView(RoleGuard, ModelView):
 
     def update_model(self, form, model):
         try:
+            require_write(current_user)
             with write_transaction():
                 seen = getattr(form, "row_version", None)
                 if seen is not None and str(seen.data or "").isdigit():
@@ -284,6 +334,7 @@ class XfjyModelView(RoleGuard, ModelView):
 
     def delete_model(self, model):
         try:
+            require_write(current_user)
             blocker = deletion_blocker(model)
             if blocker:
                 raise XfjyError(blocker)
@@ -320,6 +371,8 @@ class XfjyModelView(RoleGuard, ModelView):
         pk = request.form.get("list_form_pk")
         if not self.column_editable_list or not pk or self.get_one(pk) is None:
             return "记录不存在或不在您的管辖范围内", 404
+        if not may_write(current_user):
+            return READ_ONLY, 403
         result = super().ajax_update()
         if isinstance(result, tuple) and result[1] == 500:
             return result[0], 400

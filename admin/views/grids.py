@@ -189,7 +189,8 @@ class EntryView(XfjyModelView):
     """The ledger: read only. A wrong entry is reversed, with a reason, from its detail page."""
 
     money_columns = ("amount",)
-    roles = (Role.COUNTY, Role.PREFECTURE, Role.REGION, Role.ADMIN, Role.TOWNSHIP, Role.VILLAGE)
+    roles = (Role.COUNTY, Role.PREFECTURE, Role.REGION, Role.ADMIN, Role.TOWNSHIP, Role.VILLAGE, Role.AUDITOR,
+             Role.SUPERVISOR)
     can_create = False
     can_edit = False
     can_delete = False
@@ -276,7 +277,7 @@ class VolunteerView(XfjyModelView):
 
 
 class EvaluationView(XfjyModelView):
-    roles = (Role.COUNTY, Role.PREFECTURE, Role.REGION, Role.ADMIN)
+    roles = (Role.COUNTY, Role.PREFECTURE, Role.REGION, Role.ADMIN, Role.AUDITOR)
     column_list = ("project", "evaluated_on", "unit", "evaluator", "result", "score", "notes")
     column_formatters = {"result": _label(Evaluation.RESULTS)}
     column_formatters_export = {"result": _label(Evaluation.RESULTS)}
@@ -295,7 +296,7 @@ class EvaluationView(XfjyModelView):
 
 
 class MatchingRuleView(XfjyModelView):
-    roles = (Role.COUNTY, Role.PREFECTURE, Role.REGION, Role.ADMIN)
+    roles = (Role.COUNTY, Role.PREFECTURE, Role.REGION, Role.ADMIN, Role.AUDITOR)
     money_columns = ("cap",)
     column_list = ("name", "area", "kind", "ratio_bp", "cap", "active")
     column_formatters = {"kind": _label(MatchingRule.KINDS)}
@@ -368,7 +369,8 @@ class AuditLogView(XfjyModelView):
     @property
     def column_filters(self):
         return [ChoiceFilter(AuditLog.action, "操作", options=lambda: [
-            (a, a) for a in ("create", "update", "delete", "transition", "post", "import", "login", "login_failed")]),
+            (a, a) for a in ("create", "update", "delete", "transition", "post", "import", "login", "login_failed",
+                             "view", "export")]),
             ChoiceFilter(AuditLog.table, "数据表", options=lambda: [(t, t) for t in (
                 "village", "project", "donation", "entry", "expenditure", "disclosure", "users")]),
             AuditLog.at, AuditLog.username]

@@ -27,7 +27,8 @@ def report_areas(actor):
 
 
 class ReportView(RoleGuard, BaseView):
-    roles = (Role.REGION, Role.PREFECTURE, Role.COUNTY, Role.TOWNSHIP, Role.ADMIN)  # a village has no areas below it
+    # a village has no areas below it
+    roles = (Role.REGION, Role.PREFECTURE, Role.COUNTY, Role.TOWNSHIP, Role.ADMIN, Role.AUDITOR)
 
     @expose("/")
     def index(self):

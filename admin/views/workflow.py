@@ -23,6 +23,7 @@ from db import (
     settlement,
     spending,
     submissions,
+    supervision,
     workflow,
 )
 from db.clock import today
@@ -38,6 +39,7 @@ from db.models import (
     MatchingRule,
     Project,
     Role,
+    SupervisionOpinion,
     SupervisoryMember,
     Village,
 )
@@ -127,6 +129,7 @@ class WorkflowView(BaseView):
             calendar=deadlines.project_calendar(project), status_labels=deadlines.STATUS_LABELS,
             can_disclose=disclosures.may_publish(current_user, project),
             can_audit=audit_pack.may_download(current_user),
+            opinions=list(supervision.opinions_of(project)), can_opine=supervision.may_opine(current_user, project),
         )
 
     @expose("/project/<int:project_id>/step", methods=("POST",))
@@ -201,6 +204,17 @@ class WorkflowView(BaseView):
 
         self._done(publish, "公示已发布")
         return redirect(url_for(".project", project_id=project.id))
+
+    @expose("/project/<int:project_id>/opinion", methods=("POST",))
+    def opinion(self, project_id):
+        project = self._get(Project, project_id)
+        form = request.form
+        corrects = form.get("corrects", type=int)
+        earlier = self._get(SupervisionOpinion, corrects) if corrects else None
+        self._done(lambda: supervision.give_opinion(
+            project, form.get("text", ""), given_on=_date(form.get("given_on", ""), "意见日期"),
+            public=form.get("public") == "1", actor=current_user, corrects=earlier), "监督意见已记录")
+        return redirect(url_for(".project", project_id=project.id) + "#opinions")
 
     @expose("/disclosure/<int:disclosure_id>/correct", methods=("POST",))
     def correct(self, disclosure_id):

@@ -135,12 +135,13 @@ def import_villages(file: Path) -> None:
 @click.option("--role", required=True, type=click.Choice(list(users.ROLE_AREA_LEVELS)))
 @click.option("--area", "area_code", required=True, help="所辖区域的区划代码，如 150121（土默特左旗）")
 @click.option("--name", "display_name", default="", help="姓名")
+@click.option("--email", default="", help="电子邮箱（每日待办提醒，可不填）")
 @with_appcontext
-def create_user(username, password, role, area_code, display_name) -> None:
+def create_user(username, password, role, area_code, display_name, email) -> None:
     """创建后台用户。"""
     _connect()
     _require_schema()
-    user = users.create_user(username, password, role, area_code, display_name=display_name)
+    user = users.create_user(username, password, role, area_code, display_name=display_name, email=email)
     click.echo(f"已创建用户 {user.username}（{user.unit}）")
 
 

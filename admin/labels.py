@@ -13,7 +13,7 @@ LABELS = {
     "import_run": "导入批次", "spent_on": "支出日期", "item": "支出事项", "payee": "收款方", "voucher_no": "凭证号",
     "approved_by": "审批人", "user": "经办人", "title": "标题", "period_start": "公示期间起", "period_end": "公示期间止",
     "body": "正文", "published_on": "发布日期", "corrects": "更正的公示", "correction_note": "更正说明",
-    "evaluated_on": "评估日期", "unit": "单位", "evaluator": "评估人", "result": "评估结果", "score": "评分",
+    "evaluated_on": "评估日期", "unit": "单位", "email": "电子邮箱", "evaluator": "评估人", "result": "评估结果", "score": "评分",
     "notes": "备注", "phone": "联系电话", "skills": "特长", "joined_on": "加入日期", "username": "用户名",
     "role": "角色", "display_name": "姓名", "active": "启用", "failed_logins": "连续登录失败",
     "locked_until": "锁定至", "last_login_at": "最近登录", "at": "时间", "action": "操作", "table": "数据表",

@@ -55,9 +55,8 @@ class MailConfig:
 
 
 def user_address(user) -> str | None:
-    """The user's e-mail address. ``User`` has no e-mail column yet (it needs a migration): until it has,
-    every user is skipped as having no address."""
-    return (getattr(user, "email", None) or "").strip() or None
+    """The user's e-mail address (empty: the user gets no reminders)."""
+    return user.email.strip() or None
 
 
 class Links:

@@ -855,6 +855,8 @@ def _create_users(plans: list[Plan]) -> list[User]:
         ("demo-county", Role.COUNTY, county),
         ("demo-township", Role.TOWNSHIP, village_area.parent),
         ("demo-village", Role.VILLAGE, village_area),
+        ("demo-auditor", Role.AUDITOR, county),
+        ("demo-supervisor", Role.SUPERVISOR, village_area),
         ("demo-admin", Role.ADMIN, Area.get(Area.code == "150000")),
     ]
     password_hash = generate_password_hash(DEMO_PASSWORD)

@@ -118,6 +118,7 @@ class User(BaseModel):
     area = ForeignKeyField(Area, backref="users", on_delete="RESTRICT")
     display_name = CharField(max_length=64, default="")
     unit = CharField(max_length=128, default="")
+    email = CharField(max_length=254, default="")  # the daily 待办提醒 (xfjy remind); empty: none
     active = BooleanField(default=True)
     failed_logins = IntegerField(default=0)
     locked_until = DateTimeField(null=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -25,7 +26,7 @@ ROLE_AREA_LEVELS = {
 
 
 def create_user(username: str, password: str, role: str, area_code: str, *, display_name: str = "",
-                unit: str = "", by=None) -> User:
+                unit: str = "", email: str = "", by=None) -> User:
     """A user acts at the level of their role, for an area of that level.
 
     满洲里市 and 二连浩特市 sit at the 盟市 level and are also their own 旗县市区, so a county
@@ -37,6 +38,7 @@ def create_user(username: str, password: str, role: str, area_code: str, *, disp
     if role not in Role.ALL:
         raise XfjyError(f"角色「{role}」无效，应为 {', '.join(Role.ALL)} 之一")
     password_hash = hash_password(password, username)
+    email = check_email(email)
     area = get_area(area_code)
     if area.level not in ROLE_AREA_LEVELS[role] or (
         role == Role.COUNTY and area.level == Level.PREFECTURE and area.county_id != area.id
@@ -52,9 +54,21 @@ def create_user(username: str, password: str, role: str, area_code: str, *, disp
             area=area,
             display_name=display_name or username,
             unit=unit or default_unit(role, area),
+            email=email,
         )
         audit.record(by, "create", user, summary=f"创建用户 {username}")
     return user
+
+
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def check_email(address: str) -> str:
+    """An e-mail address for the daily reminders, or empty for none."""
+    address = (address or "").strip()
+    if address and (len(address) > 254 or not EMAIL.fullmatch(address)):
+        raise XfjyError(f"电子邮箱「{address}」格式不正确，应如 zhangsan@example.org")
+    return address
 
 
 def default_unit(role: str, area) -> str:

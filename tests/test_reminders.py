@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from admin import mail
 from admin.cli import cli
-from db.models import Role
+from db.models import Role, User
 from db.reminders import digest_body, digest_for
 
 from .backends import bound
@@ -156,6 +156,17 @@ def test_remind_counts_a_refused_recipient_and_still_sends_the_others(cli_world,
     # the region and prefecture users of both chains have something waiting too, but no address
     assert "已发送 1 封，失败 1 封" in result.stdout
     assert "无邮箱地址" in result.stdout and "无待办" in result.stdout
+
+
+def test_remind_sends_to_the_address_in_the_users_grid(cli_world, smtp, monkeypatch, cli_url):
+    with bound(cli_url):
+        User.update(email="county@example.org").where(User.id == cli_world["county"].id).execute()
+    monkeypatch.setenv("XFJY_MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setenv("XFJY_MAIL_PORT", str(smtp.port))
+    result = xfjy("remind", "--on", ON.isoformat())
+    assert result.exit_code == 0, result.output
+    assert [to for to, _ in smtp.handler.messages] == [("county@example.org",)]
+    assert "已发送 1 封" in result.stdout
 
 
 def test_remind_dry_run_prints_the_digests_and_sends_nothing(cli_world, smtp, monkeypatch):

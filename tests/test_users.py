@@ -30,3 +30,12 @@ def test_a_supervisor_acts_for_a_village_and_the_others_are_refused(db):
         create_user("auditor-v", PASSWORD, Role.AUDITOR, chain.village.area.code)
     with pytest.raises(XfjyError, match="审计/检查人员用户不能以"):
         create_user("auditor-t", PASSWORD, Role.AUDITOR, chain.township.code)
+
+
+def test_a_users_email_is_kept_for_the_reminders_and_a_bad_one_refused(db):
+    person = create_user("county-mail", PASSWORD, Role.COUNTY, "150121", email=" zhang@example.org ")
+    assert person.email == "zhang@example.org"
+    assert create_user("county-none", PASSWORD, Role.COUNTY, "150121").email == ""
+    for bad in ("zhang", "zhang@example", "zhang san@example.org", "a@b@example.org"):
+        with pytest.raises(XfjyError, match="电子邮箱.*格式不正确"):
+            create_user(f"county-{len(bad)}", PASSWORD, Role.COUNTY, "150121", email=bad)

@@ -33,7 +33,7 @@ from db.models import (
 )
 from db.money import fen_to_text
 from db.totals import Totals, totals_by_project
-from db.users import create_user, hash_password
+from db.users import check_email, create_user, hash_password
 from db.villages import check_donation_url, check_village, next_project_code, register_new_village
 from db.workflow import ADMISSION, PROJECT, check_project
 
@@ -322,7 +322,7 @@ class UserView(XfjyModelView):
     column_exclude_list = ("password_hash",)
     column_details_exclude_list = ("password_hash",)
     column_export_exclude_list = ("password_hash",)
-    form_columns = ("display_name", "unit", "active")
+    form_columns = ("display_name", "unit", "email", "active")
     form_extra_fields = {"password": PasswordField("新密码（不少于 10 位，不能全是数字或包含用户名；留空则不修改）")}
 
     @property
@@ -351,6 +351,7 @@ class UserView(XfjyModelView):
         return user
 
     def on_model_change(self, form, model, is_created):
+        model.email = check_email(model.email)
         password = getattr(form, "password", None)
         if password is not None and password.data:
             model.password_hash = hash_password(password.data, model.username)

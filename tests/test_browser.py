@@ -53,19 +53,9 @@ def site(request, tmp_path_factory):
 
 @pytest.fixture
 def page(browser, site):
-    """A fresh browser context (no cookies); uncaught JavaScript errors fail the test."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
-    context.set_default_timeout(TIMEOUT_MS)
-    context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
-    errors: list[str] = []
-    try:
-        tab = context.new_page()
-        tab.on("pageerror", lambda exc: errors.append(str(exc)))
-        tab.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+    """A fresh browser context (no cookies); uncaught JavaScript errors and CSP refusals fail the test."""
+    with _sized_tab(browser, 1400, height=900) as tab:
         yield tab
-    finally:
-        context.close()
-    assert errors == [], errors
 
 
 def test_sign_in_sends_back_to_the_page_asked_for(page, site):
@@ -215,9 +205,9 @@ def _layout_pages(site) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def _sized_tab(browser, width: int, bypass_csp: bool = False):
+def _sized_tab(browser, width: int, bypass_csp: bool = False, height: int = 800):
     """A fresh context ``width`` px wide; uncaught JavaScript errors (and, unless bypassed, CSP refusals) fail."""
-    context = browser.new_context(viewport={"width": width, "height": 800}, locale="zh-CN", bypass_csp=bypass_csp)
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN", bypass_csp=bypass_csp)
     context.set_default_timeout(TIMEOUT_MS)
     context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
     errors: list[str] = []

@@ -20,6 +20,7 @@ from openpyxl.writer.excel import ExcelWriter
 from db.clock import now
 from db.models import Level
 from db.reports import STATES, Report, ReportRow
+from db.text import spreadsheet_safe
 from db.workflow import PROJECT
 
 MONEY = "#,##0.00"
@@ -104,7 +105,7 @@ def workbook(report: Report, *, by: str, generated_at: dt.datetime) -> Workbook:
         sheet = book.create_sheet(level.name)
         sheet.append([c.header for c in COLUMNS])
         for row in (*level.rows, level.total):
-            sheet.append([c.value(row) for c in COLUMNS])
+            sheet.append([spreadsheet_safe(c.value(row)) for c in COLUMNS])
         last = sheet.max_row
         for index, column in enumerate(COLUMNS, start=1):
             letter = get_column_letter(index)
@@ -148,7 +149,7 @@ def _cover(sheet, report: Report, by: str, generated_at: dt.datetime) -> None:
     for row, (label, value) in enumerate(lines, start=1):
         sheet.cell(row=row, column=1, value=label)
         if value is not None:
-            sheet.cell(row=row, column=2, value=value).alignment = Alignment(wrap_text=True, vertical="top")
+            sheet.cell(row=row, column=2, value=spreadsheet_safe(value)).alignment = Alignment(wrap_text=True, vertical="top")
     assert sheet[GENERATED_AT].value == f"{generated_at:%Y-%m-%d %H:%M:%S}"
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.column_dimensions["A"].width = 16

@@ -284,6 +284,17 @@ def xfjy(*args):
     return CliRunner().invoke(cli, [str(a) for a in args], prog_name="xfjy")
 
 
+def test_typed_text_in_the_workbook_is_never_a_formula(scene):
+    """Who made the report (a user's display name) and the area names are typed by people: a cell
+    starting like a formula must stay text (db.text.spreadsheet_safe, as in every other export)."""
+    report = build_report(HOHHOT, AS_OF)
+    book = openpyxl.load_workbook(io.BytesIO(workbook_bytes(report, by='=HYPERLINK("http://evil.example","点我")',
+                                                            generated_at=dt.datetime(2026, 7, 1))))
+    cells = [cell for sheet in book for row in sheet.iter_rows() for cell in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    assert any(c.value == '\'=HYPERLINK("http://evil.example","点我")' for c in cells)
+
+
 def test_report_command(cli_url, tmp_path):
     for args in (["init-db"], ["load-regions"]):
         assert xfjy(*args).exit_code == 0

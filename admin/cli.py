@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 import os
-import shutil
-import sqlite3
-import subprocess
 import sys
 import threading
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
 import click
 from flask import current_app
@@ -19,10 +16,12 @@ from waitress import create_server
 from waitress import serve as waitress_serve
 
 from db import areas, imports, ledger, matching, reminders, schema, users
+from db import attachments as stored
 from db import audit_pack as packs
+from db import backup as backups
 from db import demo as demo_data
-from db.clock import parse_day
-from db.database import database, is_postgres
+from db.clock import now, parse_day
+from db.database import database, is_postgres, open_database
 from db.errors import DataImportError, XfjyError
 from db.models import User
 from db.money import format_fen, parse_fen
@@ -178,30 +177,79 @@ def report(area_code: str, as_of: str, start: str | None, out: Path, by: str | N
     click.echo(f"已生成统计报表 {out}：{built.name}，{'、'.join(f'{lv.name} {len(lv.rows)} 行' for lv in built.levels)}")
 
 
+KEY_STATES = {"included": "已包含", "present": "未包含（只记录存在）", "absent": "不存在"}
+
+
 @cli.command("backup")
-@click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("dest", type=click.Path(path_type=Path))
+@click.option("--with-secret-key", is_flag=True, help="备份中包含本实例的密钥（默认只记录是否存在）")
+@click.option("--keep-daily", type=click.IntRange(1), default=None, help="DEST 为目录时：保留最近几天的备份（每天最新一份）")
+@click.option("--keep-monthly", type=click.IntRange(0), default=0, show_default=True,
+              help="DEST 为目录时：另保留最近几个月的备份（每月最新一份）")
 @with_appcontext
-def backup(dest: Path) -> None:
-    """在系统运行时做一致的备份：SQLite 用在线备份，PostgreSQL 用 pg_dump。"""
+def backup(dest: Path, with_secret_key: bool, keep_daily: int | None, keep_monthly: int) -> None:
+    """在系统运行时做一致的完整备份（一个 tar 文件）：全部数据表、被引用的全部附件和清单。
+
+    DEST 是文件名，或已有的目录（在其中按时间命名，并可按 --keep-daily/--keep-monthly 轮换）。"""
     _connect()
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    partial = dest.with_name(dest.name + ".part")
-    if is_postgres():
-        if not shutil.which("pg_dump"):
-            raise XfjyError("找不到 pg_dump，请安装 PostgreSQL 客户端")
-        url = current_app.config["DATABASE_URL"]
-        command = ["pg_dump", "--format=custom", f"--file={partial}", url.split("?")[0]]
-        command += [f"--schema={schema}" for schema in _search_path(url)]
-        result = subprocess.run(command, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise XfjyError(f"pg_dump 失败：{result.stderr.strip().splitlines()[-1] if result.stderr else result.returncode}")
-    else:
-        target = sqlite3.connect(partial)
-        with target:
-            database.connection().backup(target)
-        target.close()
-    os.replace(partial, dest)
-    click.echo(f"已备份到 {dest}（{dest.stat().st_size:,} 字节）")
+    _require_schema()
+    folder = dest if dest.is_dir() else None
+    if keep_daily and folder is None:
+        raise XfjyError("--keep-daily 需要 DEST 是已有的目录")
+    target = folder / backups.archive_name(now()) if folder else dest
+    made = backups.backup(target, _attachments(), secret_key=_secret_key_path(), include_secret=with_secret_key)
+    tables = made.manifest["tables"]
+    click.echo(f"已备份到 {made.path}（{made.size:,} 字节）：{len(tables)} 张表 {sum(t['rows'] for t in tables.values()):,} 行，"
+               f"附件 {made.manifest['attachments']['count']} 个，公开历史第 {made.manifest['history']['seq']} 条，"
+               f"密钥{KEY_STATES[made.manifest['secret_key']]}")
+    if folder and keep_daily:
+        for name in backups.to_prune(sorted(p.name for p in folder.iterdir()), keep_daily, keep_monthly):
+            (folder / name).unlink()
+            click.echo(f"已删除旧备份 {name}")
+    if made.problems:
+        for problem in made.problems:
+            click.echo(f"  {problem}", err=True)
+        raise XfjyError(f"备份已写出，但有 {len(made.problems)} 个附件无法备份（见上）")
+
+
+@cli.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--into", "into", default=None, help="恢复到这个数据库（DATABASE_URL 形式，默认本实例的数据库）")
+@click.option("--force", is_flag=True, help="目标不为空时先清空它（删除其中全部数据和附件）")
+@with_appcontext
+def restore(archive: Path, into: str | None, force: bool) -> None:
+    """把备份恢复到空的实例（SQLite 或 PostgreSQL，可跨库），然后按清单逐项核对；有任何不符则退出码为 1。"""
+    url = into or current_app.config["DATABASE_URL"]
+    manifest = backups.read_manifest(archive)
+    open_database(url).connect(reuse_if_open=True)
+    held = backups.is_empty(_attachments())
+    if held and not force:
+        raise XfjyError(f"目标实例不是空的（{'；'.join(held[:3])}）：恢复到空实例，或加 --force 先清空它")
+    if held:
+        backups.wipe(url, _attachments())
+        click.echo(f"已清空目标实例（{'；'.join(held[:3])}）")
+    click.echo(f"正在恢复 {archive}（{manifest['backend']}，{manifest['created_at']} 备份，"
+               f"结构 {manifest['migrations'][-1] if manifest['migrations'] else '空'}）……")
+    done = backups.restore(archive, _attachments(), secret_key=_secret_key_path())
+    click.echo(f"已恢复 {len(done.counts)} 张表 {sum(done.counts.values()):,} 行、附件 {done.attachments} 个；"
+               f"公开历史第 {done.head[0]} 条 {done.head[1][:12]}；{done.secret_key}")
+    if done.problems:
+        for problem in done.problems[:50]:
+            click.echo(f"  {problem}", err=True)
+        raise XfjyError(f"恢复后的核对发现 {len(done.problems)} 处不符（见上）")
+    click.echo("核对通过：各表行数、附件 SHA-256、账目自检和公开历史末条都与备份清单一致")
+
+
+@cli.command("clean-attachments")
+@click.option("--older-than", "minutes", type=click.IntRange(0), default=60, show_default=True,
+              help="只删除这么多分钟以前写入的文件（正在上传的文件不会被删）")
+@with_appcontext
+def clean_attachments(minutes: int) -> None:
+    """删除附件目录里没有任何记录引用的文件（上传或导入中断时留下的）。"""
+    _connect()
+    _require_schema()
+    removed = stored.sweep(_attachments(), grace=timedelta(minutes=minutes))
+    click.echo(f"已删除 {len(removed)} 个无人引用的附件文件" if removed else "没有无人引用的附件文件")
 
 
 @cli.command("audit-pack")
@@ -367,16 +415,6 @@ def _progress(label: str):
             yield bar
 
 
-def _search_path(url: str) -> list[str]:
-    """Schemas named by ``?options=-c search_path=…`` in the URL: the backup dumps only those."""
-    options = " ".join(parse_qs(urlparse(url).query).get("options", []))
-    for part in options.split("-c"):
-        key, _, value = part.strip().partition("=")
-        if key.strip() == "search_path":
-            return [s.strip() for s in value.split(",") if s.strip()]
-    return []
-
-
 def _where() -> str:
     url = current_app.config["DATABASE_URL"]
     return url.split("@")[-1] if is_postgres() else url.replace("sqlite:///", "")
@@ -384,6 +422,10 @@ def _where() -> str:
 
 def _attachments() -> Path:
     return Path(current_app.config["ATTACHMENTS_DIR"])
+
+
+def _secret_key_path() -> Path:
+    return Path(current_app.instance_path) / "secret_key"
 
 
 def _require_schema() -> None:

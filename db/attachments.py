@@ -1,10 +1,15 @@
 """Uploaded files (receipts, scans, photos): type and size checked, stored once by content hash."""
 from __future__ import annotations
 
+import datetime as dt
+import fcntl
 import hashlib
 import io
 import os
+import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from PIL import Image
@@ -78,12 +83,7 @@ def store(root: os.PathLike, data: bytes, filename: str, *, expenditure=None, di
     if mime != "application/pdf":
         data = clean_image(data, mime)
     digest = hashlib.sha256(data).hexdigest()
-    target = path_for(root, digest)
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(".part")
-        partial.write_bytes(data)
-        os.replace(partial, target)
+    put(root, digest, data)
     attachment = Attachment.create(sha256=digest, filename=Path(filename).name[:256], mime=mime, size=len(data),
                                    expenditure=expenditure, disclosure=disclosure, fund_spending=fund_spending,
                                    published=published,
@@ -94,3 +94,70 @@ def store(root: os.PathLike, data: bytes, filename: str, *, expenditure=None, di
 
 def read(root: os.PathLike, attachment: Attachment) -> bytes:
     return path_for(root, attachment.sha256).read_bytes()
+
+
+# -- the folder as a whole: writes that survive a crash, and a sweep of what a crash left -----------------
+
+GRACE = dt.timedelta(hours=1)  # longer than any transaction: a file younger than this may be about to be referenced
+
+
+def put(root: os.PathLike, digest: str, data: bytes) -> Path:
+    """Write the file named by its hash once, durably (``.part``, fsync, rename), before the row that
+    refers to it commits: a crash leaves at worst a file nobody refers to, which ``sweep`` removes. A file
+    already there is touched, so a sweep does not take it while this upload's transaction is open."""
+    target = path_for(root, digest)
+    if target.exists():
+        os.utime(target)
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f"{target.name}.{os.getpid()}.part")
+    with open(partial, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(partial, target)
+    return target
+
+
+def file_sha256(path: os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def stored_files(root: os.PathLike) -> Iterator[Path]:
+    """Every file under ``root`` (stored ones and unfinished ``.part`` ones), never the lock."""
+    root = Path(root)
+    if not root.exists():
+        return
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        yield from sorted(p for p in folder.iterdir() if p.is_file())
+
+
+@contextmanager
+def locked(root: os.PathLike, *, shared: bool) -> Iterator[None]:
+    """A backup holds the folder shared while it copies; a sweep holds it alone while it deletes."""
+    Path(root).mkdir(parents=True, exist_ok=True)
+    with open(Path(root) / ".lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def sweep(root: os.PathLike, *, grace: dt.timedelta = GRACE) -> list[Path]:
+    """Delete the files no attachment row refers to (what a killed upload or import left) and the
+    unfinished ``.part`` files, once older than ``grace``; returns what was deleted."""
+    cutoff = time.time() - grace.total_seconds()
+    removed = []
+    with locked(root, shared=False):
+        referenced = {sha for (sha,) in Attachment.select(Attachment.sha256).distinct().tuples()}
+        for path in stored_files(root):
+            if path.name in referenced or path.stat().st_mtime > cutoff:
+                continue
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed

@@ -29,7 +29,7 @@ from peewee import JOIN, chunked
 from . import audit, history, ledger
 from .attachments import path_for
 from .clock import today
-from .database import database, is_postgres, write_transaction
+from .database import read_transaction, write_transaction
 from .errors import XfjyError
 from .jurisdiction import covers
 from .models import (
@@ -78,10 +78,7 @@ def build(project: Project, root: os.PathLike, *, render_form: Callable[[Project
     """The pack of ``project`` as of ``as_of`` (today by default); ``root`` is the attachments folder,
     ``render_form`` renders the 附件2 form (the admin's template) for the project and date."""
     as_of = as_of or today()
-    outermost = not database.in_transaction()
-    with database.atomic():  # one consistent read: a gift is never packed without its entry
-        if is_postgres() and outermost:
-            database.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    with read_transaction():  # one consistent read: a gift is never packed without its entry
         return _build(project, root, render_form, as_of)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 from peewee import DatabaseProxy, PostgresqlDatabase, SqliteDatabase
@@ -50,6 +51,17 @@ def is_postgres() -> bool:
 
 def is_sqlite() -> bool:
     return isinstance(database.obj, SqliteDatabase)
+
+
+@contextmanager
+def read_transaction():
+    """One consistent read of many queries: REPEATABLE READ on PostgreSQL, a WAL snapshot on SQLite
+    (taken at the first read). Inside a transaction already, that one is used as it is."""
+    outermost = not database.in_transaction()
+    with database.atomic():
+        if is_postgres() and outermost:
+            database.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
 
 
 def write_transaction():

@@ -19,7 +19,7 @@ from peewee import JOIN, chunked, fn
 from .areas import quota_report
 from .bulk import raw_rows
 from .clock import today
-from .database import database, database_url, is_postgres, open_database
+from .database import database, database_url, is_postgres, open_database, read_transaction
 from .deadlines import facts_of, next_and_overdue, schedule
 from .disclosures import threads
 from .errors import XfjyError
@@ -72,10 +72,7 @@ GIFT_BATCH = 5000  # projects per query of the gift lookup
 @contextmanager
 def read(area_code: str | None = None) -> Iterator[Snapshot]:
     """A consistent snapshot for the whole build (of ``area_code``'s subtree); nothing is written."""
-    outermost = not database.in_transaction()
-    with database.atomic():
-        if is_postgres() and outermost:
-            database.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    with read_transaction():
         yield _load(area_code or REGION_CODE)
 
 

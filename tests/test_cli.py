@@ -5,13 +5,10 @@ they rebind the proxy to whatever it was before once they are done.
 """
 from __future__ import annotations
 
-import contextlib
 import gc
 import io
 import os
-import re
 import shutil
-import sqlite3
 import subprocess
 import types
 import warnings
@@ -232,48 +229,6 @@ def test_create_user(cli_url):
     assert "监管会成员" in line and "呼和浩特市" in line
     with bound(cli_url):
         assert (User.get(User.username == "shenji").role, User.select().count()) == ("auditor", users + 1)
-
-
-# -- backup ---------------------------------------------------------------------------------------
-
-def _sqlite_counts(path) -> dict[str, int]:
-    with contextlib.closing(sqlite3.connect(path)) as conn:
-        tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                                             "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
-        return {t: conn.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] for t in tables}
-
-
-def test_backup(cli_url, tmp_path):
-    ready(cli_url)
-    code = fundraising_project(cli_url)
-    data = tmp_path / "d.csv"
-    write_csv(data, [[f"K-{i}", code, "张三", "10", "2024-04-01 10:00:00", "是", ""] for i in range(5)])
-    ok("import-donations", data)
-    dest = tmp_path / "backups" / "xfjy-backup.bin"
-
-    if cli_url.startswith("sqlite"):
-        result = ok("backup", dest)
-        assert str(dest) in result.output
-        assert not dest.with_name(dest.name + ".part").exists()
-        source = _sqlite_counts(cli_url.split(":///", 1)[1])
-        copy = _sqlite_counts(dest)
-        assert copy == source
-        assert copy["donation"] == 5 and copy["entry"] >= 5 and copy["area"] > 100
-        with contextlib.closing(sqlite3.connect(dest)) as conn:
-            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        return
-
-    if shutil.which("pg_dump") is None:
-        pytest.skip("pg_dump is not installed")
-    result = ok("backup", dest)
-    assert str(dest) in result.output
-    assert dest.read_bytes()[:5] == b"PGDMP"  # pg_dump's custom format
-    assert not dest.with_name(dest.name + ".part").exists()
-    if shutil.which("pg_restore"):
-        listing = subprocess.run(["pg_restore", "--list", str(dest)], capture_output=True, text=True, check=True)
-        schema = re.search(r"search_path%3D(\w+)", cli_url).group(1)
-        for table in ("donation", "entry", "area", "project"):
-            assert re.search(rf"TABLE DATA {schema} {table} ", listing.stdout), table
 
 
 def test_fund_pool_names_its_source_and_refuses_bad_input_without_writing(cli_url):

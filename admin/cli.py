@@ -25,6 +25,7 @@ from db.database import database, is_postgres, open_database
 from db.errors import DataImportError, XfjyError
 from db.models import User
 from db.money import format_fen, parse_fen
+from db.annual import annual_report, parse_year
 from db.reports import build_report
 from site_builder import audit, history
 from site_builder import serve as site_server
@@ -33,7 +34,7 @@ from site_builder.publish import publish as publish_site
 from site_builder.workers import default_workers
 
 from . import create_app, mail
-from .reports import default_author, workbook_bytes
+from .reports import annual_workbook_bytes, default_author, workbook_bytes
 from .views.workflow import render_print_form
 
 
@@ -176,6 +177,23 @@ def report(area_code: str, as_of: str, start: str | None, out: Path, by: str | N
     out.write_bytes(workbook_bytes(built, by=by or default_author()))
     click.echo(f"已生成统计报表 {out}：{built.name}，{'、'.join(f'{lv.name} {len(lv.rows)} 行' for lv in built.levels)}")
 
+
+
+@cli.command("annual-report")
+@click.option("--area", "area_code", required=True, help="区划代码或村社代码，如 150100（呼和浩特市）")
+@click.option("--year", required=True, help="年度，如 2025（当年的报告截至今天）")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="输出的 .xlsx 文件")
+@click.option("--by", default=None, help="生成人（默认当前系统用户）")
+@with_appcontext
+def annual(area_code: str, year: str, out: Path, by: str | None) -> None:
+    """年度报告：一个村社或区域一个自然年度的收支、拨付、项目与公示，写成 XLSX。"""
+    _connect()
+    _require_schema()
+    built = annual_report(area_code, parse_year(year))
+    out.write_bytes(annual_workbook_bytes(built, by=by or default_author()))
+    f = built.figures
+    click.echo(f"已生成 {built.name} {built.year} 年度报告 {out}：年初 {format_fen(f.opening)}，"
+               f"收入 {format_fen(f.income)}，支出 {format_fen(f.outflow)}，年末 {format_fen(f.closing)}")
 
 KEY_STATES = {"included": "已包含", "present": "未包含（只记录存在）", "absent": "不存在"}
 

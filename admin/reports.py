@@ -1,4 +1,5 @@
-"""The 统计报表 workbook: a ``db.reports.Report`` as XLSX (封面, then a sheet per level).
+"""The 统计报表 workbook: a ``db.reports.Report`` as XLSX (封面, then a sheet per level); and the 年度报告
+workbook: a ``db.annual.AnnualReport`` (封面, the statement, a sheet per level below, the projects).
 
 Money is written as numbers in 元 (fen / 100) with the format ``#,##0.00``, counts as integers, codes as
 text. The file is the same byte for byte for the same report, except the cover's generated-at cell: the
@@ -17,6 +18,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
+from db.annual import COUNTS, LABELS, SECTIONS, AnnualReport
 from db.clock import now
 from db.models import Level
 from db.reports import STATES, Report, ReportRow
@@ -36,13 +38,24 @@ class Column:
     kind: str = "count"  # "text", "count" or "money"
     width: int = 12
 
+    @property
+    def field(self) -> str:
+        """The ``ReportRow`` field it shows ("" for the text and state columns)."""
+        return getattr(self.value, "field", "")
+
 
 def _money(name: str) -> Callable[[ReportRow], float]:
-    return lambda row: getattr(row, name) / 100
+    def value(row: ReportRow) -> float:
+        return getattr(row, name) / 100
+    value.field = name
+    return value
 
 
 def _count(name: str) -> Callable[[ReportRow], int]:
-    return lambda row: getattr(row, name)
+    def value(row: ReportRow) -> int:
+        return getattr(row, name)
+    value.field = name
+    return value
 
 
 def _state(state: str) -> Callable[[ReportRow], int]:
@@ -82,6 +95,23 @@ COLUMNS = (
     Column("逾期未公示", _count("disclosures_missing"), width=11),
     Column("验收评估", _count("evaluations"), width=10),
 )
+
+
+REPORT_LABELS = {c.field: c.header for c in COLUMNS if c.field}  # the printed 统计报表 names figures as the workbook
+REPORT_LABELS["held"] = "项目善款结存（各级合计）"
+# What the printed 统计报表 shows of its area, group by group, and the columns of its two tables of the level below.
+PRINT_GROUPS = (
+    ("村社与项目", ("fund_villages", "pilot_fund_villages", "projects", "evaluations")),
+    ("资金流量", ("raised", "raised_online", "raised_offline", "matched", "rewarded", "from_nation", "from_region",
+              "from_prefecture", "from_county", "arrived", "spent", "to_fund")),
+    ("截止日结存", ("held_nation", "held_region", "held_prefecture", "held_county", "held_village", "fund_balance",
+               "pool_balance")),
+    ("公示", ("disclosures_met", "disclosures_late", "disclosures_missing")),
+)
+PRINT_FLOWS = ("fund_villages", "projects", "raised", "matched", "rewarded", "arrived", "spent", "to_fund")
+PRINT_BALANCES = ("held", "fund_balance", "pool_balance", "disclosures_met", "disclosures_late",
+                  "disclosures_missing", "evaluations")
+MONEY_FIELDS = frozenset(c.field for c in COLUMNS if c.kind == "money") | {"held"}
 
 
 def default_author() -> str:
@@ -159,9 +189,13 @@ def _cover(sheet, report: Report, by: str, generated_at: dt.datetime) -> None:
 def workbook_bytes(report: Report, *, by: str, generated_at: dt.datetime | None = None) -> bytes:
     """The XLSX file: the same bytes for the same report, apart from the generated-at cell (Beijing time,
     now unless given)."""
-    generated_at = generated_at or now()
+    return _fixed_bytes(workbook(report, by=by, generated_at=generated_at or now()))
+
+
+def _fixed_bytes(book: Workbook) -> bytes:
+    """A workbook's file with every zip member at one fixed time, so that the same cells give the same bytes."""
     raw = io.BytesIO()
-    ExcelWriter(workbook(report, by=by, generated_at=generated_at), zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED)).save()
+    ExcelWriter(book, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED)).save()
     fixed = io.BytesIO()
     with zipfile.ZipFile(raw) as source, zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
@@ -169,3 +203,118 @@ def workbook_bytes(report: Report, *, by: str, generated_at: dt.datetime | None 
             member.compress_type = zipfile.ZIP_DEFLATED
             target.writestr(member, source.read(info.filename))
     return fixed.getvalue()
+
+
+# -- 年度报告 ----------------------------------------------------------------------------------------------
+
+TOTALS = ("income", "outflow", "closing", "fund_income", "fund_closing", "pool_closing")  # bold in every view
+ANNUAL_FIGURES = tuple(dict.fromkeys(name for _, names in SECTIONS for name in names))  # a column each, in order
+
+
+def annual_period(report: AnnualReport) -> str:
+    if report.figures.complete:
+        return f"{report.year}-01-01 至 {report.year}-12-31"
+    return f"{report.year}-01-01 至 {report.as_of:%Y-%m-%d}（年度尚未结束）"
+
+
+def annual_workbook(report: AnnualReport, *, by: str, generated_at: dt.datetime) -> Workbook:
+    book = Workbook()
+    cover = book.active
+    _annual_cover(cover, report, by, generated_at)
+    _statement(book.create_sheet("年度报告"), report)
+    for level in report.levels:
+        sheet = book.create_sheet(level.name)
+        headers = ["区划代码", "名称", "上级", *(LABELS[n] for n in ANNUAL_FIGURES)]
+        sheet.append(headers)
+        for row in level.rows:
+            sheet.append([spreadsheet_safe(row.code), spreadsheet_safe(row.name), spreadsheet_safe(row.parent),
+                          *(_cell(row.figures, n) for n in ANNUAL_FIGURES)])
+        _table(sheet, widths=(15, 24, 18), kinds=["text"] * 3 + [_kind(n) for n in ANNUAL_FIGURES])
+    projects = book.create_sheet("项目")
+    projects.append(["项目编号", "项目名称", "村社代码", "村社", "年末状态", "本年已筹", "本年支出", "本年发布募捐", "本年结项"])
+    for line in report.projects:
+        projects.append([spreadsheet_safe(v) for v in (line.code, line.name, line.village_code, line.village, line.state)]
+                        + [line.raised / 100, line.spent / 100, "是" if line.started else "否", "是" if line.closed else "否"])
+    _table(projects, widths=(20, 28, 15, 28, 12), kinds=["text"] * 5 + ["money", "money", "text", "text"])
+    stamp = dt.datetime.combine(report.as_of, dt.time())
+    book.properties.created = book.properties.modified = stamp
+    book.properties.creator = "xfjy"
+    book.properties.title = f"{report.name}{report.year}年度报告"
+    return book
+
+
+def _kind(name: str) -> str:
+    return "count" if name in COUNTS else "money"
+
+
+def _cell(figures, name: str):
+    value = getattr(figures, name)
+    return value if name in COUNTS else value / 100
+
+
+def _table(sheet, widths, kinds) -> None:
+    """Header bold and frozen, money as ``#,##0.00``, counts as ``#,##0``, a filter over the rows."""
+    for index, kind in enumerate(kinds, start=1):
+        letter = get_column_letter(index)
+        sheet.column_dimensions[letter].width = widths[index - 1] if index <= len(widths) else 16
+        if kind != "text":
+            for (cell,) in sheet.iter_rows(min_row=2, max_row=sheet.max_row, min_col=index, max_col=index):
+                cell.number_format = MONEY if kind == "money" else COUNT
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+    sheet.freeze_panes = "C2" if len(kinds) > 9 else "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(kinds))}{max(sheet.max_row, 1)}"
+
+
+def _statement(sheet, report: AnnualReport) -> None:
+    """The area's own figures, section by section: a label and a number a line."""
+    figures = report.figures
+    sheet.append([f"{report.name}{report.year}年度报告（{annual_period(report)}）", None])
+    sheet["A1"].font = Font(bold=True, size=13)
+    for heading, names in SECTIONS:
+        sheet.append([])
+        sheet.append([heading, "个数" if names[0] in COUNTS else "金额（元）"])
+        for cell in sheet[sheet.max_row]:
+            cell.font = Font(bold=True)
+        for name in names:
+            sheet.append([LABELS[name], _cell(figures, name)])
+            label, value = sheet[sheet.max_row]
+            value.number_format = COUNT if name in COUNTS else MONEY
+            if name in TOTALS:
+                label.font = value.font = Font(bold=True)
+    sheet.append([])
+    sheet.append(["核对", "年初余额 + 收入合计 − 支出合计 = 年末余额；逐级拨付与结转是本表资金之内的移动，不计入收支。"])
+    sheet.column_dimensions["A"].width = 40
+    sheet.column_dimensions["B"].width = 20
+
+
+def _annual_cover(sheet, report: AnnualReport, by: str, generated_at: dt.datetime) -> None:
+    sheet.title = "封面"
+    lines = [
+        ("幸福家园 村社互助工程 年度报告", None),
+        ("报告对象", f"{report.name}（{report.level_name}，区划代码 {report.code}）"),
+        ("年度", f"{report.year} 年"),
+        ("统计期间", annual_period(report)),
+        ("分表", "、".join(["年度报告", *(level.name for level in report.levels), "项目"])),
+        ("生成人", by),
+        ("生成时间", f"{generated_at:%Y-%m-%d %H:%M:%S}"),
+        ("公开历史头", f"序号 {report.head_seq}，哈希 {report.head_hash}"),
+        ("金额单位", "元"),
+        ("口径", "本报告的资金是区域内各项目的善款（无论在中华慈善总会、各级慈善总会还是村社项目账户）与村社互助基金；"
+                "年初余额为上年 12 月 31 日日终余额，年末余额为本年 12 月 31 日（年度未结束时为统计截止日）日终余额，"
+                "收支只取记账日期在本年内的分录。配捐资金池单列。项目发布募捐、结项按审核记录；公示按公示日历计截止日期在本年内的各期。"),
+    ]
+    for row, (label, value) in enumerate(lines, start=1):
+        sheet.cell(row=row, column=1, value=label)
+        if value is not None:
+            sheet.cell(row=row, column=2, value=spreadsheet_safe(value)).alignment = Alignment(wrap_text=True, vertical="top")
+    assert sheet[GENERATED_AT].value == f"{generated_at:%Y-%m-%d %H:%M:%S}"
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.column_dimensions["A"].width = 16
+    sheet.column_dimensions["B"].width = 90
+
+
+def annual_workbook_bytes(report: AnnualReport, *, by: str, generated_at: dt.datetime | None = None) -> bytes:
+    """The 年度报告 XLSX: the same bytes for the same report, apart from the generated-at cell."""
+    return _fixed_bytes(annual_workbook(report, by=by, generated_at=generated_at or now()))

@@ -28,9 +28,9 @@ from .published import Snapshot
 def fingerprints(snap: Snapshot) -> dict[int, str]:
     """A digest per village of everything its page, poster and open data are made from.
 
-    In-memory facts (names, places, projects with their totals and texts) go in whole; the heavy
-    tables go in as per-project aggregates (count, last id, sums of amounts and of text lengths),
-    which change with every added, reversed or edited row that the village's files show."""
+    In-memory facts (names, places, projects with their totals and texts, the 年度报告 figures) go in
+    whole; the heavy tables go in as per-project aggregates (count, last id, sums of amounts and of
+    text lengths), which change with every added, reversed or edited row that the village's files show."""
     projects = [p.id for v in snap.villages for p in v.projects]
     per_project: dict[int, list] = {pid: [] for pid in projects}
     length = fn.LENGTH
@@ -84,10 +84,13 @@ def fingerprints(snap: Snapshot) -> dict[int, str]:
                               .group_by(FundSpending.village)):
         volunteers.setdefault(vid, []).append(("a", *map(str, figures)))
     places = snap.places
+    years = snap.annual
     result = {}
     for v in snap.villages:
         parts = [repr(v), repr([places[i] for i in (v.township_id, v.county_id, v.prefecture_id)]),
                  repr(volunteers.get(v.id))]
         parts += [repr(per_project[p.id]) for p in v.projects]
+        if years is not None:  # its 年度报告 pages and rows, whole
+            parts += [repr(years.by_area.get(v.code)), repr([years.projects.get(p.id) for p in v.projects])]
         result[v.id] = hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
     return result

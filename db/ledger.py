@@ -119,7 +119,8 @@ def balances(accounts) -> dict[int, int]:
     return result
 
 
-SIGNED_AMOUNT = fn.SUM(Case(None, ((Entry.reverses.is_null(), Entry.amount),), Entry.amount * -1))
+SIGNED = Case(None, ((Entry.reverses.is_null(), Entry.amount),), Entry.amount * -1)  # one entry: a reversal subtracts
+SIGNED_AMOUNT = fn.SUM(SIGNED)
 
 
 def signed_sum(query) -> int:

@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import NamedTuple
 
 from . import funds
+from .annual import Annual
 from .clock import today
 from .deadlines import Deadline
 from .models import Donation
@@ -348,4 +349,6 @@ class Snapshot:
     on: dt.date = field(default_factory=today)  # the date the disclosure calendar is read at
     # every village registered in the programme, per 乡镇/街道 id, its fund set up or not yet (area pages' share)
     registered: dict[int, int] = field(default_factory=dict)
+    # the 年度报告 of every village and area, per year, from the published projects only (db.annual)
+    annual: Annual | None = None
 

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
 
 from peewee import JOIN, Case, fn
 
 from .areas import get_area
 from .bulk import raw_rows
-from .database import database, is_postgres
-from .deadlines import MILESTONES, facts_of, schedule
+from .database import read_transaction
+from .deadlines import MILESTONES, Facts, facts_of, schedule
 from .errors import XfjyError
 from .history import head
 from .jurisdiction import holds_every_village
+from .ledger import SIGNED
 from .models import Account, Area, Batch, Donation, Entry, Evaluation, Level, Project, ProjectReview, Quota, Village
 from .totals import Totals, add_flow
 from .workflow import PROJECT, PUBLISHED_STATES
@@ -114,49 +116,80 @@ def check_period(as_of: dt.date, start: dt.date | None) -> None:
 def build_report(code: str, as_of: dt.date, start: dt.date | None = None) -> Report:
     """The report of area ``code`` as of ``as_of`` (flows from ``start`` when given)."""
     check_period(as_of, start)
-    outermost = not database.in_transaction()
-    with database.atomic():
-        if is_postgres() and outermost:
-            database.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    with read_transaction():
         return _build(get_area(code), as_of, start)
 
 
-def _build(root: Area, as_of: dt.date, start: dt.date | None) -> Report:
-    if root.level >= Level.VILLAGE:
-        raise XfjyError(f"{root.name}（{root.code}）是村社，没有下级区划可以统计")
+@dataclass(frozen=True)
+class Subtree:
+    """An area's subtree as the reports read it: its areas, the chain of area codes each one counts into
+    (itself and every area above it up to the root), and where each of its projects lies."""
+
+    root: Area
+    areas: list[tuple]                  # (id, code, name, level, parent, path, county), in path order
+    chain_of: dict[int, tuple[str, ...]]
+    project_area: dict[int, int]        # project id → its village's area id
+    whole: bool                         # no village lies outside the root (conditions can be left out)
+
+    @property
+    def below(self):
+        return Area.path.startswith(self.root.path)
+
+    def in_area(self, column):
+        """``column`` (a project id) names a project of the subtree."""
+        if self.whole:
+            return column.is_null(False)
+        return column.in_(Project.select(Project.id).join(Village).join(Area).where(self.below))
+
+    def adder(self, sums: dict[str, Counter]) -> Callable[[int, str, int], None]:
+        """``add(area_id, name, amount)``: count an amount at an area and at every area above it."""
+        chain_of = self.chain_of
+
+        def add(area_id: int, name: str, amount: int) -> None:
+            for c in chain_of.get(area_id, ()):
+                sums[c][name] += amount
+        return add
+
+
+def subtree(root: Area) -> Subtree:
     depth = root.path.count("/") - 2  # index of the root's code in a path's codes
     below = Area.path.startswith(root.path)
     areas = raw_rows(Area.select(Area.id, Area.code, Area.name, Area.level, Area.parent, Area.path, Area.county)
                      .where(below).order_by(Area.path))
     chain_of = {aid: tuple(path.strip("/").split("/")[depth:]) for aid, _, _, _, _, path, _ in areas}
+    project_area = {pid: area_id for pid, area_id in raw_rows(
+        Project.select(Project.id, Village.area).join(Village).join(Area).where(below))}
+    return Subtree(root, areas, chain_of, project_area, holds_every_village(root))
+
+
+def _build(root: Area, as_of: dt.date, start: dt.date | None) -> Report:
+    if root.level >= Level.VILLAGE:
+        raise XfjyError(f"{root.name}（{root.code}）是村社，没有下级区划可以统计")
+    tree = subtree(root)
+    areas, chain_of, project_area = tree.areas, tree.chain_of, tree.project_area
     names = {aid: name for aid, _, name, *_ in areas}
     sums: dict[str, Counter] = defaultdict(Counter)
     states: dict[str, Counter] = defaultdict(Counter)
     quotas: dict[str, int] = {}
-
-    def add(area_id: int, name: str, amount: int) -> None:
-        for c in chain_of.get(area_id, ()):
-            sums[c][name] += amount
-
-    whole = holds_every_village(root)
-    project_area = {pid: area_id for pid, area_id in raw_rows(
-        Project.select(Project.id, Village.area).join(Village).join(Area).where(below))}
-    in_area = (lambda column: column.is_null(False)) if whole else (  # noqa: E731
-        lambda column: column.in_(Project.select(Project.id).join(Village).join(Area).where(below)))
+    add = tree.adder(sums)
+    in_area = tree.in_area
 
     _villages(root, as_of, add)
     for aid, count in raw_rows(Quota.select(Quota.area, Quota.count).join(Batch).where(Batch.code == PILOT)):
         for c in chain_of.get(aid, ()):
             quotas[c] = quotas.get(c, 0) + count
-    project_state = _states_on(project_area, as_of)
+    project_state = states_on(project_area, as_of)
     for pid, state in project_state.items():
         for c in chain_of[project_area[pid]]:
             states[c][state] += 1
             sums[c]["projects"] += 1
-    _flows(in_area, as_of, start, project_area, add)
-    _balances(in_area, below, whole, as_of, project_area, add)
-    _disclosures([pid for pid, state in project_state.items() if state in PUBLISHED_STATES], as_of, start,
-                 project_area, add)
+    for _, pid, name, amount in period_flows(tree, ((start, as_of),)):
+        add(project_area[pid], name, amount)
+    for _, area_id, name, amount in period_balances(tree, (as_of,)):
+        add(area_id, name, amount)
+    published = [pid for pid, state in project_state.items() if state in PUBLISHED_STATES]
+    for pid, name in window_counts(facts_of(published), as_of, start):
+        add(project_area[pid], name, 1)
     for pid, count in raw_rows(Evaluation.select(Evaluation.project, fn.COUNT(Evaluation.id))
                                .where(in_area(Evaluation.project) & _period(Evaluation.evaluated_on, as_of, start))
                                .group_by(Evaluation.project)):
@@ -172,15 +205,20 @@ def _build(root: Area, as_of: dt.date, start: dt.date | None) -> Report:
     total = replace(total, name=f"{root.name}合计", parent="")
     levels = []
     for level in range(root.level + 1, Level.VILLAGE + 1):
-        if level == Level.COUNTY:  # 满洲里市 and 二连浩特市 sit at the 盟市 level and are their own 旗县市区
-            members = [a for a in areas if a[0] != root.id and a[6] == a[0]]
-        else:
-            members = [a for a in areas if a[3] == level and a[0] != root.id]
+        members = members_at(tree, level)
         if members:
             rows = tuple(row(aid, code, parent) for aid, code, _, _, parent, _, _ in members)
             levels.append(ReportLevel(level, SHEET_NAMES[level], rows, total))
     seq, digest = head()
     return Report(root.code, root.name, root.level, as_of, start, seq, digest, tuple(levels))
+
+
+def members_at(tree: Subtree, level: int) -> list[tuple]:
+    """The areas of one level below the root (rows of ``tree.areas``); 满洲里市 and 二连浩特市 sit at the
+    盟市 level and are their own 旗县市区."""
+    if level == Level.COUNTY:
+        return [a for a in tree.areas if a[0] != tree.root.id and a[6] == a[0]]
+    return [a for a in tree.areas if a[3] == level and a[0] != tree.root.id]
 
 
 def _period(column, as_of: dt.date, start: dt.date | None):
@@ -198,7 +236,7 @@ def _villages(root: Area, as_of: dt.date, add) -> None:
             add(area_id, "pilot_fund_villages", 1)
 
 
-def _states_on(project_area: dict[int, int], as_of: dt.date) -> dict[int, str]:
+def states_on(project_area: dict[int, int], as_of: dt.date) -> dict[int, str]:
     """The state each project was in at the end of ``as_of``: what its last review step on or before that
     day entered (steps in the order they were taken); a project without one is a draft if it existed."""
     day_after = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
@@ -214,47 +252,63 @@ def _states_on(project_area: dict[int, int], as_of: dt.date) -> dict[int, str]:
     return result
 
 
-def _flows(in_area, as_of: dt.date, start: dt.date | None, project_area: dict[int, int], add) -> None:
-    """The flows of the period, per project: each (kind, account kinds) classified by ``add_flow``; gifts
-    split by channel; each hop counted at the level that sent it (a reversal at the level it returned to)."""
+Period = tuple[dt.date | None, dt.date]  # (start, or None from the first entry; as-of date)
+
+
+def _in_periods(column, periods: Sequence[Period]):
+    """Within any of the periods (the rows a query of several periods needs to read)."""
+    latest = max(end for _, end in periods)
+    starts = [start for start, _ in periods]
+    return _period(column, latest, None if None in starts else min(starts))
+
+
+def period_flows(tree: Subtree, periods: Sequence[Period]) -> Iterator[tuple[int, int, str, int]]:
+    """The flows of each period, per project of ``tree.project_area``, in one query: ``(period index,
+    project id, figure, net amount)``. Each (kind, account kinds) is classified by ``add_flow``; gifts are
+    split by channel; each hop counts at the level that sent it (a reversal at the level it returned to)."""
     Source, Target = Account.alias(), Account.alias()
     SourceArea, TargetArea = Area.alias(), Area.alias()
     reversal = Entry.reverses.is_null(False)
     online = Case(None, ((Entry.kind.in_(("donation", "refund")) & (Donation.channel == "online"), 1),), 0)
     sender = Case(None, ((Entry.kind != "disbursement", None), (reversal, TargetArea.level)), SourceArea.level)
-    signed = fn.SUM(Case(None, ((reversal, Entry.amount * -1),), Entry.amount))
-    query = (Entry.select(Entry.project, Entry.kind, Source.kind, Target.kind, online, sender, signed)
+    nets = [fn.SUM(Case(None, ((_period(Entry.booked_on, end, start), SIGNED),), 0)) for start, end in periods]
+    query = (Entry.select(Entry.project, Entry.kind, Source.kind, Target.kind, online, sender, *nets)
              .join_from(Entry, Source, on=(Entry.from_account == Source.id))
              .join_from(Entry, Target, on=(Entry.to_account == Target.id))
              .join_from(Source, SourceArea, JOIN.LEFT_OUTER, on=(Source.area == SourceArea.id))
              .join_from(Target, TargetArea, JOIN.LEFT_OUTER, on=(Target.area == TargetArea.id))
              .join_from(Entry, Donation, on=(Entry.donation == Donation.id), join_type=JOIN.LEFT_OUTER)
-             .where(in_area(Entry.project) & _period(Entry.booked_on, as_of, start))
+             .where(tree.in_area(Entry.project) & _in_periods(Entry.booked_on, periods))
              .group_by(Entry.project, Entry.kind, Source.kind, Target.kind, online, sender))
-    for pid, kind, source_kind, target_kind, is_online, level, net in raw_rows(query):
+    project_area = tree.project_area
+    for pid, kind, source_kind, target_kind, is_online, level, *amounts in raw_rows(query):
         if pid not in project_area:
             continue
-        area_id, net, totals = project_area[pid], int(net), Totals()
-        add_flow(totals, kind, source_kind, target_kind, net)
-        for name in ("raised", "matched", "rewarded", "spent", "to_fund"):
-            add(area_id, name, getattr(totals, name))
-        add(area_id, "arrived", totals.disbursed)
-        add(area_id, "raised_online" if is_online else "raised_offline", totals.raised)
-        if kind == "disbursement" and level in HOP_FIELDS:
-            add(area_id, HOP_FIELDS[level], net)
+        for index, net in enumerate(amounts):
+            net, totals = int(net or 0), Totals()
+            if not net:
+                continue
+            add_flow(totals, kind, source_kind, target_kind, net)
+            for name in ("raised", "matched", "rewarded", "spent", "to_fund"):
+                yield index, pid, name, getattr(totals, name)
+            yield index, pid, "arrived", totals.disbursed
+            yield index, pid, "raised_online" if is_online else "raised_offline", totals.raised
+            if kind == "disbursement" and level in HOP_FIELDS:
+                yield index, pid, HOP_FIELDS[level], net
 
 
-def _balances(in_area, below, whole: bool, as_of: dt.date, project_area: dict[int, int], add) -> None:
-    """What each internal account held at the end of ``as_of``, counted where its project's village lies
-    (a project's accounts), or where the account is (a village's fund, a federation's pool)."""
+def period_balances(tree: Subtree, dates: Sequence[dt.date]) -> Iterator[tuple[int, int, str, int]]:
+    """What each internal account held at the end of each date, in two queries: ``(date index, area id,
+    figure, amount)``, counted where its project's village lies (a project's accounts), or where the
+    account is (a village's fund, a federation's pool). An account's amounts come in two parts (in, out)."""
     AccountArea = Area.alias()
     accounts = (Account.select(Account.id, Account.kind, AccountArea.level, Account.area, Account.project)
                 .join_from(Account, AccountArea, JOIN.LEFT_OUTER, on=(Account.area == AccountArea.id))
                 .where(Account.kind.not_in(Account.EXTERNAL)))
-    if not whole:
-        accounts = accounts.where(in_area(Account.project) | (Account.project.is_null()
-                                                              & Account.area.in_(Area.select(Area.id).where(below))))
-    placed = {}
+    if not tree.whole:
+        accounts = accounts.where(tree.in_area(Account.project) | (
+            Account.project.is_null() & Account.area.in_(Area.select(Area.id).where(tree.below))))
+    placed, project_area = {}, tree.project_area
     for aid, kind, level, area_id, pid in raw_rows(accounts):
         if kind == "pool":
             placed[aid] = (area_id, "pool_balance")
@@ -262,30 +316,32 @@ def _balances(in_area, below, whole: bool, as_of: dt.date, project_area: dict[in
             placed[aid] = (area_id, "fund_balance")
         elif pid in project_area:
             placed[aid] = (project_area[pid], "held_village" if kind == "project" else HELD_FIELDS.get(level))
+    sums = [fn.SUM(Case(None, ((Entry.booked_on <= day, Entry.amount),), 0)) for day in dates]
     for column, sign in ((Entry.to_account, 1), (Entry.from_account, -1)):
-        query = Entry.select(column, fn.SUM(Entry.amount)).where(Entry.booked_on <= as_of).group_by(column)
-        if not whole:
+        query = Entry.select(column, *sums).where(Entry.booked_on <= max(dates)).group_by(column)
+        if not tree.whole:
             query = query.where(column.in_(list(placed)))
-        for aid, total in raw_rows(query):
+        for aid, *totals in raw_rows(query):
             if aid in placed and placed[aid][1] is not None:
-                add(placed[aid][0], placed[aid][1], sign * int(total))
+                for index, total in enumerate(totals):
+                    if total:
+                        yield index, placed[aid][0], placed[aid][1], sign * int(total)
 
 
-def _disclosures(published: list[int], as_of: dt.date, start: dt.date | None, project_area: dict[int, int],
-                 add) -> None:
-    """Each published project's disclosure windows on ``as_of`` (``db.deadlines.schedule``, from what was
-    known that day: a milestone reached later is not yet known), counted when due within the period."""
-    known = {}
-    for pid, facts in facts_of(published).items():
+def window_counts(projects: dict[int, Facts], as_of: dt.date, start: dt.date | None,
+                  due_by: dt.date | None = None) -> Iterator[tuple[int, str]]:
+    """``(project id, figure)`` for each disclosure window of these published projects due on or after
+    ``start`` (and on or before ``due_by`` when given): met on time, late, or missing on ``as_of``
+    (``db.deadlines.schedule``, from what was known that day: a milestone reached later is not yet known)."""
+    names = {"met": "disclosures_met", "late": "disclosures_late", "overdue": "disclosures_missing"}
+    for pid, facts in projects.items():
         later = {name: None for name in _MILESTONE_FIELDS.values()
                  if getattr(facts, name) is not None and getattr(facts, name) > as_of}
-        known[pid] = replace(facts, **later) if later else facts
-    names = {"met": "disclosures_met", "late": "disclosures_late", "overdue": "disclosures_missing"}
-    for pid, facts in known.items():
-        for deadline in schedule(facts, as_of):
+        known = replace(facts, **later) if later else facts
+        for deadline in schedule(known, as_of):
             status = deadline.status(as_of)
-            if status in names and (start is None or deadline.due >= start):
-                add(project_area[pid], names[status], 1)
+            if status in names and (start is None or deadline.due >= start) and (due_by is None or deadline.due <= due_by):
+                yield pid, names[status]
 
 
 # The Facts fields each milestone of ``db.deadlines.facts_of`` fills in.

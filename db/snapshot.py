@@ -16,6 +16,7 @@ from pathlib import Path
 
 from peewee import JOIN, chunked, fn
 
+from . import annual
 from .areas import quota_report
 from .bulk import raw_rows
 from .clock import today
@@ -124,8 +125,9 @@ def _load(area_code: str) -> Snapshot:
     lines = [line for line in quota_report() if line.prefecture.path.startswith(root.path)]
     registered = dict(Village.select(Area.parent, fn.COUNT(Village.id)).join(Area)
                       .where(Area.path.startswith(root.path)).group_by(Area.parent).tuples())
-    return Snapshot(taken_at, places, villages, lines, latest,
-                    _entries(Entry.project.is_null() & Entry.to_account.in_(pools)), root, on, registered)
+    years = annual.compute(Area.get_by_id(root.id), range(annual.first_year(), on.year + 1), on, projects=by_project)
+    pool_entries = _entries(Entry.project.is_null() & (Entry.to_account.in_(pools) | Entry.from_account.in_(pools)))
+    return Snapshot(taken_at, places, villages, lines, latest, pool_entries, root, on, registered, years)
 
 
 def _data_time() -> dt.datetime:

@@ -8,7 +8,10 @@ For every village page the figures must be the sums of that village's published 
 - each settlement sentence against the sentence those figures give (``db.public.settlement_sentence``);
 - each disclosure window's status (on time, late, missing, due) against the disclosures the page
   publishes, counted as ``db.deadlines.assign`` counts them;
-- and ``summary.json`` against all of the above.
+- and ``summary.json`` against all of the above;
+- each 年度报告 row of ``annual.csv`` (opening and closing balances, gifts, 配捐, 以奖代补, spending, fund
+  payments, moves to the 互助基金 and the fund's balance) against the entries of ``ledger.csv`` booked in
+  that year, and each figure of the year's page against its row (a page for every row, a row for every page).
 
 Anyone can run it on a copy of the site: it needs the files and this package, nothing else.
 """
@@ -31,7 +34,7 @@ from db.public import settlement_sentence
 from db.totals import Totals, add_flow
 from db.workflow import PROJECT
 
-from .opendata import WINDOW_STATUS
+from .opendata import ANNUAL_COUNTS, WINDOW_STATUS
 from .processes import die_with_parent
 
 KINDS = {label: kind for kind, label in Entry.KINDS.items()}
@@ -86,21 +89,33 @@ class Books:
     fund_spent: int               # paid out of the 互助基金, net of reversals
     gifts: dict[str, int]
     spending: dict[str, int]      # lines not reversed, by project code ("" for the fund)
+    moves: list[tuple[dt.date, int, int]] = ()     # each entry: (date, into the village's money, into its 互助基金)
+    flows: list[tuple[dt.date, Totals, int]] = ()  # ... as add_flow reads it, and the fund payment it makes
+
+
+HELD_KINDS = ("special", "pass_through", "project", "fund")  # the accounts of a village's money (db.annual)
 
 
 def books(folder: Path) -> Books:
     """Sum a village's published rows (``data/village/<code>/``)."""
     totals: dict[str, Totals] = {}
     fund = fund_spent = 0
+    moves, flows = [], []
     for row in _csv(folder / "ledger.csv"):
         amount = _fen(row["amount_yuan"])
         net = -amount if row["reverses"] else amount
         kind = KINDS.get(row["kind"], row["kind"])
+        day = dt.date.fromisoformat(row["date"])
+        one = Totals()
         if row["project_code"]:
             add_flow(totals.setdefault(row["project_code"], Totals()), kind, row["from_kind"], row["to_kind"], net)
+            add_flow(one, kind, row["from_kind"], row["to_kind"], net)
         move = funds.flow(row["date"], kind, row["from_kind"], row["to_kind"], amount, False)
         fund += move.amount if move else 0
         fund_spent += net if kind == "fund_spending" else 0
+        held = (amount if row["to_kind"] in HELD_KINDS else 0) - (amount if row["from_kind"] in HELD_KINDS else 0)
+        moves.append((day, held, move.amount if move else 0))
+        flows.append((day, one, net if kind == "fund_spending" else 0))
     gifts: dict[str, int] = {}
     for row in _csv(folder / "donations.csv"):
         if row["returned"] == "否":
@@ -109,7 +124,64 @@ def books(folder: Path) -> Books:
     for row in _csv(folder / "spending.csv"):
         if row["reversed"] == "否":
             spending[row["project_code"]] = spending.get(row["project_code"], 0) + _fen(row["amount_yuan"])
-    return Books(totals, fund, fund_spent, gifts, spending)
+    return Books(totals, fund, fund_spent, gifts, spending, moves, flows)
+
+
+_YEAR_FIGURES = ("opening", "closing", "raised", "matched", "rewarded", "spent", "fund_spent", "to_fund", "fund_opening",
+                 "fund_closing")
+
+
+def _year_books(kept: Books, year: int, as_of: dt.date) -> dict[str, int]:
+    """A year's figures of a village from its ledger rows: balances before and at the end, flows within."""
+    start = dt.date(year, 1, 1)
+    figures = dict.fromkeys(_YEAR_FIGURES, 0)
+    for day, held, fund in kept.moves:
+        if day < start:
+            figures["opening"] += held
+            figures["fund_opening"] += fund
+        if day <= as_of:
+            figures["closing"] += held
+            figures["fund_closing"] += fund
+    for day, one, fund_spent in kept.flows:
+        if start <= day <= as_of:
+            for name in ("raised", "matched", "rewarded", "spent", "to_fund"):
+                figures[name] += getattr(one, name)
+            figures["fund_spent"] += fund_spent
+    return figures
+
+
+_YEAR_PAGE = re.compile(r"^\d{4}$")
+
+
+def _annual(site: Path, code: str, folder: Path, kept: Books) -> list[Mismatch]:
+    """The village's 年度报告: ``annual.csv`` against its ledger rows, each year's page against its row."""
+    found = []
+    rows = {int(row["year"]): row for row in _csv(folder / "annual.csv")}
+    pages = {int(p.name) for p in (site / "village" / code).iterdir()
+             if _YEAR_PAGE.match(p.name) and (p / "index.html").exists()}
+    if set(rows) != pages:
+        found.append(Mismatch(f"village/{code}/", "年度报告页面与 annual.csv 的年度",
+                              "、".join(map(str, sorted(pages))) or "无", "、".join(map(str, sorted(rows))) or "无"))
+    def expect(year: int, what: str, shown, expected) -> None:
+        if shown != expected:
+            found.append(Mismatch(f"village/{code}/{year}/", what, str(shown), str(expected)))
+
+    for year, row in sorted(rows.items()):
+        want = _year_books(kept, year, dt.date.fromisoformat(row["as_of"]))
+        listed = {name: _fen(row[f"{name}_yuan"]) for name in _YEAR_FIGURES if name != "raised"}
+        listed["raised"] = _fen(row["raised_online_yuan"]) + _fen(row["raised_offline_yuan"])
+        for name in _YEAR_FIGURES:
+            expect(year, f"annual.csv {year} 年的 {name}", format_fen(listed[name]), format_fen(want[name]))
+        if year not in pages:
+            continue
+        text = (site / "village" / code / str(year) / "index.html").read_text(encoding="utf-8")
+        for attrs, value in _FIGURE.findall(text):
+            name = _attrs(attrs)["data-figure"]
+            if name in ANNUAL_COUNTS:
+                expect(year, f"{year} 年的 {name}", html.unescape(value).strip(), row[ANNUAL_COUNTS[name]])
+            elif f"{name}_yuan" in row:
+                expect(year, f"{year} 年的 {name}", format_fen(_fen(value)), format_fen(_fen(row[f"{name}_yuan"])))
+    return found
 
 
 def audit_village(site: Path, code: str) -> list[Mismatch]:
@@ -160,6 +232,7 @@ def audit_village(site: Path, code: str) -> list[Mismatch]:
     expect("summary.json 的互助基金余额", summary["fund_balance_yuan"], f"{kept.fund / 100:.2f}")
     expect("互助基金支出与支出明细之和", format_fen(kept.fund_spent), format_fen(kept.spending.get("", 0)))
     found.extend(_calendar(page_name, text, projects, on))
+    found.extend(_annual(site, code, folder, kept))
     return found
 
 

@@ -145,8 +145,12 @@ class _Builder:
         write(self.out / "area" / "index.html", themed.areas.stamp(areas))
         stamped.append(areas)
         for page in site.area_pages():
-            write(self.out / page.url / "index.html", themed.area.stamp(page, page.url.split("/")[1]))
+            write(self.out / page.url / "index.html", themed.area.stamp(page, page.code))
             stamped.append(page)
+        year_urls = []  # the 年度报告 pages: in the sitemap, not in search
+        for page in site.area_year_pages():
+            write(self.out / page.url / "index.html", themed.area_year.stamp(page, page.code, page.year))
+            year_urls.append(page.url)
         write(self.out / "index.html", themed.home.stamp(site.home(self.news)))
         self.lap("areas")
 
@@ -162,7 +166,7 @@ class _Builder:
         self.lap("digests")
         records: dict[str, VillageRecord] = {}
         parts = share(changed, self.workers)
-        job = VillageFiles(self.out, self.stage, themed.village, site, self.attachments)
+        job = VillageFiles(self.out, self.stage, themed.village, site, self.attachments, themed.village_year)
         if len(parts) > 1:
             outcomes = in_workers(job.stamp, parts, before=shared.join,
                                   meanwhile=lambda: self._history(snap))  # in this process while the workers render
@@ -171,7 +175,8 @@ class _Builder:
         for outcome in outcomes:
             records.update(outcome)
         self.result.rendered = len(changed)
-        records.update(link_kept(self.previous, self.out, kept, previous))
+        village_years = {v.code: [f"village/{v.code}/{year}/" for year in site.years_of(v.code)] for v in snap.villages}
+        records.update(link_kept(self.previous, self.out, kept, previous, village_years))
         self.lap("villages")
         for village in snap.villages:
             entries += records[village.code].entries
@@ -179,10 +184,11 @@ class _Builder:
         spooled = {code: record.spooled for code, record in records.items() if record.spooled is not None}
         positions = {code: v.positions for code, v in previous.items() if v.positions is not None}
         files, where = opendata.write_region(self.out, [v.code for v in snap.villages], snap.pool_entries, spooled,
-                                             self.previous, positions, kept)
-        self.result.files += files
+                                             self.previous, positions, kept, site.area_year_rows())
+        self.result.files += files + len(year_urls)
         search.write_index(self.out, entries, drop={f"village/{shells.CODE}/", f"area/{shells.CODE}/", "area/"})
-        sitemap.write(self.out, [p.url for p in stamped] + [f"village/{v.code}/" for v in snap.villages])
+        sitemap.write(self.out, [p.url for p in stamped] + year_urls
+                      + [url for v in snap.villages for url in (f"village/{v.code}/", *village_years[v.code])])
         self.result.manifest = Manifest(fingerprint, {
             code: BuiltVillage(data[code], records[code].receipts, records[code].entries, code in kept, where[code])
             for code in data}, compress.KEY)
@@ -200,12 +206,13 @@ class _Builder:
         index_md = self.docs / "index.md"
         intro = index_md.read_text(encoding="utf-8") if index_md.exists() else "# 首页\n"
         write(index_md, intro.rstrip("\n") + "\n\n" + site.home(self.news) + "\n")
-        pages = [site.areas_index(), *site.area_pages()]
+        pages = [site.areas_index(), *site.area_pages(), *site.area_year_pages()]
         extra = self.stage / "extra"
         job = VillageFiles(extra, self.stage, None, site, self.attachments)
         spooled = {}
         for done in job.render(snap.villages):
             pages.append(site.village(done.village, done.details))
+            pages += site.village_years(done.village)
             spooled[done.village.code] = done.spooled
             self.result.files += done.files + len(done.receipts)
         for page in pages:
@@ -216,7 +223,7 @@ class _Builder:
                 (self.out / name).parent.mkdir(parents=True, exist_ok=True)
                 os.replace(extra / name, self.out / name)
         self.result.files += opendata.write_region(self.out, [v.code for v in snap.villages], snap.pool_entries,
-                                                   spooled)[0]
+                                                   spooled, areas=site.area_year_rows())[0]
 
 
 __all__ = ["build", "BuildResult"]

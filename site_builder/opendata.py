@@ -87,6 +87,51 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
         Column("paid_from", "支出来源：项目账户 或 互助基金（互助基金支出没有项目编号）"),
         Column("approved_by", "互助基金支出：同意支出的监管会成员及同意日期"),
     )),
+    "annual": ("年度报告", (
+        Column("level", "层级：村社、旗县市区、盟市或自治区（全区数据在各村社之后列出各地区的行）"),
+        Column("code", "区划代码"),
+        Column("name", "名称"),
+        Column("year", "年度"),
+        Column("as_of", "截止日期：12 月 31 日；当年尚未结束的为数据日期"),
+        *(Column(f"{name}_yuan", meaning) for name, meaning in (
+            ("opening", "年初余额：上年末本村社（地区）各项目在各级账户中的善款与村社互助基金之和（元）"),
+            ("raised_online", "网络平台捐赠，扣除退款（元）"),
+            ("raised_offline", "线下、单位等其他捐赠，扣除退款（元）"),
+            ("matched", "配捐，进入村社项目账户（元）"),
+            ("rewarded", "以奖代补，进入村社互助基金（元）"),
+            ("income", "收入合计：以上四项之和（元）"),
+            ("spent", "项目支出（元）"),
+            ("fund_spent", "互助基金支出（经监管会同意）（元）"),
+            ("outflow", "支出合计（元）"),
+            ("closing", "年末余额 = 年初余额 + 收入合计 − 支出合计（元）"),
+            ("held_nation", "年末余额中：在中华慈善总会、尚未拨付的（元）"),
+            ("held_region", "年末余额中：在自治区慈善总会的（元）"),
+            ("held_prefecture", "年末余额中：在盟市慈善总会的（元）"),
+            ("held_county", "年末余额中：在旗县市区慈善总会的（元）"),
+            ("held_village", "年末余额中：在村社项目账户的（元）"),
+            ("fund_closing", "年末余额中：村社互助基金（元）"),
+            ("from_nation", "本年中华慈善总会逐级拨付（元）"),
+            ("from_region", "本年自治区慈善总会拨付（元）"),
+            ("from_prefecture", "本年盟市慈善总会拨付（元）"),
+            ("from_county", "本年旗县市区慈善总会拨付（元）"),
+            ("arrived", "本年拨付到村社项目账户（元）"),
+            ("to_fund", "本年项目善款转入互助基金（元）"),
+            ("fund_opening", "互助基金年初余额（元）"),
+            ("fund_carried", "互助基金收入：项目结转（未达目标、超出目标或结项结余）（元）"),
+            ("fund_late_gifts", "互助基金收入：结项后到账的捐赠（元）"),
+            ("fund_reward", "互助基金收入：以奖代补（元）"),
+            ("pool_opening", "地区各级慈善总会配捐资金池年初余额（村社为 0）（元）"),
+            ("pool_in", "本年注入配捐资金池（元）"),
+            ("pool_out", "本年资金池支付的配捐和以奖代补（元）"),
+            ("pool_closing", "配捐资金池年末余额（元）"),
+        )),
+        Column("projects_started", "本年发布募捐的项目数"),
+        Column("projects_closed", "本年结项的项目数"),
+        Column("disclosures_made", "本年发布的公示次数（更正不计）"),
+        Column("disclosures_on_time", "截止日期在本年内的公示期间：按时公示的个数"),
+        Column("disclosures_late", "……：逾期公示的个数（到年末为止）"),
+        Column("disclosures_missing", "……：到年末仍未公示的个数"),
+    )),
 }
 
 
@@ -106,7 +151,7 @@ SUMMARY = (  # data/village/<code>/summary.json: what the village page says, as 
 # The columns of each table whose text people type (names, messages, items, memos): the only cells of
 # the open data that could start like a spreadsheet formula.
 TYPED = {name: tuple(i for i, c in enumerate(columns) if c.name in (
-    "village", "county", "prefecture", "project", "donor", "channel", "message", "note", "from_account", "to_account",
+    "village", "county", "prefecture", "project", "name", "donor", "channel", "message", "note", "from_account", "to_account",
     "reason", "memo", "item", "payee", "voucher_no", "approved_by")) for name, (_, columns) in TABLES.items()}
 WINDOW_STATUS = {"met": "on_time", "late": "late", "overdue": "missing", "due": "due", "upcoming": "upcoming"}
 
@@ -138,8 +183,9 @@ def _yes(flag: bool) -> str:
     return "是" if flag else "否"
 
 
-def village_rows(village, place, details) -> dict[str, list[list]]:
-    """The four tables of one village, as lists of cell values in ``TABLES`` column order."""
+def village_rows(village, place, details, years=()) -> dict[str, list[list]]:
+    """The tables of one village, as lists of cell values in ``TABLES`` column order; ``years`` are its
+    年度报告 figures (``db.annual.Figures``), a row each."""
     codes = {p.id: p.code for p in village.projects}
     rows: dict[str, list[list]] = {name: [] for name in TABLES}
     for p in village.projects:
@@ -153,6 +199,7 @@ def village_rows(village, place, details) -> dict[str, list[list]]:
                                   d.donor, fen_to_text(d.amount), d.channel, d.message, _yes(d.returned), d.note])
     for e in details.entries:
         rows["ledger"].append(ledger_row(e, village.code, codes.get(e.project_id, "")))
+    rows["annual"] = [annual_row("村社", village.code, village.name, f) for f in years]
     for s in [*details.spending, *details.fund_spending]:
         fund = s.project_id is None
         rows["spending"].append([village.code, "" if fund else codes[s.project_id], s.spent_on.isoformat(), s.item,
@@ -161,6 +208,18 @@ def village_rows(village, place, details) -> dict[str, list[list]]:
                                  "互助基金" if fund else "项目账户",
                                  f"{s.approved_by}（{s.approved_on:%Y-%m-%d}）" if fund else ""])
     return rows
+
+
+ANNUAL_MONEY = tuple(c.name[:-len("_yuan")] for c in TABLES["annual"][1] if c.name.endswith("_yuan"))
+ANNUAL_COUNTS = {"started": "projects_started", "closed": "projects_closed", "disclosures_made": "disclosures_made",
+                 "disclosures_met": "disclosures_on_time", "disclosures_late": "disclosures_late",
+                 "disclosures_missing": "disclosures_missing"}  # db.annual.Figures counts → their columns
+
+
+def annual_row(level: str, code: str, name: str, f) -> list:
+    """One (village or area, year) row of ``annual``: a ``db.annual.Figures``."""
+    return [level, code, name, f.year, f.as_of.isoformat(), *(fen_to_text(getattr(f, n)) for n in ANNUAL_MONEY),
+            *(getattr(f, n) for n in ANNUAL_COUNTS)]
 
 
 def ledger_row(e, village_code: str = "", project_code: str = "") -> list:
@@ -248,13 +307,14 @@ def _payload(data: bytes, kind: str, head: bytes) -> bytes:
 
 def write_region(out: Path, codes: list[str], pool_entries: list, spooled: dict[str, dict[str, Spooled]],
                  previous: Path | None = None, positions: dict | None = None,
-                 kept: frozenset = frozenset()) -> tuple[int, dict]:
-    """``data/region/*``: the villages' rows in ``codes`` order, then the ledger entries of no village.
+                 kept: frozenset = frozenset(), areas: list[list] = ()) -> tuple[int, dict]:
+    """``data/region/*``: the villages' rows in ``codes`` order, then the ledger entries of no village
+    and the areas' 年度报告 rows (``areas``, made by ``annual_row``).
 
     Returns the number of files and where each village's rows sit in them (see ``join_region``)."""
     positions = positions or {}
     kept = frozenset(code for code in kept if code in positions)
-    extra = {"ledger": [ledger_row(e) for e in pool_entries]}
+    extra = {"ledger": [ledger_row(e) for e in pool_entries], "annual": list(areas)}
     where = join_region(out / "data" / "region", out / "data" / "village", codes, extra, spooled,
                         previous / "data" / "region" if previous else None, positions, kept)
     return 2 * len(TABLES), where

@@ -14,6 +14,7 @@ import segno
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from db import annual
 from db.funds import SOURCES as FUND_SOURCES
 from db.funds import statement
 from db.models import Entry, Level
@@ -33,7 +34,7 @@ from .charts import (
     raised_spent_chart,
     share_chart,
 )
-from .opendata import SUMMARY, TABLES
+from .opendata import SUMMARY, TABLES, annual_row
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|>~-])")
 
@@ -75,11 +76,32 @@ class Page:
     title: str
     description: str
     body: str
+    search: bool = True  # False: left out of the search index (front matter ``search: exclude``)
 
     @property
     def source(self) -> str:
         """The Markdown file MkDocs would build this page from."""
         return self.url + "index.md" if self.url.count("/") <= 1 else self.url.rstrip("/") + ".md"
+
+    @property
+    def code(self) -> str:
+        """The code in its address (``area/<code>/``, ``village/<code>/<year>/``): its shell's placeholder."""
+        return self.url.split("/")[1]
+
+    @property
+    def year(self) -> str:
+        """The year of a 年度报告 page (``village/<code>/<year>/``), else empty."""
+        parts = self.url.strip("/").split("/")
+        return parts[2] if len(parts) > 2 else ""
+
+
+@dataclass
+class YearRow:
+    """One unit below an area in its 年度报告: its name, its page of that year (None: none), its figures."""
+
+    name: str
+    url: str | None
+    figures: annual.Figures
 
 
 def title_text(text: str) -> str:
@@ -187,14 +209,15 @@ class Site:
     def home(self, news: list) -> str:
         """The generated part of the home page (the hand-written part is ``content/index.md``)."""
         return self._render("home.html", root="", summary=summarize(self.snapshot.villages), unit=self.unit_label,
-                            place=self.snapshot.root, scope=self.scope_label,
+                            place=self.snapshot.root, scope=self.scope_label, years=self.years_of(self.snapshot.root.code),
                             units=self.prefecture_rows(), quota_chart=quota_chart(self.snapshot.quota),
                             latest=self.snapshot.latest_disclosures, news=news)
 
     def areas_index(self) -> Page:
+        root = self.snapshot.root
         body = self._render("areas.html", root="../", summary=summarize(self.snapshot.villages),
-                            units=self.prefecture_rows(), unit=self.unit_label, place=self.snapshot.root,
-                            scope=self.scope_label)
+                            units=self.prefecture_rows(), unit=self.unit_label, place=root, scope=self.scope_label,
+                            years=self.years_of(root.code))
         name = title_text(self.snapshot.root.name)
         return Page("area/", "各地公示", f"{name}各{self.unit_label}“幸福家园”村社互助工程公示汇总", body)
 
@@ -210,7 +233,7 @@ class Site:
                 body = self._render(
                     "area.html", root="../../", place=prefecture, summary=summarize(villages), villages=None,
                     units=units, up=UnitRow("各地公示", "area/", 0, 0, Totals()), trail=self._trail(prefecture),
-                    charts=charts)
+                    charts=charts, years=self.years_of(prefecture.code))
                 yield self._area_page(prefecture, body)
                 for county in counties:
                     yield self._county(county, up=prefecture)
@@ -231,7 +254,7 @@ class Site:
                   share_chart([self._share(t) for t in townships], "乡镇/街道", self._share(county))]
         body = self._render("area.html", root="../../", place=county, summary=summarize(villages), villages=rows,
                             units=None, up=up and UnitRow(up.name, f"area/{up.code}/", 0, 0, Totals()),
-                            trail=self._trail(county), charts=charts)
+                            trail=self._trail(county), charts=charts, years=self.years_of(county.code))
         return self._area_page(county, body)
 
     def _share(self, place: Place) -> Share:
@@ -251,10 +274,90 @@ class Site:
         hours = TeamSize(details.volunteers, details.service_minutes).hours
         where = self.where[village.id]
         body = self._render("village.html", root="../../", v=village, d=details, t=village.totals, place=where,
-                            hours=hours, fund_years=statement(details.fund_flows), fund_sources=FUND_SOURCES)
+                            hours=hours, fund_years=statement(details.fund_flows), fund_sources=FUND_SOURCES,
+                            years=self.years_of(village.code))
         name = title_text(village.name)
         places = title_text(f"{where.prefecture.name}{where.county.name}{where.township.name}")
         return Page(f"village/{village.code}/", name, f"{places}{name}的“幸福家园”互助基金项目公示", body)
+
+    # -- 年度报告 -------------------------------------------------------------------------------------------
+
+    def years_of(self, code: str) -> list[int]:
+        """The years a village or area has a 年度报告 page: those something happened in."""
+        return self.snapshot.annual.active_years(code) if self.snapshot.annual is not None else []
+
+    def figures(self, code: str, year: int) -> annual.Figures:
+        return self.snapshot.annual.of(code, year)
+
+    def year_rows(self, village: VillageInfo) -> list[annual.Figures]:
+        """The village's rows of the open data's ``annual`` table."""
+        return [self.figures(village.code, year) for year in self.years_of(village.code)]
+
+    def _year_page(self, url: str, name: str, place: str, body: str) -> Page:
+        title = title_text(name)
+        return Page(url, title, f"{title_text(place)}{title}“幸福家园”村社互助工程年度报告", body, search=False)
+
+    def village_years(self, village: VillageInfo) -> list[Page]:
+        """The village's 年度报告 pages, one per year something happened in."""
+        where = self.where[village.id]
+        years = self.years_of(village.code)
+        done = self.snapshot.annual.projects if self.snapshot.annual is not None else {}
+        pages = []
+        for year in years:
+            projects = [(p, done[p.id][year]) for p in village.projects if year in done.get(p.id, {})]
+            body = self._render("annual.html", root="../../../", name=village.name, year=year, years=years,
+                                f=self.figures(village.code, year), village=village, projects=projects, units=None,
+                                unit_label="", trail=f"{where.prefecture.name} · {where.county.name} · {where.township.name}",
+                                back=(f"village/{village.code}/", f"返回{village.name}"), base=f"village/{village.code}/",
+                                data=f"data/village/{village.code}/annual.csv", sections=annual.SECTIONS,
+                                labels=annual.LABELS, counts=annual.COUNTS)
+            pages.append(self._year_page(f"village/{village.code}/{year}/", f"{village.name} {year} 年度报告",
+                                         f"{where.prefecture.name}{where.county.name}{where.township.name}", body))
+        return pages
+
+    def year_areas(self) -> list[tuple[Place, str, list[tuple[str, str, int]]]]:
+        """Every area with 年度报告 pages, with the label of its units and the units (name, code, kind):
+        the region (its 盟市), each 盟市 (its 旗县市区) and each 旗县市区 (its villages)."""
+        def villages_of(place: Place) -> list[tuple[str, str, str]]:
+            return [(v.name, v.code, "village") for v in self.by_county.get(place.id, [])]
+
+        result = []
+        root = self.snapshot.root
+        if root.level == Level.REGION:
+            result.append((root, "盟市", [(p.name, p.code, "area") for p in self.prefectures]))
+        for prefecture in self.prefectures:
+            counties = self.counties_of(prefecture)
+            if counties:
+                result.append((prefecture, "旗县市区", [(c.name, c.code, "area") for c in counties]))
+                result += [(c, "村社", villages_of(c)) for c in counties]
+            else:
+                result.append((prefecture, "村社", villages_of(prefecture)))
+        return result
+
+    def area_year_pages(self):
+        """The 年度报告 pages of the region, every 盟市 and every 旗县市区."""
+        for place, unit_label, units in self.year_areas():
+            years = self.years_of(place.code)
+            for year in years:
+                rows = [YearRow(name, (f"{kind}/{code}/{year}/" if year in self.years_of(code) else None),
+                                self.figures(code, year)) for name, code, kind in units]
+                back = (f"area/{place.code}/", f"返回{place.name}") if place.level != Level.REGION else \
+                    ("area/", "返回各地公示")
+                body = self._render("annual.html", root="../../../", name=place.name, year=year, years=years,
+                                    f=self.figures(place.code, year), village=None, projects=[], units=rows,
+                                    unit_label=unit_label, trail=self._trail(place), back=back, base=f"area/{place.code}/",
+                                    data="data/region/annual.csv", sections=annual.SECTIONS, labels=annual.LABELS,
+                                    counts=annual.COUNTS)
+                yield self._year_page(f"area/{place.code}/{year}/", f"{place.name} {year} 年度报告", "", body)
+
+    def area_year_rows(self) -> list[list]:
+        """The areas' rows of the open data's ``annual`` table, in code and year order."""
+        rows = []
+        for place, _, _ in sorted(self.year_areas(), key=lambda item: item[0].code):
+            level = Level.NAMES[place.level]
+            rows += [annual_row(level, place.code, place.name, self.figures(place.code, year))
+                     for year in self.years_of(place.code)]
+        return rows
 
     def poster(self, village: VillageInfo, details) -> str:
         url = f"{self.base_url}village/{village.code}/"

@@ -20,7 +20,7 @@ def write(out: Path, urls: list[str]) -> None:
     head, items = blocks[0], [b for b in blocks[1:] if shells.CODE not in b]
     tail = items[-1].split("</url>", 1)[1] if items else "\n</urlset>"
     items = [b.split("</url>", 1)[0] + "</url>" for b in items]
-    template = next((b for b in blocks[1:] if f"village/{shells.CODE}/" in b), None)
+    template = next((b for b in blocks[1:] if f"village/{shells.CODE}/</loc>" in b), None)
     if template is None:  # no site_url: MkDocs lists no pages
         return
     template = template.split("</url>", 1)[0] + "</url>"

@@ -27,7 +27,7 @@ CONFIG = ROOT / "mkdocs.yml"
 # The code and templates a page's bytes depend on besides its data: a change to any of them renders
 # every village again in an incremental build.
 OUTPUT_CODE = ("site_builder", "db/public.py", "db/published.py", "db/snapshot.py", "db/disclosures.py", "db/text.py",
-               "db/money.py", "db/totals.py", "db/volunteers.py")
+               "db/money.py", "db/totals.py", "db/volunteers.py", "db/annual.py")
 
 CDN_SCRIPTS = (
     # Material's bundle fetches these only for Mermaid diagrams (the site has none) and for browsers
@@ -45,6 +45,8 @@ class Shells:
     area: shells.Shell
     areas: shells.Shell
     home: shells.HomeShell
+    village_year: shells.Shell  # a village's 年度报告 (village/<code>/<year>/)
+    area_year: shells.Shell     # an area's (area/<code>/<year>/)
 
 
 def themed(docs: Path, out: Path, base_url: str, config_file: Path) -> Shells:
@@ -54,12 +56,15 @@ def themed(docs: Path, out: Path, base_url: str, config_file: Path) -> Shells:
     write(index_md, intro.rstrip("\n") + f"\n\n{shells.BODY}\n")
     for name, path in shells.SHELLS.items():
         title = "各地公示" if name == "areas" else shells.TITLE
-        write(docs / path, shells.shell_markdown(title=title))
+        write(docs / path, shells.shell_markdown(title=title, search=name not in shells.UNSEARCHED))
     mkdocs(docs, out, base_url, config_file)
+    village_year = shells.Shell(_take(out / "village" / shells.CODE / shells.YEAR))  # inside the village shell's folder
+    area_year = shells.Shell(_take(out / "area" / shells.CODE / shells.YEAR))
     return Shells(village=shells.Shell(_take(out / "village" / shells.CODE)),
                   area=shells.Shell(_take(out / "area" / shells.CODE)),
                   areas=shells.Shell((out / "area" / "index.html").read_text(encoding="utf-8")),
-                  home=shells.HomeShell((out / "index.html").read_text(encoding="utf-8")))
+                  home=shells.HomeShell((out / "index.html").read_text(encoding="utf-8")),
+                  village_year=village_year, area_year=area_year)
 
 
 def _take(folder: Path) -> str:

@@ -54,6 +54,7 @@ class VillageFiles:
     shell: Shell | None
     site: Site
     attachments: Path | None
+    year_shell: Shell | None = None  # its 年度报告 pages' (village/<code>/<year>/)
 
     def render(self, villages: list[VillageInfo]) -> Iterator[Rendered]:
         """Poster, open data and receipts of each village, reading their rows ``CHUNK`` villages at a time."""
@@ -65,7 +66,7 @@ class VillageFiles:
                     d = details[village.id]
                     where = self.site.where[village.id]
                     files = write(self.out / "poster" / f"{village.code}.html", self.site.poster(village, d))
-                    rows = opendata.village_rows(village, where, d)
+                    rows = opendata.village_rows(village, where, d, self.site.year_rows(village))
                     summary = opendata.village_summary(village, where, d, self.site.snapshot.on)
                     written, spooled = opendata.write_village(self.out / "data" / "village" / village.code, rows,
                                                               spool, summary)
@@ -80,14 +81,20 @@ class VillageFiles:
         for done in self.render(villages):
             page = self.site.village(done.village, done.details)
             write(self.out / page.url / "index.html", self.shell.stamp(page, done.village.code))
-            records[done.village.code] = VillageRecord(search.entries([page]), done.files + 1 + len(done.receipts),
+            years = self.site.village_years(done.village)
+            for year in years:
+                write(self.out / year.url / "index.html", self.year_shell.stamp(year, year.code, year.year))
+            records[done.village.code] = VillageRecord(search.entries([page]),
+                                                       done.files + 1 + len(years) + len(done.receipts),
                                                        done.receipts, done.spooled)
         return records
 
 
-def link_kept(previous: Path | None, out: Path, kept: set[str], built: dict[str, BuiltVillage]) -> dict[str, VillageRecord]:
-    """Hard-link an unchanged village's files from the previous build (its page, poster, data, receipts)."""
-    records = {}
+def link_kept(previous: Path | None, out: Path, kept: set[str], built: dict[str, BuiltVillage],
+              pages: dict[str, list[str]] | None = None) -> dict[str, VillageRecord]:
+    """Hard-link an unchanged village's files from the previous build (its page, its 年度报告 pages — the
+    addresses in ``pages`` —, poster, data, receipts)."""
+    records, pages = {}, pages or {}
     (out / "poster").mkdir(parents=True, exist_ok=True)
     (out / "data" / "village").mkdir(parents=True, exist_ok=True)
     for code in sorted(kept):
@@ -95,7 +102,8 @@ def link_kept(previous: Path | None, out: Path, kept: set[str], built: dict[str,
         os.mkdir(out / "village" / code)
         os.mkdir(out / "data" / "village" / code)
         files = 0
-        for relative in (f"village/{code}/index.html", f"poster/{code}.html",
+        for relative in (f"village/{code}/index.html", *(f"{url}index.html" for url in pages.get(code, ())),
+                         f"poster/{code}.html",
                          *(f"data/village/{code}/{name}.csv" for name in opendata.TABLES),
                          f"data/village/{code}/summary.json", *(f"files/{name}" for name in receipts)):
             try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from db import funds, ledger, snapshot
+from db import funds, ledger, snapshot, supervision
 from db.clock import travel
 from db.models import Entry, Role
 from db.published import SPENDING_ON_PAGE, Details, SpendingRow
@@ -64,3 +64,24 @@ def test_the_sites_update_time_is_the_latest_entry_even_when_it_has_a_lower_id(d
     assert Entry.select().order_by(Entry.id.desc()).first().posted_at == earlier
     with snapshot.read() as snap:
         assert snap.taken_at == later
+
+
+def test_a_supervision_opinion_does_not_move_the_village_pages_update_time(db, chain):
+    """A 监督意见 (public, so the page shows it) is no change of the village's money or records: its
+    「更新于」 and the site's 「数据更新于」 stay where its last change left them."""
+    project = closed_with_money_in_the_fund(chain)
+
+    def read():
+        with snapshot.read() as snap:
+            village = next(v for v in snap.villages if v.id == chain.village.id)
+            details = snapshot.details([village])[village.id]
+            return details.updated_at, snap.taken_at, [o.text for o in details.opinions]
+
+    before = read()
+    with travel(dt.datetime(2030, 3, 1, 9, 0)):
+        supervision.give_opinion(project, "支出凭证齐全，账目清楚。", given_on=dt.date(2030, 3, 1), public=True,
+                                 actor=chain.users[Role.SUPERVISOR])
+    updated, taken_at, opinions = read()
+    assert opinions == ["支出凭证齐全，账目清楚。"]  # on the page ...
+    assert (updated, taken_at) == before[:2]  # ... without moving its date
+    assert updated < dt.datetime(2030, 1, 1)

@@ -36,11 +36,13 @@ def recorded_problems() -> list[str]:
     problems = []
     for model, kind, label in ((Donation, "donation", "捐赠"), (Expenditure, "expenditure", "支出")):
         link = Entry.donation if model is Donation else Entry.expenditure
-        posted = (Entry.select(link.alias("record"), Entry.amount.alias("amount"))
-                  .where((Entry.kind == kind) & Entry.reverses.is_null()).alias("posted"))
-        query = (model.select(model.id, model.amount, posted.c.amount)
-                 .join(posted, JOIN.LEFT_OUTER, on=(posted.c.record == model.id))
-                 .where(posted.c.amount.is_null() | (posted.c.amount != model.amount)))
+        # Joined through the record's own index. Not on a subquery, and not on ``reverses IS NULL``: SQLite
+        # took the unique index on ``reverses`` (NULL in almost every row) and read every entry once per gift:
+        # over ten minutes at 100,000 gifts, 0.1 s this way.
+        unreversed = fn.COALESCE(Entry.reverses, 0) == 0
+        query = (model.select(model.id, model.amount, Entry.amount)
+                 .join(Entry, JOIN.LEFT_OUTER, on=(link == model.id) & (Entry.kind == kind) & unreversed)
+                 .where(Entry.amount.is_null() | (Entry.amount != model.amount)))
         for record_id, amount, entry_amount in query.tuples().limit(50):
             shown = "无记账分录" if entry_amount is None else f"记账 {format_fen(int(entry_amount))}"
             problems.append(f"{label} #{record_id} 金额 {format_fen(int(amount))} 与分录不符（{shown}）")

@@ -8,8 +8,11 @@ from pathlib import Path
 from flask import Flask
 from flask_babel import Babel
 from flask_talisman import Talisman
+from markupsafe import escape
+from peewee import DatabaseError
 
 import db
+from db.errors import storage_full
 
 from . import auth, views
 
@@ -40,6 +43,17 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     auth.init_app(app)
     views.init_app(app)
+
+    @app.errorhandler(DatabaseError)
+    @app.errorhandler(OSError)
+    def disk_full(error):
+        """A full disk (SQLite's file, the attachments) refuses the whole request, as any other bad input."""
+        full = storage_full(error)
+        if full is None:
+            raise error
+        app.logger.error("存储空间已满：%s", error)
+        return (f"<!doctype html><meta charset=utf-8><title>存储空间已满</title><p>{escape(str(full))}</p>"
+                "<p>请返回上一页。</p>"), 507
 
     @app.errorhandler(413)
     def too_large(_error):

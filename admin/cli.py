@@ -20,12 +20,12 @@ from db import attachments as stored
 from db import audit_pack as packs
 from db import backup as backups
 from db import demo as demo_data
+from db.annual import annual_report, parse_year
 from db.clock import now, parse_day
 from db.database import database, is_postgres, open_database
-from db.errors import DataImportError, XfjyError
+from db.errors import DataImportError, XfjyError, storage_full
 from db.models import User
 from db.money import format_fen, parse_fen
-from db.annual import annual_report, parse_year
 from db.reports import build_report
 from site_builder import audit, history
 from site_builder import serve as site_server
@@ -54,7 +54,12 @@ class XfjyGroup(FlaskGroup):
             raise click.ClickException(f"导入失败，未写入任何记录：{exc}") from exc
         except XfjyError as exc:
             raise click.ClickException(str(exc)) from exc
-        except DatabaseError as exc:
+        except (DatabaseError, OSError) as exc:
+            full = storage_full(exc)
+            if full is not None:
+                raise click.ClickException(str(full)) from exc
+            if isinstance(exc, OSError):
+                raise
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise click.ClickException(f"数据库错误：{detail}") from exc
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from PIL import Image
 
 from . import audit
-from .errors import AttachmentError
+from .errors import AttachmentError, storage_full
 from .jurisdiction import require_write
 from .models import Attachment
 
@@ -111,11 +111,22 @@ def put(root: os.PathLike, digest: str, data: bytes) -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f"{target.name}.{os.getpid()}.part")
-    with open(partial, "wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(partial, target)
+    try:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:  # unbuffered: on a full disk nothing is left to flush at close
+            rest = memoryview(data)
+            while rest:
+                rest = rest[os.write(fd, rest):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(partial, target)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        full = storage_full(exc)
+        if full is None:
+            raise
+        raise full from exc
     return target
 
 

@@ -26,6 +26,32 @@ class AttachmentError(XfjyError):
     """An uploaded file of the wrong type or size."""
 
 
+class StorageFull(XfjyError):
+    """The disk holding the database, the attachments or the site is full: nothing of the operation was
+    kept, and it can be run again once space is freed."""
+
+
+FULL = "服务器存储空间已满，本次操作未保存任何内容；请管理员清理磁盘后重试"
+
+
+def storage_full(exc: BaseException) -> StorageFull | None:
+    """``exc`` as a StorageFull when it, or the error it arose from, says the disk is full (OSError
+    ENOSPC, SQLite's "database or disk is full", PostgreSQL's "could not extend file"), else None. SQLite
+    rolls a full transaction back itself, so the error that reaches the caller is often the failed
+    ROLLBACK that followed ("no transaction is active"), with the full disk as its context."""
+    import errno
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        text = str(exc)
+        if (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or "disk is full" in text \
+                or "No space left" in text or "could not extend file" in text:
+            return StorageFull(f"{FULL}（{text.strip().splitlines()[0] if text.strip() else type(exc).__name__}）")
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 class Problem:
     """One bad cell of an imported file."""
 

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from db import history
 from db.clock import now
-from db.errors import XfjyError
+from db.errors import XfjyError, storage_full
 from db.models import PublishRun
 from db.totals import advance_tally
 
@@ -111,7 +111,7 @@ def _publish_locked(site: Path, base_url, attachments, requested_by: str, check:
     except BaseException as exc:
         shutil.rmtree(target, ignore_errors=True)
         _manifest_path(target).unlink(missing_ok=True)
-        _finish(run, started, status="failed", errors=str(exc) or type(exc).__name__)
+        _finish(run, started, status="failed", errors=str(storage_full(exc) or exc) or type(exc).__name__)
         raise
     _swap(site, target)
     _prune(releases, keep=KEEP_RELEASES, live=target)

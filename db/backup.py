@@ -305,6 +305,9 @@ def restore(archive: os.PathLike, root: os.PathLike, *, secret_key: Path | None 
         files = _restore_attachments(tar, root, manifest)
         key_state = _restore_secret(tar, manifest, secret_key)
     schema.upgrade()
+    if is_postgres():
+        # freshly loaded tables have no statistics for the planner yet (only ours: the database may hold others)
+        database.execute_sql("ANALYZE " + ", ".join(f'"{m._meta.table_name}"' for m in ORDER))
     return check(manifest, root, restored_files=files, secret_key=key_state)
 
 

@@ -56,11 +56,14 @@ demo: install
 	$(BIN)/xfjy load-regions
 	$(BIN)/xfjy demo --villages $(DEMO_VILLAGES) --donations $(DEMO_DONATIONS) --seed 1
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist), each test file whole in one of them: module
+# fixtures are built once, and PostgreSQL schemas and temporary folders are per process.
+TEST_WORKERS ?= 2
 test: install-test chromium
 	bash tests/services.sh
 	$(BIN)/ruff check db admin site_builder tests bench
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

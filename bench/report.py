@@ -55,6 +55,8 @@ FIGURES = [
     Figure("admin_list_p95_ms", "捐赠列表按旗县市区筛选，8 并发：p95", "ms", 250),
     Figure("admin_list_errors", "捐赠列表：错误数（非 200）", "", 0, "equal"),
     Figure("dashboard_median_ms", "自治区账号工作台：中位数", "ms", 300),
+    Figure("report_region_s", "自治区统计报表 xfjy report（XLSX）", "s", 10),
+    Figure("annual_region_s", "自治区上一年度报告 xfjy annual-report（XLSX）", "s", 10),
     Figure("import_csv_s", "导入 100,000 行 CSV", "s", 10),
     Figure("import_csv_again_s", "再次导入同一 CSV", "s", 10),
     Figure("import_csv_again_added", "再次导入 CSV 新增记录数", "", 0, "equal"),

@@ -23,6 +23,9 @@ PG_SCHEMA = f"xfjy_test_{os.getpid()}"
 def pytest_collection_modifyitems(config, items):
     if os.environ.get("XFJY_ALLOW_NO_PG") == "1":
         items[:] = [i for i in items if "[postgres" not in i.nodeid]
+    # The files marked slow (the kill and restore drills take minutes each) first: each runs whole in one
+    # worker (make test: --dist loadfile) while the other works through the rest.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def _prepare():

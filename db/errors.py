@@ -1,6 +1,8 @@
 """Domain errors: the admin shows their message in Chinese, the CLI prints it and exits non-zero."""
 from __future__ import annotations
 
+import errno
+
 
 class XfjyError(Exception):
     """Base of every rule violation; ``str(error)`` is a message for the user."""
@@ -39,8 +41,6 @@ def storage_full(exc: BaseException) -> StorageFull | None:
     ENOSPC, SQLite's "database or disk is full", PostgreSQL's "could not extend file"), else None. SQLite
     rolls a full transaction back itself, so the error that reaches the caller is often the failed
     ROLLBACK that followed ("no transaction is active"), with the full disk as its context."""
-    import errno
-
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))

@@ -9,6 +9,7 @@ from 1 … the count of a whole run, so every point of the code path, the moment
 included, is as likely as any other."""
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
@@ -67,8 +68,6 @@ def form(arg: dict, ready) -> None:
     token = _CSRF.search(client.get(arg["page"]).get_data(as_text=True)).group(1)
     data = {**arg["form"], "csrf_token": token, "once": uuid.uuid4().hex}
     if arg.get("files"):
-        import io
-
         data["receipts"] = [(io.BytesIO(content), name) for name, content in arg["files"]]
     ready()
     response = client.post(arg["url"], data=data, content_type="multipart/form-data")

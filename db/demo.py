@@ -435,6 +435,8 @@ def _review_rows(rng: random.Random, project: dict) -> list[dict]:
             planned = d["reported"] + dt.timedelta(days=review_days * i // 5 + rng.randint(0, 2))
         elif transition.action in ("reach_target", "expire"):
             planned = d["reached"] if "reached" in d else d["ends"] + dt.timedelta(days=1)
+        elif transition.action == "request_acceptance":  # the money is spent first: months, not days
+            planned = day + dt.timedelta(days=rng.randint(60, 200))
         else:
             planned = day + dt.timedelta(days=rng.randint(3, 20))
         day = min(max(day, planned), AS_OF)
@@ -728,8 +730,10 @@ def _create_expenditures(rng: random.Random, plans: list, attachments_root, want
         parts = [b - a for a, b in zip([0, *cuts], [*cuts, amount]) if b - a > 0]
         town = project["plan"].township[1][:2]
         day = arrived
+        until = max(min(project["steps"].get("request_acceptance", AS_OF), AS_OF), arrived)  # none once 验收 is asked
+        step = max(1, (until - arrived).days // max(1, len(parts)))
         for k, part in enumerate(parts):
-            day = min(day + dt.timedelta(days=rng.randint(1, max(3, 300 // len(parts)))), AS_OF)
+            day = min(day + dt.timedelta(days=rng.randint(1, step)), until)
             item = rng.choice(ITEMS)
             rows.append(dict(project=project["id"], spent_on=day, item=f"{item}（第 {k + 1} 批）",
                              payee=names.company(rng, town), amount=part, voucher_no=f"PZ{day:%Y}-{rng.randrange(10000):04d}",

@@ -58,6 +58,11 @@ def test_every_project_state_and_money_that_agrees_with_it(db, tmp_path):
     for village in Village.select().where(Village.admission_state == "established"):
         assert village.supervisors.count() >= 3 and village.fund_established_on is not None
     assert Expenditure.select().count() > 0
+    for project in Project.select().where(Project.state.in_(("acceptance", "closed"))):
+        asked = project.reviews.where(project.reviews.model.action == "request_acceptance").first()
+        if asked is not None:  # nothing is spent after the village asked for 验收 (and so after closing)
+            late = project.expenditures.where(Expenditure.spent_on > asked.at.date()).count()
+            assert late == 0, (project.code, asked.at)
     assert Attachment.select().count() > 0 and all(a.mime == "application/pdf" for a in Attachment.select())
     assert {u.role for u in User.select().where(User.username.startswith("demo-"))} == set(Role.ALL)  # one of each
     villages_area = Area.select().where(Area.level == 5).count()

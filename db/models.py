@@ -569,11 +569,50 @@ class PublishRun(BaseModel):
         table_name = "publish_run"
 
 
+class SampleDraw(BaseModel):
+    """抽查验收: one reproducible draw of projects in 验收 for acceptance checks (``db.sampling``). The seed
+    and a digest of the population it was drawn from are kept, so anyone can draw again and compare."""
+
+    area = ForeignKeyField(Area, backref="sample_draws", on_delete="RESTRICT")  # the region or a 盟市
+    drawn_at = DateTimeField(default=now)
+    drawn_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    seed = CharField(max_length=64)
+    share_bp = IntegerField(null=True)  # a share of each 旗县市区's projects, in basis points, or ...
+    count = IntegerField(null=True)     # ... a number of projects in all: exactly one of the two
+    weighted = BooleanField(default=False)  # by money raised
+    population_hash = CharField(max_length=64)
+    population_size = IntegerField()
+    note = TextField(default="")
+
+    class Meta:
+        table_name = "sample_draw"
+        constraints = [SQL('CHECK ((share_bp IS NULL) <> ("count" IS NULL))')]
+
+
+class SampleItem(BaseModel):
+    """One project of a draw, on its checklist until it has an evaluation or a reason why not."""
+
+    draw = ForeignKeyField(SampleDraw, backref="items", on_delete="RESTRICT", index=False)
+    project = ForeignKeyField(Project, backref="+", on_delete="RESTRICT")
+    stratum = ForeignKeyField(Area, backref="+", on_delete="RESTRICT")  # the project's 旗县市区
+    position = IntegerField()
+    evaluation = ForeignKeyField(Evaluation, null=True, backref="+", on_delete="RESTRICT")
+    skipped_reason = TextField(default="")
+    resolved_at = DateTimeField(null=True)
+    resolved_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+
+    class Meta:
+        table_name = "sample_item"
+        indexes = ((("draw", "project"), True),)
+        constraints = [SQL("CHECK (evaluation_id IS NULL OR skipped_reason = '')")]
+
+
 MODELS = [
     Area, Batch, Quota, User, Village, SupervisoryMember, Project, AdmissionStep, ProjectReview,
     ImportRun, Donation, Expenditure, FundSpending, Disclosure, SupervisionOpinion, Attachment, Evaluation, Volunteer,
     ServiceRecord,
     Account, MatchingRule, Entry, LedgerTally, ChainLink, AuditLog, Submission, Setting, PublishRun,
+    SampleDraw, SampleItem,
 ]
 
 __all__ = [m.__name__ for m in MODELS] + ["Level", "Role", "MODELS"]

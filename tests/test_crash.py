@@ -39,7 +39,7 @@ from db.models import Attachment, AuditLog, Donation, Entry, Project, User
 from db.users import create_user
 
 from . import crash_ops
-from .backends import BACKENDS, bound, pg_schema
+from .backends import bound, pg_schema
 from .factories import PDF
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("keep_proxy")]
@@ -123,13 +123,17 @@ def _receipts() -> list[tuple[str, bytes]]:
             for i in range(3)]
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="module", params=["sqlite"])  # PostgreSQL: tests/test_crash_postgres.py, another worker
 def base(request, tmp_path_factory):
-    folder = tmp_path_factory.mktemp(f"crash-{request.param}")
+    yield from build_base(request.param, tmp_path_factory)
+
+
+def build_base(backend: str, tmp_path_factory):
+    folder = tmp_path_factory.mktemp(f"crash-{backend}")
     previous = database.obj
     with contextlib.ExitStack() as schemas:
         schemas.callback(database.initialize, previous)
-        if request.param == "sqlite":
+        if backend == "sqlite":
             url = f"sqlite:///{folder / 'base' / 'xfjy.sqlite3'}"
         else:
             url = schemas.enter_context(pg_schema(f"xfjy_crash_{os.getpid()}_{uuid.uuid4().hex[:8]}"))
@@ -173,7 +177,7 @@ def base(request, tmp_path_factory):
             }
             archive = folder / "base.tar"
             backup.backup(archive, instance / "attachments")
-        yield Base(request.param, archive, ops, schemas)
+        yield Base(backend, archive, ops, schemas)
 
 
 # -- one attempt, and what it left --------------------------------------------------------------------------

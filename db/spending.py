@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 
 from . import audit, ledger
-from .clock import today
 from .database import write_transaction
 from .errors import XfjyError
 from .jurisdiction import covers, require_write
@@ -29,8 +28,6 @@ def record_expenditure(project: Project, *, spent_on: dt.date, item: str, payee:
         raise XfjyError("项目善款到村并进入实施阶段后才能登记支出")
     if not item.strip():
         raise XfjyError("支出事项不能为空")
-    if spent_on > today():
-        raise XfjyError(f"支出日期 {spent_on:%Y-%m-%d} 晚于今天，不能登记尚未发生的支出")
     with write_transaction():
         expenditure = Expenditure.create(project=project, spent_on=spent_on, item=item.strip(), payee=payee.strip(),
                                          amount=amount, voucher_no=voucher_no.strip(), approved_by=approved_by.strip(),

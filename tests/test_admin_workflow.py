@@ -440,7 +440,7 @@ def test_a_bad_receipt_refuses_the_whole_expenditure(app, implementing, receipts
 @pytest.mark.parametrize("overrides, reason", [
     ({"amount": "12.345"}, "两位小数"), ({"amount": "-5"}, "不能为负数"), ({"amount": "0"}, "大于零"),
     ({"spent_on": "2024/13/45"}, "支出日期格式不正确"), ({"item": "  "}, "支出事项不能为空"),
-    ({"amount": "99,999.00"}, "余额不足"), ({"spent_on": "2999-01-01"}, "晚于今天"),
+    ({"amount": "99,999.00"}, "余额不足"),
 ])
 def test_a_bad_expenditure_form_writes_nothing(app, implementing, overrides, reason):
     chain, project = implementing

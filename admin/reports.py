@@ -176,6 +176,12 @@ def _cover(sheet, report: Report, by: str, generated_at: dt.datetime) -> None:
         ("", "已筹善款为捐赠减退款（冲正已抵消）；结存为各项目尚未支出、尚未转入互助基金的善款所在层级；"
              "合计行为本区域全部数字（含本级慈善总会的配捐资金池）。"),
     ]
+    _write_cover(sheet, lines, generated_at)
+
+
+def _write_cover(sheet, lines, generated_at: dt.datetime) -> None:
+    """A cover sheet: a label and a (typed, so never a formula) value a line; the generated-at cell where
+    ``_fixed_bytes`` expects it."""
     for row, (label, value) in enumerate(lines, start=1):
         sheet.cell(row=row, column=1, value=label)
         if value is not None:
@@ -184,7 +190,6 @@ def _cover(sheet, report: Report, by: str, generated_at: dt.datetime) -> None:
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.column_dimensions["A"].width = 16
     sheet.column_dimensions["B"].width = 90
-
 
 def workbook_bytes(report: Report, *, by: str, generated_at: dt.datetime | None = None) -> bytes:
     """The XLSX file: the same bytes for the same report, apart from the generated-at cell (Beijing time,
@@ -305,14 +310,7 @@ def _annual_cover(sheet, report: AnnualReport, by: str, generated_at: dt.datetim
                 "年初余额为上年 12 月 31 日日终余额，年末余额为本年 12 月 31 日（年度未结束时为统计截止日）日终余额，"
                 "收支只取记账日期在本年内的分录。配捐资金池单列。项目发布募捐、结项按审核记录；公示按公示日历计截止日期在本年内的各期。"),
     ]
-    for row, (label, value) in enumerate(lines, start=1):
-        sheet.cell(row=row, column=1, value=label)
-        if value is not None:
-            sheet.cell(row=row, column=2, value=spreadsheet_safe(value)).alignment = Alignment(wrap_text=True, vertical="top")
-    assert sheet[GENERATED_AT].value == f"{generated_at:%Y-%m-%d %H:%M:%S}"
-    sheet["A1"].font = Font(bold=True, size=14)
-    sheet.column_dimensions["A"].width = 16
-    sheet.column_dimensions["B"].width = 90
+    _write_cover(sheet, lines, generated_at)
 
 
 def annual_workbook_bytes(report: AnnualReport, *, by: str, generated_at: dt.datetime | None = None) -> bytes:

@@ -10,6 +10,7 @@ from peewee import fn
 
 from .database import database
 from .errors import XfjyError
+from .milestones import ensure_dues
 from .models import Area, Batch, Level, Quota, Village
 from .public import federation
 
@@ -36,6 +37,8 @@ def load_regions(path: Path = REGIONS_CSV) -> int:
                 conflict_target=[Batch.code],
                 update={Batch.name: name, Batch.starts_on: starts, Batch.ends_on: ends},
             ).execute()
+        for batch in Batch.select():
+            ensure_dues(batch)
         pilot = Batch.get(Batch.code == "pilot")
         for row in rows:
             parent = Area.get(Area.code == row["parent"]) if row["parent"] else None

@@ -8,6 +8,7 @@ import io
 import os
 import time
 import warnings
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,10 +26,16 @@ SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "image/png", (".png",)),
     (b"\xff\xd8\xff", "image/jpeg", (".jpg", ".jpeg")),
 )
+# A programme document (实施方案, 总结评估报告) may also be Word or Excel: an Office Open XML package, told
+# apart by the part it must hold; one with macros is refused.
+OFFICE = (("word/document.xml", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", ".docx"),
+          ("xl/workbook.xml", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx"))
+MAX_UNPACKED = 100 * 1024 * 1024
 
 
-def sniff(data: bytes, filename: str) -> str:
-    """The file's real type from its first bytes; the name's extension must agree."""
+def sniff(data: bytes, filename: str, *, documents: bool = False) -> str:
+    """The file's real type from its first bytes; the name's extension must agree. ``documents`` also
+    lets Word and Excel files through (``office_type``)."""
     if not data:
         raise AttachmentError(f"文件「{filename}」为空")
     if len(data) > MAX_BYTES:
@@ -39,7 +46,32 @@ def sniff(data: bytes, filename: str) -> str:
             if suffix not in suffixes:
                 raise AttachmentError(f"文件「{filename}」的扩展名与内容（{mime}）不符")
             return mime
+    if documents:
+        if data.startswith(b"PK\x03\x04"):
+            return office_type(data, filename)
+        raise AttachmentError(f"文件「{filename}」不是 PDF、Word（.docx）、Excel（.xlsx）、PNG 或 JPEG")
     raise AttachmentError(f"文件「{filename}」不是 PDF、PNG 或 JPEG")
+
+
+def office_type(data: bytes, filename: str) -> str:
+    """A .docx or .xlsx checked as a package: a readable zip with its main part, no macros, not a zip bomb."""
+    suffix = Path(filename).suffix.lower()
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            names = set(package.namelist())
+            unpacked = sum(info.file_size for info in package.infolist())
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise AttachmentError(f"文件「{filename}」已损坏，无法作为 Word 或 Excel 文件打开") from exc
+    if unpacked > MAX_UNPACKED:
+        raise AttachmentError(f"文件「{filename}」解压后过大")
+    if any(name.lower().endswith("vbaproject.bin") for name in names):
+        raise AttachmentError(f"文件「{filename}」含有宏，请另存为不含宏的 .docx 或 .xlsx 后上传")
+    for part, mime, expected in OFFICE:
+        if part in names and "[Content_Types].xml" in names:
+            if suffix != expected:
+                raise AttachmentError(f"文件「{filename}」的扩展名与内容（{expected}）不符")
+            return mime
+    raise AttachmentError(f"文件「{filename}」不是 Word（.docx）或 Excel（.xlsx）文件")
 
 
 MAX_PIXELS = 50_000_000  # a receipt photo; a decompression bomb is far larger
@@ -76,17 +108,18 @@ def path_for(root: os.PathLike, sha256: str) -> Path:
 
 
 def store(root: os.PathLike, data: bytes, filename: str, *, expenditure=None, disclosure=None,
-          fund_spending=None, actor=None, published: bool = True) -> Attachment:
+          fund_spending=None, milestone=None, training=None, actor=None, published: bool = True,
+          documents: bool = False) -> Attachment:
     """Write the bytes (once per content, images encoded again) and record the attachment."""
     require_write(actor)
-    mime = sniff(data, filename)
-    if mime != "application/pdf":
+    mime = sniff(data, filename, documents=documents)
+    if mime.startswith("image/"):
         data = clean_image(data, mime)
     digest = hashlib.sha256(data).hexdigest()
     put(root, digest, data)
     attachment = Attachment.create(sha256=digest, filename=Path(filename).name[:256], mime=mime, size=len(data),
                                    expenditure=expenditure, disclosure=disclosure, fund_spending=fund_spending,
-                                   published=published,
+                                   milestone=milestone, training=training, published=published,
                                    user=getattr(actor, "id", None))
     audit.record(actor, "create", attachment, summary=f"上传附件 {attachment.filename}")
     return attachment

@@ -18,12 +18,17 @@ from .models import (
     FundSpending,
     ImportRun,
     MatchingRule,
+    Milestone,
+    MilestoneReview,
     Project,
     ProjectReview,
     Role,
+    SampleDraw,
+    SampleItem,
     ServiceRecord,
     SupervisionOpinion,
     SupervisoryMember,
+    Training,
     User,
     Village,
     Volunteer,
@@ -46,6 +51,11 @@ _PARENTS = {
     ServiceRecord: ("volunteer", Volunteer),
     User: ("area", Area),
     MatchingRule: ("area", Area),
+    Milestone: ("area", Area),
+    MilestoneReview: ("milestone", Milestone),
+    Training: ("milestone", Milestone),
+    SampleDraw: ("area", Area),  # the region's or a 盟市's: seen from that area and above
+    SampleItem: ("project", Project),  # so a 旗县市区 reaches the sampled projects it evaluates
 }
 
 
@@ -95,7 +105,7 @@ def require(actor, area: Area, what: str = "该记录") -> None:
 
 # Models whose every row hangs below a village: an actor whose area holds every village sees them all.
 _BELOW_VILLAGES = (Village, Project, Donation, Expenditure, FundSpending, Disclosure, Evaluation, ProjectReview, AdmissionStep,
-                   SupervisoryMember, Volunteer, ServiceRecord, SupervisionOpinion)
+                   SupervisoryMember, Volunteer, ServiceRecord, SupervisionOpinion, SampleItem)
 
 
 def scoped(query: ModelSelect, actor) -> ModelSelect:
@@ -120,7 +130,8 @@ def condition(model, actor):
         return Area.path.startswith(actor.area.path)
     if model is Attachment:
         return (Attachment.expenditure.in_(_ids(Expenditure, actor)) | Attachment.disclosure.in_(_ids(Disclosure, actor))
-                | Attachment.fund_spending.in_(_ids(FundSpending, actor)))
+                | Attachment.fund_spending.in_(_ids(FundSpending, actor))
+                | Attachment.milestone.in_(_ids(Milestone, actor)) | Attachment.training.in_(_ids(Training, actor)))
     if model is Entry:
         accounts = Account.select(Account.id).where(Account.area.in_(_ids(Area, actor)))
         return Entry.project.in_(_ids(Project, actor)) | (
@@ -145,10 +156,11 @@ def area_of(obj) -> Area:
         return obj.area
     if isinstance(obj, (Project,)):
         return obj.village.area
-    for attr in ("project", "village", "volunteer", "expenditure", "disclosure", "fund_spending"):
+    for attr in ("project", "village", "volunteer", "expenditure", "disclosure", "fund_spending", "milestone",
+                 "training"):
         if getattr(obj, f"{attr}_id", None) is not None:
             return area_of(getattr(obj, attr))
-    if isinstance(obj, (User, MatchingRule)):
+    if isinstance(obj, (User, MatchingRule, Milestone, SampleDraw)):
         return obj.area
     if isinstance(obj, Entry):
         for acct in (obj.to_account, obj.from_account):

@@ -348,11 +348,13 @@ class Attachment(BaseModel):
 
     sha256 = CharField(max_length=64, index=True)
     filename = CharField(max_length=256)
-    mime = CharField(max_length=64)
+    mime = CharField(max_length=128)  # Word's and Excel's are 65 and 71 characters long
     size = IntegerField()
     expenditure = ForeignKeyField(Expenditure, null=True, backref="attachments", on_delete="RESTRICT")
     disclosure = ForeignKeyField(Disclosure, null=True, backref="attachments", on_delete="RESTRICT")
     fund_spending = ForeignKeyField(FundSpending, null=True, backref="attachments", on_delete="RESTRICT")
+    milestone = DeferredForeignKey("Milestone", null=True, backref="attachments", on_delete="RESTRICT")
+    training = DeferredForeignKey("Training", null=True, backref="attachments", on_delete="RESTRICT")
     published = BooleanField(default=True)
     user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
     created_at = DateTimeField(default=now)
@@ -607,12 +609,62 @@ class SampleItem(BaseModel):
         constraints = [SQL("CHECK (evaluation_id IS NULL OR skipped_reason = '')")]
 
 
+class PhaseStep(BaseModel):
+    """One of the four 实施步骤 of a phase and its due date: the plan's (``db.milestones.default_due``) until
+    the region changes it."""
+
+    batch = ForeignKeyField(Batch, backref="steps", on_delete="RESTRICT")
+    step = SmallIntegerField()
+    due_on = DateField()
+
+    class Meta:
+        table_name = "phase_step"
+        indexes = ((("batch", "step"), True),)
+
+
+class Milestone(BaseModel):
+    """What one 盟市-level unit did for one step of a phase: recorded by the unit, reviewed by the region."""
+
+    batch = ForeignKeyField(Batch, backref="+", on_delete="RESTRICT")
+    area = ForeignKeyField(Area, backref="milestones", on_delete="RESTRICT")
+    step = SmallIntegerField()
+    state = CharField(max_length=16, default="draft")
+    done_on = DateField(null=True)
+    summary = TextField(default="")
+    public = BooleanField(default=False)  # its documents may go on the public site
+    recorded_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    updated_at = DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("batch", "area", "step"), True),)
+
+
+class MilestoneReview(Step):
+    milestone = ForeignKeyField(Milestone, backref="reviews", on_delete="CASCADE")
+
+    class Meta:
+        table_name = "milestone_review"
+
+
+class Training(BaseModel):
+    """One 专项培训 session a unit held, with its photos (attachments)."""
+
+    milestone = ForeignKeyField(Milestone, backref="trainings", on_delete="RESTRICT")
+    held_on = DateField()
+    place = CharField(max_length=128)
+    trainers = CharField(max_length=256)
+    participants = IntegerField()
+    notes = TextField(default="")
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    created_at = DateTimeField(default=now)
+
+
 MODELS = [
     Area, Batch, Quota, User, Village, SupervisoryMember, Project, AdmissionStep, ProjectReview,
     ImportRun, Donation, Expenditure, FundSpending, Disclosure, SupervisionOpinion, Attachment, Evaluation, Volunteer,
     ServiceRecord,
     Account, MatchingRule, Entry, LedgerTally, ChainLink, AuditLog, Submission, Setting, PublishRun,
-    SampleDraw, SampleItem,
+    SampleDraw, SampleItem, PhaseStep, Milestone, MilestoneReview, Training,
 ]
 
 __all__ = [m.__name__ for m in MODELS] + ["Level", "Role", "MODELS"]

@@ -104,10 +104,10 @@ def set_due(batch: Batch, step: int, due_on: dt.date, actor) -> PhaseStep:
 # -- who ---------------------------------------------------------------------------------------------
 
 def units(within: Area | None = None):
-    """The 盟市-level units (12 盟市, 满洲里市, 二连浩特市), or the one ``within`` lies in."""
+    """The 盟市-level units (12 盟市, 满洲里市, 二连浩特市) within ``within``: a 旗县市区 holds none."""
     query = Area.select().where(Area.level == Level.PREFECTURE)
-    if within is not None and within.level >= Level.PREFECTURE:
-        return query.where(Area.id == (within.id if within.level == Level.PREFECTURE else within.prefecture_id))
+    if within is not None:
+        query = query.where(Area.path.startswith(within.path))
     return query.order_by(Area.code)
 
 
@@ -311,17 +311,29 @@ def status_of(due_on: dt.date, done_on: dt.date | None, recorded: bool, on: dt.d
     return ("in_progress" if recorded else "not_started"), 0
 
 
+def _first_launches(batch: Batch) -> dict[int, dt.date]:
+    """Per village of the phase, the day its first project reached 发布募捐 (the region's approval)."""
+    first = (ProjectReview.select(Project.village, fn.MIN(ProjectReview.at)).join(Project).join(Village)
+             .where((ProjectReview.to_state == "fundraising") & (Village.batch == batch)).group_by(Project.village))
+    return {vid: _day(at) for vid, at in first.tuples()}
+
+
 def launch_days(batch: Batch, on: dt.date) -> dict[int, list[dt.date | None]]:
-    """Per unit id, for each of its villages of the phase, the day its first project reached 发布募捐 (by
-    ``on``), or None."""
-    first = dict(ProjectReview.select(Project.village, fn.MIN(ProjectReview.at)).join(Project).join(Village)
-                 .where((ProjectReview.to_state == "fundraising") & (Village.batch == batch))
-                 .group_by(Project.village).tuples())
+    """Per unit id, for each of its villages of the phase, the day it launched (by ``on``), or None."""
+    first = _first_launches(batch)
     result: dict[int, list] = {}
     for vid, unit_id in Village.select(Village.id, Area.prefecture).join(Area).where(Village.batch == batch).tuples():
-        day = _day(first[vid]) if vid in first else None
+        day = first.get(vid)
         result.setdefault(unit_id, []).append(day if day is not None and day <= on else None)
     return result
+
+
+def village_launches(batch: Batch, unit: Area) -> list[tuple[Village, dt.date | None]]:
+    """The unit's villages of the phase, each with the day it launched (or None), as step 三's page lists them."""
+    first = _first_launches(batch)
+    villages = (Village.select(Village, Area).join(Area)
+                .where((Village.batch == batch) & (Area.prefecture == unit)).order_by(Area.code))
+    return [(v, first.get(v.id)) for v in villages]
 
 
 def launch_cell(days: list[dt.date | None], due_on: dt.date, on: dt.date) -> Cell:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from .clock import today
 from .deadlines import pending_for
 from .disbursement import waiting_hops
+from .milestones import due_for
 from .jurisdiction import may_write, scoped
 from .models import Project, Role, Village
 from .workflow import ADMISSION, PROJECT
@@ -59,4 +60,11 @@ def todo_list(actor, on: dt.date | None = None) -> list[Todo]:
     overdue, soon = pending_for(actor, on)
     items.append(Todo("公示已逾期的项目（慈善法第七十九条）", len({pid for pid, _ in overdue}), "disclosure_overdue", ()))
     items.append(Todo("30 天内须公示的项目", len(soon), "disclosure_soon", ()))
+    if actor is not None and actor.role in (Role.REGION, Role.PREFECTURE) and may_write(actor):
+        steps = due_for(actor, on)
+        if actor.role == Role.REGION:
+            items.append(Todo("实施步骤：待自治区审核", sum(1 for d in steps if d.waiting_review), "milestone", ()))
+            items.append(Todo("实施步骤：各盟市已逾期", sum(1 for d in steps if not d.waiting_review), "milestone", ()))
+        else:
+            items.append(Todo("实施步骤：30 天内到期或已逾期", len(steps), "milestone", ()))
     return items

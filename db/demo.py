@@ -7,8 +7,10 @@ posting; the workflow history follows the transitions of :data:`db.workflow.PROJ
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
 import random
+import zlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,9 +18,23 @@ from dataclasses import dataclass, field
 from peewee import Case, chunked, fn
 from werkzeug.security import generate_password_hash
 
-from . import attachments, audit, disbursement, donations, funds, history, ledger, matching, names
+from . import (
+    attachments,
+    audit,
+    disbursement,
+    donations,
+    evaluations,
+    funds,
+    history,
+    ledger,
+    matching,
+    milestones,
+    names,
+    sampling,
+)
 from .areas import counties_of, prefectures
 from .bulk import insert_rows
+from .clock import travel
 from .database import database, is_postgres
 from .errors import XfjyError
 from .models import (
@@ -141,8 +157,10 @@ def generate(villages: int, donations: int | None = None, *, seed: int = 1, atta
         spent_from_funds = _fund_spending(rng, plans, attachments_root)
         users = _create_users(plans)
         _fix_sequences()
+        sampled = _programme(users, attachments_root)
         stats = {"村社": len(plans), "项目": len(projects), "捐赠": sum(len(p["donations"]) for p in projects),
-                 "其中逾期到账": late, "互助基金支出": spent_from_funds, "演示账号": len(users)}
+                 "其中逾期到账": late, "互助基金支出": spent_from_funds, "演示账号": len(users),
+                 "抽查验收项目": sampled}
         audit.record(None, "demo", table="village", summary="生成演示数据：" + "，".join(f"{k}{v}" for k, v in stats.items()))
     advance_tally()
     history.seal()
@@ -869,6 +887,106 @@ def _create_users(plans: list[Plan]) -> list[User]:
         users.append(User.create(username=username, password_hash=password_hash, role=role, area=area,
                                  display_name=f"演示{Role.NAMES[role]}", unit=default_unit(role, area)))
     return users
+
+
+# -- the programme's own steps and one 抽查验收 ---------------------------------------------------------
+
+def _programme(users: list[User], attachments_root) -> int:
+    """实施步骤 in each state, through the real rules: 呼和浩特市 (or the demo 盟市) with its plan and its
+    training done and public, 包头市 late with its plan (returned once), 呼伦贝尔市 still drafting it, 赤峰市
+    waiting for the region; 全面实施's last step moved by the region to 2027 (so some steps have not started). Then one
+    finished 抽查验收 of the region's projects in 验收. Returns the number of projects sampled."""
+    by_role = {u.role: u for u in users}
+    region, own = by_role[Role.REGION], by_role[Role.PREFECTURE]
+    pilot, full = Batch.get(Batch.code == "pilot"), Batch.get(Batch.code == "full")
+
+    def staff(code: str) -> User:
+        if own.area.code == code:
+            return own
+        area = Area.get(Area.code == code)
+        return User.create(username=f"staff-{code}", password_hash="!", role=Role.PREFECTURE, area=area,
+                           display_name=f"{area.name}经办人", unit=default_unit(Role.PREFECTURE, area))
+
+    def at(day: dt.date, hour: int = 10):
+        return travel(dt.datetime.combine(day, dt.time(hour)))
+
+    def plan(unit: User, done: dt.date, name: str) -> None:
+        with at(done):
+            step = milestones.record(pilot, unit.area, 1, done_on=done, public=True, actor=unit,
+                                     summary="经调研论证，落实试点村社，形成试点推进实施方案，报自治区慈善总会。")
+            milestones.add_document(attachments_root, step, _document_pdf(name), f"{name}.pdf", actor=unit)
+            milestones.advance(step, "submit", unit)
+
+    if attachments_root is not None:  # a plan and a training are reported with their documents and photos
+        first = own.area
+        plan(own, dt.date(2023, 4, 25), f"{first.name}幸福家园试点推进实施方案")
+        with at(dt.date(2023, 4, 28)):
+            milestones.advance(milestones.get(pilot, first, 1), "approve", region, "同意")
+        with at(dt.date(2023, 5, 26)):
+            training = milestones.record(pilot, first, 2, done_on=dt.date(2023, 5, 26), public=True, actor=own,
+                                         summary="集中培训与旗县区域培训相结合，覆盖全部试点村社“两委”成员。")
+            for day, place, people in ((dt.date(2023, 5, 16), f"{first.name}慈善总会会议室", 46),
+                                       (dt.date(2023, 5, 24), "土默特左旗察素齐镇", 38)):
+                milestones.add_training(attachments_root, training, held_on=day, place=place, trainers="自治区慈善总会讲师团",
+                                        participants=people, notes="讲解启动试点和设立基金的规则、操作流程。",
+                                        photos=[("培训现场.png", _photo(people))],
+                                        actor=own)
+            milestones.advance(training, "submit", own)
+        with at(dt.date(2023, 5, 30)):
+            milestones.advance(training, "approve", region, "同意，培训记录齐全")
+        late_code, drafting_code, waiting_code = [c for c in ("150200", "150700", "150400", "150500") if c != first.code][:3]
+        baotou = staff(late_code)
+        plan(baotou, dt.date(2023, 5, 12), f"{baotou.area.name}幸福家园试点推进实施方案")
+        with at(dt.date(2023, 5, 15)):
+            step = milestones.get(pilot, baotou.area, 1)
+            milestones.advance(step, "reject", region, "请补充各旗县区试点村社名单和完成时间节点")
+        with at(dt.date(2023, 5, 18)):
+            milestones.advance(step, "submit", baotou)
+        with at(dt.date(2023, 5, 19)):
+            milestones.advance(step, "approve", region, "同意")
+        hulunbuir = staff(drafting_code)
+        with at(dt.date(2023, 4, 20)):
+            milestones.record(pilot, hulunbuir.area, 1, done_on=None, actor=hulunbuir, summary="正在各旗市调研，方案起草中。")
+        waiting = staff(waiting_code)
+        plan(waiting, dt.date(2023, 4, 27), f"{waiting.area.name}幸福家园试点推进实施方案")
+    with at(dt.date(2025, 1, 10)):
+        milestones.set_due(full, 4, dt.date(2027, 1, 15), region)
+    return _sample(region)
+
+
+def _sample(region: User) -> int:
+    """One region-wide draw of a tenth of the projects in 验收 (at least one per 旗县市区), every item ticked
+    off: an evaluation for each, and a reason for one project the working group could not visit."""
+    if not sampling.population(region.area):
+        return 0
+    with travel(dt.datetime.combine(AS_OF, dt.time(9))):
+        drawn = sampling.draw(region.area, share_bp=1000, seed="xfjy-demo-2026", note="2026 年度抽查验收（演示）",
+                              actor=region)
+        items = list(sampling.checklist(drawn))
+        for n, item in enumerate(items):
+            project = item.project
+            if n == 1:
+                sampling.resolve(item, reason="村社正在整改支出凭证，工作组定于下季度复查", actor=region)
+                continue
+            evaluation = project.evaluations.order_by(Evaluation.id).first() or evaluations.record_evaluation(
+                project, result="good" if n % 3 else "excellent", evaluated_on=AS_OF, evaluator="自治区工作组",
+                score=88 if n % 3 else 95, notes="抽查验收：资料齐全，公示及时。", actor=region)
+            sampling.resolve(item, evaluation=evaluation, actor=region)
+    return len(items)
+
+
+def _document_pdf(title: str) -> bytes:
+    """A stand-in for an uploaded plan: a one-page PDF (ASCII only, as the receipts)."""
+    return _receipt_pdf(dict(voucher_no=f"PLAN-{zlib.crc32(title.encode()) % 10_000:04d}",
+                             spent_on=dt.date(2023, 4, 25), amount=0, id=0))
+
+
+def _photo(seed: int) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (40 + seed, 120, 90)).save(out, format="PNG")
+    return out.getvalue()
 
 
 def _fix_sequences() -> None:

@@ -280,14 +280,15 @@ class Cell:
     def label(self) -> str:
         return STATUS[self.status]
 
-    def describe(self) -> str:
-        """One phrase, as the dashboard and the public page say it."""
+    def describe(self, count_days: bool = True) -> str:
+        """One phrase, as the admin says it; the public site (``count_days=False``) does not count the days
+        of a step still overdue, so that its page changes only when the data does."""
         if self.status == "done":
             late = f"，逾期 {self.days_late} 天完成" if self.days_late else ""
             return f"{self.done_on:%Y-%m-%d} 完成{late}"
         if self.status == "overdue":
-            return f"应于 {self.due_on:%Y-%m-%d} 前完成，逾期 {self.days_late} 天"
-        return f"截止 {self.due_on:%Y-%m-%d}"
+            return f"应于 {self.due_on:%Y-%m-%d} 前完成，" + (f"逾期 {self.days_late} 天" if count_days else "尚未完成")
+        return f"截止 {self.due_on:%Y-%m-%d}" + ("，进行中" if self.status == "in_progress" else "")
 
     @property
     def share(self) -> str:

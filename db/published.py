@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from . import funds
 from .annual import Annual
+from .attachments import OFFICE
 from .clock import today
 from .deadlines import Deadline
 from .models import Donation
@@ -190,7 +191,27 @@ class Receipt:
 
     @property
     def public_name(self) -> str:
-        return self.sha256 + {"application/pdf": ".pdf", "image/png": ".png"}.get(self.mime, ".jpg")
+        return self.sha256 + EXTENSIONS.get(self.mime, ".jpg")
+
+
+EXTENSIONS = {"application/pdf": ".pdf", "image/png": ".png", OFFICE[0][1]: ".docx", OFFICE[1][1]: ".xlsx"}
+
+
+@dataclass(frozen=True)
+class UnitProgress:
+    code: str
+    name: str
+    cells: tuple  # db.milestones.Cell, one per step: status, dates and step 三's counts, no typed text
+    documents: dict  # step → [Receipt]: what the unit made public, once the region agreed
+
+
+@dataclass(frozen=True)
+class PhaseProgress:
+    """One phase's 实施步骤 per 盟市-level unit, as the 关于工程 page and ``data/programme`` show them."""
+    code: str
+    name: str
+    dues: dict  # step → due date
+    units: tuple[UnitProgress, ...]
 
 
 @dataclass
@@ -351,4 +372,5 @@ class Snapshot:
     registered: dict[int, int] = field(default_factory=dict)
     # the 年度报告 of every village and area, per year, from the published projects only (db.annual)
     annual: Annual | None = None
+    progress: tuple[PhaseProgress, ...] = ()  # the phases begun by ``on`` (db.milestones)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from peewee import JOIN, chunked, fn
 
-from . import annual
+from . import annual, milestones
 from .areas import quota_report
 from .bulk import raw_rows
 from .clock import today
@@ -36,6 +36,7 @@ from .models import (
     Expenditure,
     FundSpending,
     Level,
+    Milestone,
     Project,
     ProjectReview,
     ServiceRecord,
@@ -55,12 +56,14 @@ from .published import (
     Latest,
     Member,
     OpinionRow,
+    PhaseProgress,
     Place,
     ProjectInfo,
     Receipt,
     ReviewRow,
     Snapshot,
     SpendingRow,
+    UnitProgress,
     VillageInfo,
 )
 from .totals import totals_by_project
@@ -127,7 +130,24 @@ def _load(area_code: str) -> Snapshot:
                       .where(Area.path.startswith(root.path)).group_by(Area.parent).tuples())
     years = annual.compute(Area.get_by_id(root.id), range(annual.first_year(), on.year + 1), on, projects=by_project)
     pool_entries = _entries(Entry.project.is_null() & (Entry.to_account.in_(pools) | Entry.from_account.in_(pools)))
-    return Snapshot(taken_at, places, villages, lines, latest, pool_entries, root, on, registered, years)
+    return Snapshot(taken_at, places, villages, lines, latest, pool_entries, root, on, registered, years,
+                    progress(Area.get_by_id(root.id), on))
+
+
+def progress(root: Area, on: dt.date) -> tuple[PhaseProgress, ...]:
+    """Each begun phase's board within ``root``, with the documents of approved steps marked public."""
+    public = {}
+    for sha, filename, mime, unit_id, batch_id, step in (
+            Attachment.select(Attachment.sha256, Attachment.filename, Attachment.mime, Milestone.area, Milestone.batch,
+                              Milestone.step).join(Milestone, on=(Attachment.milestone == Milestone.id))
+            .where(Milestone.public & (Milestone.state == "approved")).order_by(Attachment.id).tuples()):
+        public.setdefault((batch_id, unit_id), {}).setdefault(step, []).append(Receipt(sha, filename, mime))
+    phases = []
+    for batch in Batch.select().where(Batch.starts_on <= on).order_by(Batch.starts_on):
+        units = tuple(UnitProgress(row.unit.code, row.unit.name, row.cells, public.get((batch.id, row.unit.id), {}))
+                      for row in milestones.board(batch, root, on))
+        phases.append(PhaseProgress(batch.code, batch.name, milestones.dues(batch), units))
+    return tuple(phases)
 
 
 def _data_time() -> dt.datetime:

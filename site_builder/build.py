@@ -34,9 +34,9 @@ from . import history as site_history
 from .manifest import BuiltVillage, Manifest, digests
 from .news import news_items
 from .output import write
-from .pages import Page, Site
+from .pages import PROGRESS, Page, Site
 from .theme import CONFIG, CONTENT
-from .villages import VillageFiles, VillageRecord, link_kept
+from .villages import VillageFiles, VillageRecord, link_files, link_kept
 from .workers import in_workers, share
 
 
@@ -152,6 +152,7 @@ class _Builder:
             write(self.out / page.url / "index.html", themed.area_year.stamp(page, page.code, page.year))
             year_urls.append(page.url)
         write(self.out / "index.html", themed.home.stamp(site.home(self.news)))
+        self._progress(site, snap)
         self.lap("areas")
 
         entries = [e for page in stamped for e in search.entries([page])]
@@ -200,6 +201,15 @@ class _Builder:
         self.result.files += gifts.write(self.out, snap)
         self.result.timings["history"] = round(time.perf_counter() - self.clock, 3)
 
+    def _progress(self, site: Site, snap: Snapshot) -> None:
+        """关于工程's 实施步骤 section, its public documents and ``data/programme``: put in after the theme pass,
+        so that a step's progress does not change the theme's fingerprint (and every village page)."""
+        about = self.out / "about" / "index.html"
+        if about.exists():
+            write(about, about.read_text(encoding="utf-8").replace(PROGRESS, site.progress()))
+        link_files(site.progress_files(), self.attachments, self.out / "files")
+        self.result.files += opendata.write_programme(self.out, site.programme_rows(), snap.on)
+
     # -- the plain way (reference) ---------------------------------------------------------------------
 
     def _naive(self, site: Site, snap: Snapshot) -> None:
@@ -224,6 +234,7 @@ class _Builder:
                 os.replace(extra / name, self.out / name)
         self.result.files += opendata.write_region(self.out, [v.code for v in snap.villages], snap.pool_entries,
                                                    spooled, areas=site.area_year_rows())[0]
+        self._progress(site, snap)
 
 
 __all__ = ["build", "BuildResult"]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from db.milestones import STEPS
 from db.models import Entry
 from db.money import fen_to_text
 from db.text import FORMULA_FIRST, spreadsheet_safe
@@ -148,6 +149,48 @@ SUMMARY = (  # data/village/<code>/summary.json: what the village page says, as 
     Column("projects[].disclosures", "公示日历：每个应公示期间的 label、opens、due、status（on_time 按时公示、late 逾期公示、"
                                      "missing 至今未公示、due 待公示、upcoming 未到期）、published_on、days_late"),
 )
+PROGRAMME = ("实施步骤进度", (  # data/programme.csv|json: the whole site's, one file (not a village's table)
+    Column("phase", "阶段代码：pilot 探索试点、rollout 稳步推广、full 全面实施（已开始的阶段）"),
+    Column("phase_name", "阶段名称"),
+    Column("unit_code", "盟市（含满洲里市、二连浩特市）区划代码"),
+    Column("unit_name", "盟市名称"),
+    Column("step", "步骤序号：1 制定实施方案、2 开展专项培训、3 项目发起实施、4 项目验收评估"),
+    Column("step_name", "步骤名称"),
+    Column("due_on", "完成时间（自治区慈善总会确定）"),
+    Column("status", "状态（按 as_of 计算）：not_started 未开始、in_progress 进行中、done 已完成、overdue 逾期"),
+    Column("done_on", "完成日期：第 1、2、4 步为盟市填报、自治区同意的日期；第 3 步为最后一个村社发布募捐的日期"),
+    Column("days_late", "已完成的，晚于完成时间的天数"),
+    Column("villages", "第 3 步：本阶段该盟市的村社数"),
+    Column("launched", "第 3 步：其中在完成时间前经自治区审批、发布募捐的村社数"),
+    Column("documents", "公开的材料（以 files/ 开头的相对地址，多个以空格分隔）"),
+    Column("as_of", "状态的计算日期"),
+))
+
+
+def programme_row(phase, unit, cell) -> list:
+    """One (phase, unit, step) row of ``data/programme``."""
+    documents = " ".join(f"files/{d.public_name}" for d in unit.documents.get(cell.step, []))
+    step3 = cell.step == 3
+    return [phase.code, phase.name, unit.code, unit.name, cell.step, STEPS[cell.step], cell.due_on.isoformat(),
+            cell.status, cell.done_on.isoformat() if cell.done_on else "", cell.days_late if cell.status == "done" else 0,
+            cell.villages if step3 else "", cell.launched if step3 else "", documents]
+
+
+def write_programme(out: Path, rows: list[list], on) -> int:
+    """``data/programme.csv`` and ``.json``: the 实施步骤 of the 关于工程 page, as data."""
+    rows = [[*row, on.isoformat()] for row in rows]
+    names = [c.name for c in PROGRAMME[1]]
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\r\n")
+    writer.writerow(names)
+    writer.writerows(rows)
+    (out / "data").mkdir(parents=True, exist_ok=True)
+    (out / "data" / "programme.csv").write_text("\ufeff" + text.getvalue(), encoding="utf-8")
+    (out / "data" / "programme.json").write_text(json.dumps({"table": "programme", "columns": names, "rows": rows},
+                                                            ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    return 2
+
+
 # The columns of each table whose text people type (names, messages, items, memos): the only cells of
 # the open data that could start like a spreadsheet formula.
 TYPED = {name: tuple(i for i, c in enumerate(columns) if c.name in (

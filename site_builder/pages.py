@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 from db import annual
 from db.funds import SOURCES as FUND_SOURCES
 from db.funds import statement
+from db.milestones import STEPS
 from db.models import Entry, Level
 from db.money import format_fen
 from db.published import Place, Snapshot, VillageInfo, whereabouts
@@ -34,7 +35,9 @@ from .charts import (
     raised_spent_chart,
     share_chart,
 )
-from .opendata import SUMMARY, TABLES, annual_row
+from .opendata import PROGRAMME, SUMMARY, TABLES, annual_row, programme_row
+
+PROGRESS = "<!--XFJYPROGRESS-->"  # where 关于工程 gets its 实施步骤 section
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|>~-])")
 
@@ -372,9 +375,23 @@ class Site:
         ``content/`` wins). A new public page is a template and a line here, plus its line in the nav."""
         return {"data/index.md": self.data_page(), "news/index.md": self.news_index(news)}
 
+    def progress(self) -> str:
+        """The 实施步骤 section of 关于工程 (``content/about.md`` holds its place: ``PROGRESS``)."""
+        return self._render("progress.html", root="../", phases=self.snapshot.progress, steps=STEPS,
+                            on=self.snapshot.on)
+
+    def progress_files(self) -> list:
+        """The documents the progress section links to (``files/``)."""
+        return [d for phase in self.snapshot.progress for unit in phase.units
+                for documents in unit.documents.values() for d in documents]
+
+    def programme_rows(self) -> list[list]:
+        return [programme_row(phase, unit, cell) for phase in self.snapshot.progress for unit in phase.units
+                for cell in unit.cells]
+
     def data_page(self) -> str:
         example = self.snapshot.villages[0].code if self.snapshot.villages else ""
-        return self._render("data.md", tables=TABLES, summary=SUMMARY, example=example) + "\n"
+        return self._render("data.md", tables=TABLES, summary=SUMMARY, example=example, programme=PROGRAMME) + "\n"
 
     def news_index(self, news: list) -> str:
         return self._render("news.md", news=news) + "\n"

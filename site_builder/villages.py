@@ -120,9 +120,14 @@ def link_kept(previous: Path | None, out: Path, kept: set[str], built: dict[str,
 
 def copy_receipts(details: Details, attachments: Path | None, target: Path) -> list[str]:
     """Link (or copy) the village's published receipts into ``files/``; returns their public names."""
-    names = []
     receipts = [r for s in [*details.spending, *details.fund_spending] for r in s.receipts]
     receipts += [f for d in details.disclosures for f in d.files]
+    return link_files(receipts, attachments, target)
+
+
+def link_files(receipts: list, attachments: Path | None, target: Path) -> list[str]:
+    """Link (or copy) stored files into ``target`` under their public names; returns the names."""
+    names = []
     for receipt in receipts:
         if attachments is None:
             raise BuildError("有公开的票据，但未配置附件目录（ATTACHMENTS_DIR）")

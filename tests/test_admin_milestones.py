@@ -13,7 +13,7 @@ from db.clock import travel
 from db.models import Attachment, Milestone, MilestoneReview, Role, Training
 
 from .admin_support import Desk, errors, messages, successes
-from .factories import PDF, Chain, user
+from .factories import Chain, user
 from .test_milestones import docx, png
 
 PLAN = "/admin/programme/pilot/150100/1"

@@ -1,11 +1,24 @@
+import datetime as dt
 from collections import Counter
 
 import pytest
 
-from db import demo, integrity
+from db import demo, integrity, milestones, sampling
 from db.database import database
 from db.errors import XfjyError
-from db.models import Area, Attachment, Donation, Expenditure, Project, Role, User, Village
+from db.models import (
+    Area,
+    Attachment,
+    Batch,
+    Donation,
+    Expenditure,
+    Milestone,
+    Project,
+    Role,
+    SampleDraw,
+    User,
+    Village,
+)
 from db.totals import project_totals
 from db.workflow import PROJECT
 
@@ -63,10 +76,34 @@ def test_every_project_state_and_money_that_agrees_with_it(db, tmp_path):
         if asked is not None:  # nothing is spent after the village asked for 验收 (and so after closing)
             late = project.expenditures.where(Expenditure.spent_on > asked.at.date()).count()
             assert late == 0, (project.code, asked.at)
-    assert Attachment.select().count() > 0 and all(a.mime == "application/pdf" for a in Attachment.select())
+    assert Attachment.select().count() > 0
+    assert {a.mime for a in Attachment.select().where(Attachment.training.is_null())} == {"application/pdf"}
+    assert {a.mime for a in Attachment.select().where(Attachment.training.is_null(False))} == {"image/png"}
+    _programme_in_each_state()
     assert {u.role for u in User.select().where(User.username.startswith("demo-"))} == set(Role.ALL)  # one of each
     villages_area = Area.select().where(Area.level == 5).count()
     assert villages_area == 220
+
+
+def _programme_in_each_state():
+    """实施步骤 in each status (read on a fixed day), one 盟市 late with its plan, one with its training done
+    and documented, and one 抽查验收 with every item resolved."""
+    on = dt.date(2026, 12, 1)
+    boards = {b.code: milestones.board(b, None, on) for b in Batch.select()}
+    statuses = {cell.status for rows in boards.values() for row in rows for cell in row.cells}
+    assert statuses == set(milestones.STATUS)
+    pilot = {row.unit.code: row.cells for row in boards["pilot"]}
+    late = [code for code, cells in pilot.items() if cells[0].status == "done" and cells[0].days_late > 0]
+    assert len(late) == 1 and pilot[late[0]][0].days_late == 12
+    trained = [code for code, cells in pilot.items() if cells[1].status == "done"]
+    assert len(trained) == 1
+    training = Milestone.get((Milestone.step == 2) & (Milestone.area == Area.get(Area.code == trained[0])))
+    assert all(t.attachments.count() == 1 for t in training.trainings) and training.trainings.count() == 2
+    assert Milestone.get((Milestone.step == 1) & (Milestone.area == training.area)).attachments.count() == 1
+    (draw,) = SampleDraw.select()
+    coverage = sampling.coverage(draw)
+    assert coverage.sampled > 0 and coverage.open == 0 and coverage.skipped == 1
+    assert sampling.replay(draw) == [item.project_id for item in sampling.checklist(draw)]
 
 
 def test_demo_refuses_a_database_that_already_has_villages(db):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import gzip
+import io
 import json
 import re
 from pathlib import Path
@@ -16,9 +17,22 @@ import brotli
 import pytest
 from peewee import fn
 
-from db import demo, disclosures, donations
+from db import demo, disclosures, donations, milestones
+from db.clock import today
 from db.database import database
-from db.models import Area, Donation, Entry, Level, Project, SupervisoryMember, Village, Volunteer
+from db.models import (
+    Area,
+    Attachment,
+    Batch,
+    Donation,
+    Entry,
+    Level,
+    Milestone,
+    Project,
+    SupervisoryMember,
+    Village,
+    Volunteer,
+)
 from db.workflow import PUBLISHED_STATES
 from site_builder.build import build
 from site_builder.check import broken_links
@@ -155,6 +169,32 @@ def test_home_page_shows_region_totals(built):
     villages = Village.select().where(Village.fund_established_on.is_null(False)).count()
     assert cards["设立互助基金的村社"] == f"{villages} 个"
     assert '<svg class="xfjy-chart xfjy-quota"' in html and "鄂尔多斯市" in html
+
+
+def test_the_about_page_shows_each_units_steps_as_the_open_data_says(built):
+    """关于工程: each begun phase × 14 units × 4 steps, the same statuses as ``data/programme.csv``; only
+    documents of approved steps marked public are linked and copied, never a training photo."""
+    site = built["site"]
+    about = (site / "about" / "index.html").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO((site / "data" / "programme.csv").read_text(encoding="utf-8-sig"))))
+    begun = Batch.select().where(Batch.starts_on <= today()).count()
+    assert len(rows) == begun * 14 * 4 and begun >= 1
+    cells = re.findall(r'<td data-status="(\w+)"><strong>([^<]+)</strong>', about)
+    assert [status for status, _ in cells] == [row["status"] for row in rows]
+    assert {label for _, label in cells} <= set(milestones.STATUS.values())
+    public = Attachment.select().join(Milestone, on=(Attachment.milestone == Milestone.id)).where(
+        Milestone.public & (Milestone.state == "approved"))
+    assert public.count() >= 2
+    for document in public:
+        name = f"{document.sha256}.pdf"
+        assert f'href="../files/{name}"' in about and (site / "files" / name).exists()
+        assert any(row["documents"] == f"files/{name}" for row in rows)
+    waiting = Attachment.select().join(Milestone, on=(Attachment.milestone == Milestone.id)).where(
+        Milestone.state == "submitted")
+    photos = Attachment.select().where(Attachment.training.is_null(False))
+    assert waiting.count() >= 1 and photos.count() >= 1
+    for hidden in [*waiting, *photos]:
+        assert hidden.sha256 not in about and not list((site / "files").glob(f"{hidden.sha256}*"))
 
 
 def test_charts_show_the_figures_of_their_pages(built):

@@ -60,15 +60,18 @@ def user_address(user) -> str | None:
 
 
 class Links:
-    """The admin's addresses of projects and villages, from its own routes, rooted at ``ADMIN_URL``."""
+    """The admin's addresses of projects, villages and the 工程进度 board, from its own routes, rooted at
+    ``ADMIN_URL``."""
 
     def __init__(self, app: Flask):
         self.app = app
         self.base = str(app.config.get("ADMIN_URL") or "http://127.0.0.1:5000/")
 
     def __call__(self, kind: str, id_: int) -> str:
-        endpoint, arg = ("workflow.village", "village_id") if kind == "village" else ("workflow.project", "project_id")
         with self.app.test_request_context("/", base_url=self.base):
+            if kind == "milestone":
+                return url_for("programme.index", _external=True)
+            endpoint, arg = ("workflow.village", "village_id") if kind == "village" else ("workflow.project", "project_id")
             return url_for(endpoint, **{arg: id_}, _external=True)
 
     @property

@@ -1,6 +1,7 @@
 """The daily reminder digest: for one user, what waits for them, as the plain-text body of an e-mail.
 
 The rules are the to-do list's (``db.todo``: reviews and admissions waiting at the user's level;
+``db.milestones.due_for``: a 盟市's 实施步骤 due or overdue, the region's waiting for its review;
 ``db.disbursement.waiting_hops``: money to pass down) and the disclosure calendar's
 (``db.deadlines.pending_for``: overdue windows, and the next ones, of which the digest keeps those due
 within ``DUE_WITHIN`` days). Nothing here sends anything: ``admin/mail.py`` does, and it gives the
@@ -15,19 +16,21 @@ from dataclasses import dataclass
 from .clock import today
 from .deadlines import pending_for
 from .disbursement import waiting_hops
-from .models import Project, Village
+from .milestones import NUMERALS as STEP_NUMERALS
+from .milestones import STEPS, due_for
+from .models import Project, Role, Village
 from .money import format_fen
 from .todo import projects_waiting, villages_waiting
 from .workflow import ADMISSION, PROJECT
 
 DUE_WITHIN = 7  # days: a disclosure due this soon is in the digest
 
-Link = Callable[[str, int], str]  # ("project" | "village", id) -> the admin page's address
+Link = Callable[[str, int], str]  # ("project" | "village" | "milestone", id) -> the admin page's address
 
 
 @dataclass(frozen=True)
 class Item:
-    kind: str    # "project" or "village": which admin page it opens
+    kind: str    # "project", "village" or "milestone" (the 工程进度 board): which admin page it opens
     id: int
     name: str
     where: str   # the village (for a project) or the county (for a village)
@@ -86,6 +89,10 @@ def digest_for(user, on: dt.date | None = None) -> Digest:
                             tuple(_project_item(projects[pid], f"{d.label}：{d.describe(on)}") for pid, d in overdue)))
     sections.append(Section(f"{DUE_WITHIN} 天内须公示",
                             tuple(_project_item(projects[pid], f"{d.label}：{d.describe(on)}") for pid, d in soon)))
+    steps = [d for d in due_for(user, on) if d.waiting_review or user.role != Role.REGION]
+    sections.append(Section("实施步骤：待审核、30 天内到期或已逾期", tuple(
+        Item("milestone", 0, f"{d.batch.name}（{STEP_NUMERALS[d.cell.step]}）{STEPS[d.cell.step]}", d.unit.name,
+             "待自治区审核" if d.waiting_review else d.cell.describe()) for d in steps)))
     return Digest(str(user), on, tuple(s for s in sections if s.items))
 
 

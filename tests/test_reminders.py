@@ -15,11 +15,14 @@ from click.testing import CliRunner
 
 from admin import mail
 from admin.cli import cli
-from db.models import Role, User
+from db import milestones
+from db.areas import get_area
+from db.clock import travel
+from db.models import Batch, Role, User
 from db.reminders import digest_body, digest_for
 
 from .backends import bound
-from .factories import Chain, advance_to, new_project
+from .factories import PDF, Chain, advance_to, new_project, user
 
 # A project whose fundraising runs a year from 2024-03-01 owes its first periodic disclosure by 2024-05-31.
 ON = dt.date(2024, 5, 26)  # five days before
@@ -233,3 +236,24 @@ def test_money_waiting_to_be_passed_down_is_in_the_digest_with_its_amount(db):
     body = digest_body(digest, lambda kind, id_: f"/{kind}/{id_}", "/")
     assert "待拨付：善款已到本级，待向下一级拨付：1 项，共 5,000.00 元" in body
     assert f"/project/{project.id}" in body
+
+
+def test_a_units_digest_lists_its_steps_due_and_the_regions_those_waiting_for_it(app, tmp_path):
+    unit = get_area("150100")
+    own, region = user(Role.PREFECTURE, unit), user(Role.REGION, get_area("150000"))
+    full = Batch.get(Batch.code == "full")
+    on = dt.date(2025, 3, 10)  # 全面实施: the 实施方案 is due 2025-03-31
+    titles = [section.title for section in digest_for(own, on).sections]
+    assert titles == ["实施步骤：待审核、30 天内到期或已逾期"]
+    (section,) = digest_for(own, on).sections
+    assert "全面实施（一）制定实施方案（呼和浩特市）：截止 2025-03-31" in digest_body(digest_for(own, on), mail.Links(app),
+                                                                          "desk")
+    assert len(section.items) == 9  # and the two earlier phases' eight steps, overdue
+    assert digest_for(region, on).empty  # the region is told what waits for it, not every unit's delay
+    with travel(dt.datetime(2025, 3, 9, 9)):
+        step = milestones.record(full, unit, 1, done_on=dt.date(2025, 3, 8), actor=own)
+        milestones.add_document(tmp_path, step, PDF, "方案.pdf", actor=own)
+        milestones.advance(step, "submit", own)
+    (waiting,) = digest_for(region, on).sections
+    assert [item.detail for item in waiting.items] == ["待自治区审核"]
+    assert mail.Links(app)("milestone", 0).endswith("/admin/programme/")

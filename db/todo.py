@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from .clock import today
 from .deadlines import pending_for
 from .disbursement import waiting_hops
-from .milestones import due_for
 from .jurisdiction import may_write, scoped
+from .milestones import due_for
 from .models import Project, Role, Village
 from .workflow import ADMISSION, PROJECT
 

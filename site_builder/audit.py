@@ -267,18 +267,53 @@ def _describe(windows) -> str:
 
 
 def audit_site(site: Path, codes=None, workers: int = 1) -> list[Mismatch]:
-    """Mismatches on the village pages ``codes`` (every village page when None), in code order; the
-    villages are shared out over ``workers`` processes when there are many."""
+    """Mismatches on the village pages ``codes`` (every village page when None), in code order, after those
+    of 关于工程's 实施步骤; the villages are shared out over ``workers`` processes when there are many."""
     site = Path(site)
+    programme = audit_programme(site)
     if codes is None:
         codes = [p.name for p in (site / "village").iterdir() if (p / "index.html").exists()] \
             if (site / "village").exists() else []
     codes = sorted(codes)
     if workers <= 1 or len(codes) < 500:
-        return _audit_many(site, codes)
+        return programme + _audit_many(site, codes)
     with multiprocessing.get_context("fork").Pool(workers, initializer=die_with_parent) as pool:
         parts = pool.starmap(_audit_many, [(site, codes[i::workers]) for i in range(workers)])
-    return sorted((m for part in parts for m in part), key=lambda m: m.page)
+    return programme + sorted((m for part in parts for m in part), key=lambda m: m.page)
+
+
+_STEP_CELL = re.compile(r'<td data-status="(\w+)" data-cell="([\w/]+)">(.*?)</td>', re.S)
+_DONE_ON = re.compile(r"<small>(\d{4}-\d{2}-\d{2})(?:，晚 (\d+) 天)?</small>")
+_LAUNCHED = re.compile(r'<small class="xfjy-launched">已发起 ([^<]+)</small>')
+_LINKED = re.compile(r'href="\.\./(files/[^"]+)"')
+
+
+def audit_programme(site: Path) -> list[Mismatch]:
+    """关于工程's 实施步骤 table against ``data/programme.csv``: each cell's status, date, days late, step 三's
+    count and the documents it links (which must be in ``files/``)."""
+    page, data = site / "about" / "index.html", site / "data" / "programme.csv"
+    if not page.exists() or not data.exists():
+        return []
+    cells = {key: (status, body) for status, key, body in _STEP_CELL.findall(page.read_text(encoding="utf-8"))}
+    found = []
+    for row in _csv(data):
+        key = f"{row['phase']}/{row['unit_code']}/{row['step']}"
+        where = f"about/ {row['phase_name']} {row['unit_name']} {row['step_name']}"
+        if key not in cells:
+            found.append(Mismatch(where, "实施步骤", "（缺失）", row["status"]))
+            continue
+        status, body = cells[key]
+        done = _DONE_ON.search(body)
+        shown = [status, done.group(1) if done else "", done.group(2) or "0" if done else "0",
+                 (_LAUNCHED.search(body) or [None, ""])[1], " ".join(_LINKED.findall(body))]
+        launched = f"{row['launched']}/{row['villages']}" if row["villages"] not in ("", "0") else \
+            ("—" if row["step"] == "3" else "")
+        expected = [row["status"], row["done_on"], row["days_late"], launched, row["documents"]]
+        if shown != expected:
+            found.append(Mismatch(where, "实施步骤", " · ".join(shown), " · ".join(expected)))
+        found += [Mismatch(where, "公开材料", name, "（文件缺失）") for name in row["documents"].split()
+                  if not (site / name).exists()]
+    return found
 
 
 def _audit_many(site: Path, codes: list[str]) -> list[Mismatch]:

@@ -16,7 +16,7 @@ from db.clock import travel
 from db.database import database
 from db.models import Donation, Role
 from site_builder import publish
-from site_builder.audit import audit_site
+from site_builder.audit import audit_programme, audit_site
 from site_builder.build import build
 
 from .factories import Chain, advance_to, new_project
@@ -154,6 +154,39 @@ def test_each_planted_falsehood_is_found_on_its_page(site, tmp_path, plant):
     assert found, f"{plant.__name__} was not found"
     assert all(m.page.startswith(f"village/{code}/") for m in found)  # its page, or one of its 年度报告 pages
     assert any(words in m.what for m in found), [str(m) for m in found]
+
+
+def _programme_copy(site: dict, tmp_path: Path) -> Path:
+    """关于工程, ``data/programme.csv`` and ``files/`` in a site of their own."""
+    root, copy = site["root"], tmp_path / "site"
+    shutil.copytree(root / "about", copy / "about")
+    shutil.copytree(root / "files", copy / "files")
+    (copy / "data").mkdir()
+    shutil.copyfile(root / "data" / "programme.csv", copy / "data" / "programme.csv")
+    return copy
+
+
+@pytest.mark.parametrize(("old", "new", "what"), [
+    ('data-status="done"', 'data-status="overdue"', "实施步骤"),
+    ("，晚 12 天", "", "实施步骤"),
+    ('<small class="xfjy-launched">已发起 ', '<small class="xfjy-launched">已发起 1', "实施步骤"),
+])
+def test_the_about_pages_steps_are_checked_against_programme_csv(site, tmp_path, old, new, what):
+    copy = _programme_copy(site, tmp_path)
+    assert audit_programme(copy) == []
+    about = copy / "about" / "index.html"
+    assert "data-cell=" in about.read_text(encoding="utf-8")
+    _edit(about, old, new)
+    found = audit_programme(copy)
+    assert found and all(m.what == what and m.page.startswith("about/") for m in found), [str(m) for m in found]
+
+
+def test_a_public_document_missing_from_files_is_found(site, tmp_path):
+    copy = _programme_copy(site, tmp_path)
+    linked = re.findall(r'href="\.\./(files/[^"]+)"', (copy / "about" / "index.html").read_text(encoding="utf-8"))
+    assert linked
+    (copy / linked[0]).unlink()
+    assert [m.what for m in audit_programme(copy)] == ["公开材料"]
 
 
 def test_the_command_prints_each_mismatch_and_exits_1(site, tmp_path):

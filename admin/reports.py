@@ -20,13 +20,15 @@ from openpyxl.writer.excel import ExcelWriter
 
 from db.annual import COUNTS, LABELS, SECTIONS, AnnualReport
 from db.clock import now
-from db.models import Level
+from db.models import Evaluation, Level, SampleDraw
 from db.reports import STATES, Report, ReportRow
+from db.sampling import Coverage
 from db.text import spreadsheet_safe
 from db.workflow import PROJECT
 
 MONEY = "#,##0.00"
 COUNT = "#,##0"
+FORMATS = {"money": MONEY, "count": COUNT, "date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm"}
 GENERATED_AT = "B7"  # the one cell that differs between two runs on the same data
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -258,13 +260,13 @@ def _cell(figures, name: str):
 
 
 def _table(sheet, widths, kinds) -> None:
-    """Header bold and frozen, money as ``#,##0.00``, counts as ``#,##0``, a filter over the rows."""
+    """Header bold and frozen, money as ``#,##0.00``, counts as ``#,##0``, dates as dates, a filter over the rows."""
     for index, kind in enumerate(kinds, start=1):
         letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = widths[index - 1] if index <= len(widths) else 16
         if kind != "text":
             for (cell,) in sheet.iter_rows(min_row=2, max_row=sheet.max_row, min_col=index, max_col=index):
-                cell.number_format = MONEY if kind == "money" else COUNT
+                cell.number_format = FORMATS[kind]
     for cell in sheet[1]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="center")
@@ -316,3 +318,81 @@ def _annual_cover(sheet, report: AnnualReport, by: str, generated_at: dt.datetim
 def annual_workbook_bytes(report: AnnualReport, *, by: str, generated_at: dt.datetime | None = None) -> bytes:
     """The 年度报告 XLSX: the same bytes for the same report, apart from the generated-at cell."""
     return _fixed_bytes(annual_workbook(report, by=by, generated_at=generated_at or now()))
+
+
+# -- 抽查验收 ----------------------------------------------------------------------------------------------
+
+ITEM_STATES = {"open": "待评估", "evaluated": "已评估", "skipped": "未评估（已说明原因）"}
+REPLAYED = "按记录的种子和总体重新抽取，结果一致"
+POPULATION_CHANGED = "抽取以来总体已变化（项目进入或离开验收、结项，或加权时筹款额变动），总体哈希不同，无法按原总体重新抽取"
+REPLAY_DIFFERS = "按记录的种子和总体重新抽取，结果与记录的清单不一致，请联系系统管理员核查"
+CHECKLIST = (("序号", "count", 6), ("旗县市区", "text", 14), ("村社", "text", 28), ("项目编号", "text", 20),
+             ("项目名称", "text", 28), ("已筹善款", "money", 14), ("项目状态", "text", 10), ("抽查状态", "text", 18),
+             ("评估日期", "date", 12), ("评估结果", "text", 10), ("评分", "count", 8), ("评估单位", "text", 24),
+             ("评估人", "text", 12), ("未评估原因", "text", 30), ("处理时间", "datetime", 17))
+
+
+def draw_method(sample: SampleDraw) -> str:
+    """How a draw sized its sample."""
+    size = f"比例 {sample.share_bp / 100:g}%" if sample.share_bp is not None else f"数量 {sample.count}"
+    return size + ("，按筹款额加权" if sample.weighted else "")
+
+
+def item_state(item) -> str:
+    """Which ``ITEM_STATES`` a checklist item is in (as ``db.sampling.coverage`` counts them)."""
+    return "evaluated" if item.evaluation_id is not None else "skipped" if item.resolved_at is not None else "open"
+
+
+def replay_text(replayed: list[int] | None, items) -> str:
+    """What ``db.sampling.replay`` found, said to a reader."""
+    if replayed is None:
+        return POPULATION_CHANGED
+    return REPLAYED if replayed == [item.project_id for item in items] else REPLAY_DIFFERS
+
+
+def sampling_workbook(sample: SampleDraw, items, *, raised: dict[int, int], coverage: Coverage, replay: str, by: str,
+                      generated_at: dt.datetime) -> Workbook:
+    """封面 (the draw's parameters, seed, population hash, coverage by grade) and 抽查清单 (a row per item)."""
+    book = Workbook()
+    cover = book.active
+    cover.title = "封面"
+    lines = [
+        ("幸福家园 村社互助工程 抽查验收清单", None),
+        ("抽查范围", f"{sample.area.name}（区划代码 {sample.area.code}）"),
+        ("抽取时间", f"{sample.drawn_at:%Y-%m-%d %H:%M:%S}"),
+        ("抽查方式", f"{draw_method(sample)}，按旗县市区分层"),
+        ("随机种子", sample.seed),
+        ("生成人", by),
+        ("生成时间", f"{generated_at:%Y-%m-%d %H:%M:%S}"),
+        ("总体", f"{sample.population_size} 个处于验收或结项阶段的项目"),
+        ("总体哈希", f"SHA-256 {sample.population_hash}"),
+        ("复核", replay),
+        ("说明", sample.note),
+        ("抽中", coverage.sampled),
+        ("已评估", coverage.evaluated),
+        ("已说明原因", coverage.skipped),
+        ("待办", coverage.open),
+        *((f"评估结果·{label}", coverage.by_grade[key]) for key, label in Evaluation.RESULTS.items()),
+        ("金额单位", "元"),
+    ]
+    _write_cover(cover, lines, generated_at)
+    sheet = book.create_sheet("抽查清单")
+    sheet.append([header for header, _, _ in CHECKLIST])
+    for item in items:
+        project, evaluation = item.project, item.evaluation
+        texts = (item.stratum.name, project.village.full_name, project.code, project.name)
+        graded = (evaluation.evaluated_on, Evaluation.RESULTS[evaluation.result], evaluation.score,
+                  spreadsheet_safe(evaluation.unit), spreadsheet_safe(evaluation.evaluator)) if evaluation else (None,) * 5
+        sheet.append([item.position, *map(spreadsheet_safe, texts), raised.get(item.project_id, 0) / 100,
+                      PROJECT.label(project.state), ITEM_STATES[item_state(item)], *graded,
+                      spreadsheet_safe(item.skipped_reason), item.resolved_at])
+    _table(sheet, widths=[width for _, _, width in CHECKLIST], kinds=[kind for _, kind, _ in CHECKLIST])
+    book.properties.created = book.properties.modified = sample.drawn_at
+    book.properties.creator = "xfjy"
+    book.properties.title = f"{sample.area.name}抽查验收清单（{sample.drawn_at:%Y-%m-%d}）"
+    return book
+
+
+def sampling_workbook_bytes(sample: SampleDraw, items, *, generated_at: dt.datetime | None = None, **facts) -> bytes:
+    """The 抽查验收 XLSX: the same bytes for the same checklist, apart from the generated-at cell."""
+    return _fixed_bytes(sampling_workbook(sample, items, generated_at=generated_at or now(), **facts))

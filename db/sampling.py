@@ -177,9 +177,25 @@ def replay(sample: SampleDraw) -> list[int] | None:
 
 
 def checklist(sample: SampleDraw):
-    """The draw's items in position order, with their projects."""
-    return (SampleItem.select(SampleItem, Project).join(Project).where(SampleItem.draw == sample)
-            .order_by(SampleItem.position))
+    """The draw's items in position order, with what a checklist shows and ``may_resolve`` reads of each (one query)."""
+    Scope, Stratum = Area.alias(), Area.alias()
+    return (SampleItem.select(SampleItem, SampleDraw, Scope, Project, Village, Area, Stratum, Evaluation)
+            .join(SampleDraw).join(Scope, on=(SampleDraw.area == Scope.id))
+            .switch(SampleItem).join(Project).join(Village).join(Area)
+            .switch(SampleItem).join(Stratum, on=(SampleItem.stratum == Stratum.id))
+            .switch(SampleItem).join(Evaluation, JOIN.LEFT_OUTER, on=(SampleItem.evaluation == Evaluation.id))
+            .where(SampleItem.draw == sample).order_by(SampleItem.position))
+
+
+def may_resolve(actor, item: SampleItem, *, evaluated: bool) -> bool:
+    """Whether ``actor`` may tick an open item off: with a 验收评估, a federation (旗县市区 and above) over the
+    project; with a reason why not, the federation that drew (``may_draw``)."""
+    if item.resolved_at is not None:
+        return False
+    if not evaluated:
+        return may_draw(actor, item.draw.area)
+    return actor is None or (actor.role in (Role.COUNTY, Role.PREFECTURE, Role.REGION)
+                             and covers(actor, item.project.village.area))
 
 
 def resolve(item: SampleItem, *, evaluation: Evaluation | None = None, reason: str = "", actor=None) -> SampleItem:
@@ -199,14 +215,11 @@ def resolve(item: SampleItem, *, evaluation: Evaluation | None = None, reason: s
         if item.resolved_at is not None:
             who = item.resolved_by.username if item.resolved_by_id is not None else "系统"
             raise XfjyError(f"「{project.name}」已于 {item.resolved_at:%m-%d %H:%M} 由 {who} 处理，无需重复提交")
-        if evaluation is not None:
-            if evaluation.project_id != item.project_id:
-                raise XfjyError(f"所选验收评估不属于项目「{project.name}」")
-            if actor is not None and (actor.role not in (Role.COUNTY, Role.PREFECTURE, Role.REGION)
-                                      or not covers(actor, project.village.area)):
-                raise JurisdictionError("验收评估由旗县市区及以上慈善总会办理")
-        elif not may_draw(actor, item.draw.area):
-            raise JurisdictionError("未评估的原因由组织抽查的慈善总会填写")
+        if evaluation is not None and evaluation.project_id != item.project_id:
+            raise XfjyError(f"所选验收评估不属于项目「{project.name}」")
+        if not may_resolve(actor, item, evaluated=evaluation is not None):
+            raise JurisdictionError("验收评估由旗县市区及以上慈善总会办理" if evaluation is not None
+                                    else "未评估的原因由组织抽查的慈善总会填写")
         before = audit.snapshot(item)
         item.evaluation, item.skipped_reason = evaluation, reason
         item.resolved_at, item.resolved_by = now(), actor.id if actor is not None else None

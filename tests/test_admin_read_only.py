@@ -12,10 +12,10 @@ import io
 import pytest
 from flask_admin.contrib.peewee import ModelView
 
-from db import audit, disclosures, ledger, spending, workflow
+from db import audit, disclosures, ledger, sampling, spending, workflow
 from db.errors import JurisdictionError
 from db.jurisdiction import scoped
-from db.models import MODELS, AuditLog, Entry, Project, Role, SupervisionOpinion
+from db.models import MODELS, AuditLog, Entry, Project, Role, SampleItem, SupervisionOpinion
 
 from .admin_support import login
 from .factories import PDF
@@ -33,12 +33,14 @@ FORM = dict(action="approve", opinion="审计意见", expected="100", amount="10
             username="newuser", password="long-enough-pass", role="county", area="150121", display_name="张三",
             unit="单位", full_name="新村", code="150121100999", township_code="150121100", target="1,000.00",
             starts_on="2024-03-01", ends_on="2024-08-31", confirm="1", address="伪造地址", summary="伪造",
-            given_on="2024-10-10", text="意见", public="1")
+            given_on="2024-10-10", text="意见", public="1", evaluated_on="2024-12-01", result="good", share="100")
 
 
 @pytest.fixture
 def world(app, db):
-    return build_world(app.config["ATTACHMENTS_DIR"])
+    world = build_world(app.config["ATTACHMENTS_DIR"])
+    sampling.draw(world.places["A"].chain.prefecture, share_bp=10_000, seed="read-only")  # a checklist to tick off
+    return world
 
 
 def every_row() -> dict[str, list[str]]:
@@ -64,7 +66,9 @@ def write_requests(app, world, viewer) -> list[tuple[str, dict]]:
     place = world.places["A"]
     project = place.projects[0]
     ids = {"project_id": project.id, "village_id": place.village.id, "disclosure_id": place.disclosure.id,
-           "attachment_id": place.attachment.id, "entry_id": Entry.select().where(Entry.project == project).first().id}
+           "attachment_id": place.attachment.id, "entry_id": Entry.select().where(Entry.project == project).first().id,
+           "item_id": SampleItem.get(SampleItem.project == project).id, "batch_code": "pilot",
+           "unit_code": place.chain.prefecture.code, "step": 1}
     person = place.chain.users[viewer[1]]
     grid_of = {v.endpoint: v for v in grid_views(app)}
     adapter = app.url_map.bind("localhost")

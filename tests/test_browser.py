@@ -29,7 +29,19 @@ from playwright.sync_api import expect
 
 from db.clock import now
 from db.demo import DEMO_PASSWORD
-from db.models import Donation, Entry, ImportRun, Project, ProjectReview, User, Village, Volunteer
+from db.models import (
+    Batch,
+    Donation,
+    Entry,
+    ImportRun,
+    Milestone,
+    MilestoneReview,
+    Project,
+    ProjectReview,
+    User,
+    Village,
+    Volunteer,
+)
 from db.totals import project_raised
 
 from .backends import BACKENDS, pg_schema
@@ -337,6 +349,102 @@ def test_axe_core_finds_no_violations_on_the_admin(browser, site, width):
             violations = tab.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']}))
                 .violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
                                        nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}))""")
+            if violations:
+                found[name] = violations
+    assert found == {}, json.dumps(found, ensure_ascii=False, indent=1)
+
+
+# -- 工程进度 and 抽查验收 (issue 16) -----------------------------------------------------------------
+
+def _sign_in_as(tab, site, username: str) -> None:
+    tab.goto(f"{site.url}/login")
+    tab.fill("#username", username)
+    tab.fill("#password", DEMO_PASSWORD)
+    tab.click("button[type=submit]")
+    tab.wait_for_url(f"{site.url}/admin/")
+
+
+def test_a_unit_uploads_its_plan_and_the_region_approves_it(browser, site):
+    """demo-prefecture (呼和浩特市) records 稳步推广's 实施方案 with a Word file and reports it; demo-region
+    returns it with an opinion, then agrees; the board then says 已完成."""
+    plan = f"{site.url}/admin/programme/rollout/150100/1"
+    with _sized_tab(browser, LAPTOP, height=900) as tab:
+        _sign_in_as(tab, site, "demo-prefecture")
+        expect(tab.locator("#milestones")).to_be_visible()  # the dashboard's table
+        tab.goto(plan)
+        tab.fill("#done-on", "2024-02-20")
+        tab.fill("#summary", "稳步推广阶段实施方案：新增实施村社 40 个。")
+        tab.set_input_files("#documents-input", files=[{"name": "呼和浩特市稳步推广实施方案.docx", "buffer": _docx(),
+                                                        "mimeType": "application/vnd.openxmlformats-officedocument."
+                                                                    "wordprocessingml.document"}])
+        tab.check("#public")
+        tab.click("#record-form button")
+        expect(tab.locator(".alert-success")).to_contain_text("已保存")
+        expect(tab.locator("#documents")).to_contain_text("呼和浩特市稳步推广实施方案.docx")
+        screenshot(tab, site.backend, "programme-01-recorded")
+        tab.get_by_role("button", name="报自治区审核").click()
+        expect(tab.locator("#state")).to_have_text("待自治区审核")
+        screenshot(tab, site.backend, "programme-02-submitted")
+    with _sized_tab(browser, LAPTOP, height=900) as tab:
+        _sign_in_as(tab, site, "demo-region")
+        tab.goto(plan)
+        tab.get_by_role("button", name="退回修改").click()
+        expect(tab.locator(".alert-danger")).to_contain_text("退回时必须填写意见")
+        tab.fill("#opinion", "请补充各旗县区实施村社名单")
+        tab.get_by_role("button", name="退回修改").click()
+        expect(tab.locator("#state")).to_have_text("已退回修改")
+    with _sized_tab(browser, LAPTOP, height=900) as tab:
+        _sign_in_as(tab, site, "demo-prefecture")
+        tab.goto(plan)
+        expect(tab.locator("#reviews")).to_contain_text("请补充各旗县区实施村社名单")
+        tab.get_by_role("button", name="报自治区审核").click()
+        expect(tab.locator("#state")).to_have_text("待自治区审核")
+    with _sized_tab(browser, LAPTOP, height=900) as tab:
+        _sign_in_as(tab, site, "demo-region")
+        tab.goto(plan)
+        tab.fill("#opinion", "同意")
+        tab.get_by_role("button", name="同意").click()
+        expect(tab.locator("#status")).to_have_text("已完成")
+        screenshot(tab, site.backend, "programme-03-approved")
+        tab.goto(f"{site.url}/admin/programme/?batch=rollout")
+        cell = tab.locator("#milestone-board tr:has(th:text-is('呼和浩特市')) td").first
+        expect(cell).to_have_attribute("data-status", "done")
+        screenshot(tab, site.backend, "programme-04-board")
+    with connected():
+        unit = User.get(User.username == "demo-prefecture").area_id
+        step = Milestone.get((Milestone.step == 1) & (Milestone.area == unit)
+                             & (Milestone.batch == Batch.get(Batch.code == "rollout")))
+        assert [r.action for r in MilestoneReview.select().where(MilestoneReview.milestone == step)
+                .order_by(MilestoneReview.id)] == ["submit", "reject", "submit", "approve"]
+
+
+def _docx() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as package:
+        package.writestr("[Content_Types].xml", "<Types/>")
+        package.writestr("word/document.xml", "<w:document/>")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("width", [PHONE, LAPTOP])
+def test_the_programme_pages_fit_the_screen_and_pass_axe(browser, site, width):
+    """The region's board, a step's page and the dashboard with its table: no sideways scrolling, no axe-core
+    violations (screenshots in test-artifacts/)."""
+    source = _axe_source()
+    pages = {"board": "/admin/programme/?batch=pilot", "step": "/admin/programme/pilot/150100/2",
+             "launch": "/admin/programme/pilot/150100/3", "dashboard": "/admin/"}
+    found = {}
+    with _sized_tab(browser, width, bypass_csp=True) as tab:
+        _sign_in_as(tab, site, "demo-region")
+        for name, path in pages.items():
+            tab.goto(f"{site.url}{path}")
+            tab.wait_for_load_state()
+            measured = tab.evaluate(MEASURE)
+            screenshot(tab, site.backend, f"programme-{width}-{name}")
+            assert measured["width"] <= width, f"{name} 页面宽 {measured['width']} px，超出屏幕 {width} px"
+            tab.add_script_tag(content=source)
+            violations = tab.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']}))
+                .violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}))""")
             if violations:
                 found[name] = violations
     assert found == {}, json.dumps(found, ensure_ascii=False, indent=1)

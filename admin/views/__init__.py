@@ -10,7 +10,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from peewee import fn
 
-from db import areas, submissions
+from db import areas, milestones, submissions
 from db.disbursement import held_by_level
 from db.jurisdiction import may_write, scoped
 from db.models import Project, PublishRun, Role
@@ -23,8 +23,10 @@ from site_builder.theme import CONTENT
 
 from .grids import VIEWS
 from .imports import ImportView
+from .programme import ProgrammeView
 from .publish import PublishView
 from .reports import ReportView
+from .sampling import SamplingView
 from .workflow import WorkflowView
 
 TRANSLATIONS = Path(__file__).parent.parent / "translations"  # what Flask-Admin's own catalogue lacks
@@ -46,8 +48,10 @@ class Dashboard(AdminIndexView):
         lines = areas.quota_report(within=area)
         by_state = dict(scoped(Project.select(Project.state, fn.COUNT(Project.id)), current_user)
                         .group_by(Project.state).tuples())
+        batch = milestones.current_batch()
+        steps = milestones.board(batch, area) if batch is not None and whole.level <= 2 else []
         return self.render(
-            "admin/dashboard.html", lines=lines, totals=totals(area=whole),
+            "admin/dashboard.html", lines=lines, batch=batch, steps=steps, step_names=milestones.STEPS, totals=totals(area=whole),
             todo=todo_list(current_user), by_state=by_state, held=held_by_level(whole), states=PROJECT.states, fmt=format_fen,
             role_name=Role.NAMES[current_user.role], statuses=PublishRun.STATUSES,
             last_publish=PublishRun.select().order_by(PublishRun.id.desc()).first(),
@@ -72,7 +76,9 @@ def init_app(app) -> None:
         admin.add_view(view(model, name=name, endpoint=model._meta.table_name))
     admin.add_view(WorkflowView(name="办理", endpoint="workflow"))
     admin.add_view(ImportView(name="导入", endpoint="imports"))
-    admin.add_view(ReportView(name="报表", endpoint="reports"))
+    admin.add_view(ReportView(name="报表", endpoint="reports", category="报表督导"))
+    admin.add_view(ProgrammeView(name="实施步骤", endpoint="programme", category="报表督导"))
+    admin.add_view(SamplingView(name="抽查验收", endpoint="sampling", category="报表督导"))
     admin.add_view(PublishView(name="发布网站", endpoint="publish"))
 
     @app.route("/")

@@ -35,6 +35,8 @@ class ProgrammeView(BaseView):
                                                   or current_user.area.level <= Level.PREFECTURE)
 
     def inaccessible_callback(self, name, **kwargs):
+        if current_user.is_authenticated:  # a 旗县市区 or a village: not theirs to see
+            abort(403)
         return redirect(url_for("auth.login", next=request.full_path))
 
     _done = WorkflowView._done

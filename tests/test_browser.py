@@ -38,6 +38,8 @@ from db.models import (
     MilestoneReview,
     Project,
     ProjectReview,
+    SampleDraw,
+    SampleItem,
     User,
     Village,
     Volunteer,
@@ -418,6 +420,36 @@ def test_a_unit_uploads_its_plan_and_the_region_approves_it(browser, site):
                 .order_by(MilestoneReview.id)] == ["submit", "reject", "submit", "approve"]
 
 
+def test_the_region_draws_a_sample_and_records_an_evaluation_from_the_checklist(browser, site):
+    """demo-region draws a fifth of the region's projects in 验收 with a seed it types, sees the checklist and
+    its replay check, and records one 验收评估 from it; the coverage counts it."""
+    with _sized_tab(browser, LAPTOP, height=900) as tab:
+        _sign_in_as(tab, site, "demo-region")
+        tab.goto(f"{site.url}/admin/sampling/")
+        tab.fill("#draw-share", "20")
+        tab.fill("#draw-seed", "browser-2026")
+        tab.fill("#draw-note", "浏览器测试抽查")
+        screenshot(tab, site.backend, "sampling-01-form")
+        tab.click("#draw-form button")
+        expect(tab.locator(".alert-success")).to_contain_text("个，清单如下")
+        expect(tab.locator("#seed")).to_have_text("browser-2026")
+        expect(tab.locator("#replay")).to_contain_text("结果一致")
+        screenshot(tab, site.backend, "sampling-02-checklist")
+        first = tab.locator("details.xfjy-section").first
+        first.locator("summary").click()
+        first.locator("select[name=result]").select_option("good")
+        first.locator("input[name=score]").fill("87")
+        first.locator("input[name=notes]").fill("资料齐全，公示及时")
+        first.get_by_role("button", name="登记验收评估并勾销").click()
+        expect(tab.locator(".alert-success")).to_contain_text("验收评估已登记")
+        expect(tab.locator("#checklist")).to_contain_text("良好，87 分")
+        screenshot(tab, site.backend, "sampling-03-evaluated")
+    with connected():
+        draw = SampleDraw.get(SampleDraw.seed == "browser-2026")
+        done = SampleItem.select().where((SampleItem.draw == draw) & SampleItem.evaluation.is_null(False))
+        assert done.count() == 1 and done.get().evaluation.score == 87
+
+
 def _docx() -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as package:
@@ -426,13 +458,19 @@ def _docx() -> bytes:
     return out.getvalue()
 
 
+def _first_draw() -> int:
+    with connected():
+        return SampleDraw.select(SampleDraw.id).order_by(SampleDraw.id).scalar()
+
+
 @pytest.mark.parametrize("width", [PHONE, LAPTOP])
 def test_the_programme_pages_fit_the_screen_and_pass_axe(browser, site, width):
-    """The region's board, a step's page and the dashboard with its table: no sideways scrolling, no axe-core
-    violations (screenshots in test-artifacts/)."""
+    """The region's board, a step's page, the dashboard with its table, 抽查验收 and the demo's finished draw: no
+    sideways scrolling, no axe-core violations (screenshots in test-artifacts/)."""
     source = _axe_source()
     pages = {"board": "/admin/programme/?batch=pilot", "step": "/admin/programme/pilot/150100/2",
-             "launch": "/admin/programme/pilot/150100/3", "dashboard": "/admin/"}
+             "launch": "/admin/programme/pilot/150100/3", "dashboard": "/admin/", "sampling": "/admin/sampling/",
+             "draw": f"/admin/sampling/{_first_draw()}"}
     found = {}
     with _sized_tab(browser, width, bypass_csp=True) as tab:
         _sign_in_as(tab, site, "demo-region")

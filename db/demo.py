@@ -710,12 +710,13 @@ def _fund_spending(rng: random.Random, plans: list[Plan], attachments_root) -> i
         village = Village.get_by_id(plan.village_id)
         balance = funds.balance(village)
         names_ = members[plan.village_id]
-        if balance < 10_000 or not names_:
+        majority = list(dict.fromkeys(names_))[:len(names_) // 2 + 1]  # two members may share a name
+        if balance < 10_000 or not names_ or len(majority) <= len(names_) // 2:
             continue
         day = since + dt.timedelta(days=rng.randint(5, max(5, min(200, (AS_OF - since).days - 1))))
         amount = balance * rng.randint(10, 60) // 100
         line = funds.spend(village, spent_on=day, item=rng.choice(FUND_ITEMS), payee=names.person(rng), amount=amount,
-                           approved_by="、".join(names_[:len(names_) // 2 + 1]), approved_on=day - dt.timedelta(days=3),
+                           approved_by="、".join(majority), approved_on=day - dt.timedelta(days=3),
                            voucher_no=f"JJ{day:%Y}-{rng.randrange(10000):04d}")
         if attachments_root is not None and plan.batch == "pilot":
             attachments.store(attachments_root, _receipt_pdf(dict(voucher_no=line.voucher_no, spent_on=day,

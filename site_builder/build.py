@@ -182,9 +182,8 @@ class _Builder:
         for village in snap.villages:
             entries += records[village.code].entries
             self.result.files += records[village.code].files
-        spooled = {code: record.spooled for code, record in records.items() if record.spooled is not None}
         positions = {code: v.positions for code, v in previous.items() if v.positions is not None}
-        files, where = opendata.write_region(self.out, [v.code for v in snap.villages], snap.pool_entries, spooled,
+        files, where = opendata.write_region(self.out, [v.code for v in snap.villages], snap.pool_entries,
                                              self.previous, positions, kept, site.area_year_rows())
         self.result.files += files + len(year_urls)
         search.write_index(self.out, entries, drop={f"village/{shells.CODE}/", f"area/{shells.CODE}/", "area/"})
@@ -219,11 +218,9 @@ class _Builder:
         pages = [site.areas_index(), *site.area_pages(), *site.area_year_pages()]
         extra = self.stage / "extra"
         job = VillageFiles(extra, self.stage, None, site, self.attachments)
-        spooled = {}
         for done in job.render(snap.villages):
             pages.append(site.village(done.village, done.details))
             pages += site.village_years(done.village)
-            spooled[done.village.code] = done.spooled
             self.result.files += done.files + len(done.receipts)
         for page in pages:
             write(self.docs / page.source, shells.page_markdown(page))
@@ -233,7 +230,7 @@ class _Builder:
                 (self.out / name).parent.mkdir(parents=True, exist_ok=True)
                 os.replace(extra / name, self.out / name)
         self.result.files += opendata.write_region(self.out, [v.code for v in snap.villages], snap.pool_entries,
-                                                   spooled, areas=site.area_year_rows())[0]
+                                                   areas=site.area_year_rows())[0]
         self._progress(site, snap)
 
 

@@ -1,9 +1,9 @@
-"""Open data: the same rows the pages show, as CSV (UTF-8 with BOM, for Excel) and JSON.
+"""Open data: the same rows the pages show, as CSV (UTF-8 with BOM, for Excel).
 
-Files live at stable addresses: ``data/region/<table>.csv|json`` for the whole region and
-``data/village/<code>/<table>.csv`` for one village. ``TABLES`` is also the data dictionary.
-A JSON file is ``{"table": …, "columns": […], "rows": [[…], …]}``: the CSV's header and rows, without
-repeating every column name in every row (a million donations stay a manageable download).
+Files live at stable addresses: ``data/region/<table>.csv`` for the whole region and
+``data/village/<code>/<table>.csv`` for one village. ``TABLES`` is also the data dictionary. Each
+table is published once, as CSV (a region's JSON beside it held every table twice, issue 18); a
+village's ``summary.json`` is the one JSON file of a village.
 """
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import json
 import mmap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 from db.milestones import STEPS
 from db.models import Entry
@@ -149,7 +148,7 @@ SUMMARY = (  # data/village/<code>/summary.json: what the village page says, as 
     Column("projects[].disclosures", "公示日历：每个应公示期间的 label、opens、due、status（on_time 按时公示、late 逾期公示、"
                                      "missing 至今未公示、due 待公示、upcoming 未到期）、published_on、days_late"),
 )
-PROGRAMME = ("实施步骤进度", (  # data/programme.csv|json: the whole site's, one file (not a village's table)
+PROGRAMME = ("实施步骤进度", (  # data/programme.csv: the whole site's, one file (not a village's table)
     Column("phase", "阶段代码：pilot 探索试点、rollout 稳步推广、full 全面实施（已开始的阶段）"),
     Column("phase_name", "阶段名称"),
     Column("unit_code", "盟市（含满洲里市、二连浩特市）区划代码"),
@@ -177,18 +176,14 @@ def programme_row(phase, unit, cell) -> list:
 
 
 def write_programme(out: Path, rows: list[list], on) -> int:
-    """``data/programme.csv`` and ``.json``: the 实施步骤 of the 关于工程 page, as data."""
-    rows = [[*row, on.isoformat()] for row in rows]
-    names = [c.name for c in PROGRAMME[1]]
+    """``data/programme.csv``: the 实施步骤 of the 关于工程 page, as data."""
     text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\r\n")
-    writer.writerow(names)
-    writer.writerows(rows)
+    writer = csv.writer(text, lineterminator="\r\n")  # no typed text in it: nothing to neutralise
+    writer.writerow([c.name for c in PROGRAMME[1]])
+    writer.writerows([*row, on.isoformat()] for row in rows)
     (out / "data").mkdir(parents=True, exist_ok=True)
     (out / "data" / "programme.csv").write_text("\ufeff" + text.getvalue(), encoding="utf-8")
-    (out / "data" / "programme.json").write_text(json.dumps({"table": "programme", "columns": names, "rows": rows},
-                                                            ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-    return 2
+    return 1
 
 
 # The columns of each table whose text people type (names, messages, items, memos): the only cells of
@@ -290,137 +285,62 @@ def _safe(row: list, typed: tuple[int, ...]) -> list:
     return row
 
 
-def json_head(name: str) -> str:
-    columns = json.dumps([c.name for c in TABLES[name][1]], ensure_ascii=False, separators=(",", ":"))
-    return f'{{"table":"{name}","columns":{columns},"rows":['
-
-
-def json_rows(rows: list[list]) -> str:
-    """The rows as the inside of a JSON array (no brackets), so that files can be joined."""
-    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))[1:-1]
-
-
-class Spooled(NamedTuple):
-    """Where one village's rows of one JSON file were spooled."""
-
-    path: str
-    offset: int
-    length: int
-
-
-class Spool:
-    """One worker's JSON rows of its villages, end to end, for ``join_region`` to splice: JSON is
-    published for the whole region only, so a village's JSON need not be a file of its own."""
-
-    def __init__(self, path: Path):
-        self.path, self.handle = str(path), None
-
-    def add(self, data: bytes) -> Spooled:
-        if self.handle is None:
-            self.handle = open(self.path, "ab")
-        offset = self.handle.tell()
-        self.handle.write(data)
-        return Spooled(self.path, offset, len(data))
-
-    def close(self) -> None:
-        if self.handle is not None:
-            self.handle.close()
-            self.handle = None
-
-
-def write_village(directory: Path, rows: dict[str, list[list]], spool: Spool,
-                  summary: dict) -> tuple[int, dict[str, Spooled]]:
-    """The village's CSV files and ``summary.json``; its JSON rows go to ``spool``. Returns files
-    written and where its JSON rows are, by file (``"<table>.json"``)."""
+def write_village(directory: Path, rows: dict[str, list[list]], summary: dict) -> int:
+    """The village's CSV files and ``summary.json``; returns the number of files written."""
     directory.mkdir(parents=True, exist_ok=True)
-    where = {}
     for name, table in rows.items():
         (directory / f"{name}.csv").write_text("\ufeff" + csv_text(name, table), encoding="utf-8")
-        where[f"{name}.json"] = spool.add(json_rows(table).encode("utf-8"))
     (directory / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
-    return len(rows) + 1, where
+    return len(rows) + 1
 
 
-def _payload(data: bytes, kind: str, head: bytes) -> bytes:
-    """The rows of one village's file: after the CSV header line, or inside the JSON ``rows`` array."""
-    if kind == "csv":
-        return data[data.index(b"\r\n") + 2:]
-    return data[len(head):-2]
-
-
-def write_region(out: Path, codes: list[str], pool_entries: list, spooled: dict[str, dict[str, Spooled]],
-                 previous: Path | None = None, positions: dict | None = None,
-                 kept: frozenset = frozenset(), areas: list[list] = ()) -> tuple[int, dict]:
-    """``data/region/*``: the villages' rows in ``codes`` order, then the ledger entries of no village
+def write_region(out: Path, codes: list[str], pool_entries: list, previous: Path | None = None,
+                 positions: dict | None = None, kept: frozenset = frozenset(), areas: list[list] = ()) -> tuple[int, dict]:
+    """``data/region/*.csv``: the villages' rows in ``codes`` order, then the ledger entries of no village
     and the areas' 年度报告 rows (``areas``, made by ``annual_row``).
 
     Returns the number of files and where each village's rows sit in them (see ``join_region``)."""
     positions = positions or {}
     kept = frozenset(code for code in kept if code in positions)
     extra = {"ledger": [ledger_row(e) for e in pool_entries], "annual": list(areas)}
-    where = join_region(out / "data" / "region", out / "data" / "village", codes, extra, spooled,
+    where = join_region(out / "data" / "region", out / "data" / "village", codes, extra,
                         previous / "data" / "region" if previous else None, positions, kept)
-    return 2 * len(TABLES), where
+    return len(TABLES), where
 
 
-def join_region(region: Path, villages: Path, codes: list[str], extra: dict[str, list[list]], spooled: dict,
+def join_region(region: Path, villages: Path, codes: list[str], extra: dict[str, list[list]],
                 previous: Path | None = None, positions: dict | None = None, kept: frozenset = frozenset()) -> dict:
-    """``region/<table>.csv|json``: the villages' rows in ``codes`` order, then rows of no village.
-
-    A village's CSV rows come from its own files, its JSON rows from where ``spooled[code]`` says.
+    """``region/<table>.csv``: the villages' rows in ``codes`` order (from their own files), then rows of no
+    village. One format for the region: JSON beside it would hold every region table twice.
 
     Returns where each village's rows sit in each file. A village in ``kept`` has the same files as
     in ``previous`` (a build whose ``positions`` are given), so its rows are copied from the previous
     region file in one sequential read instead of opening its own files."""
     region.mkdir(parents=True, exist_ok=True)
     where: dict[str, dict] = {code: {} for code in codes}
-    spools: dict[str, object] = {}
     for name in TABLES:
-        for kind in ("csv", "json"):
-            file = f"{name}.{kind}"
-            head = (("\ufeff" + csv_text(name, [])) if kind == "csv" else json_head(name)).encode("utf-8")
-            tail_rows = csv_text(name, extra.get(name, []), header=False) if kind == "csv" else \
-                json_rows(extra.get(name, []))
-            old = None
-            if previous is not None and kept and (previous / file).exists():
-                with open(previous / file, "rb") as handle:
-                    old = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if handle.seek(0, 2) else None
-            try:
-                with open(region / file, "wb") as out:
-                    out.write(head)
-                    offset, first = len(head), True
-                    for code in codes:
-                        if old is not None and code in kept:
-                            start, length = positions[code][file]
-                            chunk = old[start:start + length]
-                        elif kind == "json":
-                            chunk = _spooled(spools, spooled[code][file])
-                        else:
-                            chunk = _payload((villages / code / file).read_bytes(), kind, head)
-                        if not chunk:
-                            where[code][file] = [offset, 0]
-                            continue
-                        if kind == "json" and not first:
-                            out.write(b",")
-                            offset += 1
-                        out.write(chunk)
-                        where[code][file] = [offset, len(chunk)]
-                        offset += len(chunk)
-                        first = False
-                    tail = tail_rows.encode("utf-8")
-                    if tail and kind == "json" and not first:
-                        out.write(b",")
-                    out.write(tail + (b"]}" if kind == "json" else b""))
-            finally:
-                if old is not None:
-                    old.close()
-    for handle in spools.values():
-        handle.close()
+        file = f"{name}.csv"
+        head = ("\ufeff" + csv_text(name, [])).encode("utf-8")
+        old = None
+        if previous is not None and kept and (previous / file).exists():
+            with open(previous / file, "rb") as handle:
+                old = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if handle.seek(0, 2) else None
+        try:
+            with open(region / file, "wb") as out:
+                out.write(head)
+                offset = len(head)
+                for code in codes:
+                    if old is not None and code in kept:
+                        start, length = positions[code][file]
+                        chunk = old[start:start + length]
+                    else:
+                        data = (villages / code / file).read_bytes()
+                        chunk = data[data.index(b"\r\n") + 2:]  # the rows after the header line
+                    where[code][file] = [offset, len(chunk)]
+                    out.write(chunk)
+                    offset += len(chunk)
+                out.write(csv_text(name, extra.get(name, []), header=False).encode("utf-8"))
+        finally:
+            if old is not None:
+                old.close()
     return where
-
-
-def _spooled(spools: dict, at: Spooled) -> bytes:
-    if at.path not in spools:
-        spools[at.path] = open(at.path, "rb")
-    spools[at.path].seek(at.offset)
-    return spools[at.path].read(at.length)

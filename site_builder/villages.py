@@ -31,7 +31,6 @@ class Rendered:
     village: VillageInfo
     details: Details
     files: int                             # poster and open data files written
-    spooled: dict[str, opendata.Spooled]   # where its JSON rows are, by region file
     receipts: list[str]
 
 
@@ -42,7 +41,6 @@ class VillageRecord:
     entries: list[dict]  # its search index entries
     files: int           # files written or linked for it
     receipts: list[str]
-    spooled: dict[str, opendata.Spooled] | None = None  # None when linked: its rows are in the previous region files
 
 
 @dataclass(frozen=True)
@@ -58,22 +56,17 @@ class VillageFiles:
 
     def render(self, villages: list[VillageInfo]) -> Iterator[Rendered]:
         """Poster, open data and receipts of each village, reading their rows ``CHUNK`` villages at a time."""
-        spool = opendata.Spool(self.stage / f"json-{os.getpid()}.bin")
-        try:
-            for chunk in chunked(villages, CHUNK):
-                details = snapshot.details(chunk)
-                for village in chunk:
-                    d = details[village.id]
-                    where = self.site.where[village.id]
-                    files = write(self.out / "poster" / f"{village.code}.html", self.site.poster(village, d))
-                    rows = opendata.village_rows(village, where, d, self.site.year_rows(village))
-                    summary = opendata.village_summary(village, where, d, self.site.snapshot.on)
-                    written, spooled = opendata.write_village(self.out / "data" / "village" / village.code, rows,
-                                                              spool, summary)
-                    receipts = copy_receipts(d, self.attachments, self.out / "files")
-                    yield Rendered(village, d, files + written, spooled, receipts)
-        finally:
-            spool.close()
+        for chunk in chunked(villages, CHUNK):
+            details = snapshot.details(chunk)
+            for village in chunk:
+                d = details[village.id]
+                where = self.site.where[village.id]
+                files = write(self.out / "poster" / f"{village.code}.html", self.site.poster(village, d))
+                rows = opendata.village_rows(village, where, d, self.site.year_rows(village))
+                summary = opendata.village_summary(village, where, d, self.site.snapshot.on)
+                written = opendata.write_village(self.out / "data" / "village" / village.code, rows, summary)
+                receipts = copy_receipts(d, self.attachments, self.out / "files")
+                yield Rendered(village, d, files + written, receipts)
 
     def stamp(self, villages: list[VillageInfo]) -> dict[str, VillageRecord]:
         """Render these villages and stamp their pages into the shell, by village code."""
@@ -86,7 +79,7 @@ class VillageFiles:
                 write(self.out / year.url / "index.html", self.year_shell.stamp(year, year.code, year.year))
             records[done.village.code] = VillageRecord(search.entries([page]),
                                                        done.files + 1 + len(years) + len(done.receipts),
-                                                       done.receipts, done.spooled)
+                                                       done.receipts)
         return records
 
 

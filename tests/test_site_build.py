@@ -151,14 +151,16 @@ def test_region_open_data_adds_up_to_the_ledger(built):
         ledger_rows = list(csv.DictReader(f))
     assert len(ledger_rows) == Entry.select().where(
         Entry.project.in_(public) | Entry.project.is_null()).count()
-    table = json.loads((site / "data" / "region" / "donations.json").read_text(encoding="utf-8"))
-    assert table["columns"][:3] == ["village_code", "project_code", "date"]
-    assert len(table["rows"]) == Donation.select().where(Donation.project.in_(public)).count()
+    with open(site / "data" / "region" / "donations.csv", encoding="utf-8-sig", newline="") as f:
+        columns, *rows = list(csv.reader(f))
+    assert columns[:3] == ["village_code", "project_code", "date"]
+    assert len(rows) == Donation.select().where(Donation.project.in_(public)).count()
     with open(site / "data" / "village" / built["village_code"] / "donations.csv", encoding="utf-8-sig", newline="") as f:
         village = list(csv.reader(f))
-    assert village[0] == table["columns"] and 0 < len(village) - 1 < len(table["rows"])
-    assert [[str(cell) for cell in row] for row in table["rows"] if row[0] == built["village_code"]] == village[1:]
+    assert village[0] == columns and 0 < len(village) - 1 < len(rows)
+    assert [row for row in rows if row[0] == built["village_code"]] == village[1:]
     assert {p.name for p in (site / "data" / "village").rglob("*.json")} == {"summary.json"}  # tables are CSV only
+    assert not list((site / "data" / "region").glob("*.json")) and not (site / "data" / "programme.json").exists()
 
 
 def test_home_page_shows_region_totals(built):

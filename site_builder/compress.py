@@ -4,8 +4,8 @@ WhiteNoise (``serve.py``) and nginx's ``gzip_static``/``brotli_static`` (``deplo
 the smaller one a browser accepts, with ``Content-Encoding``; the browser gets the same bytes back, so a
 downloaded CSV is still the CSV. Nothing is compressed per request.
 
-Which files: text (``SUFFIXES``) of at least ``MIN_SIZE`` bytes, outside ``files/`` (receipts: PDF and
-images, sent as downloads), and only an encoding that saves at least 5 %. gzip is level 9 without a time
+Which files: text (``SUFFIXES``) of at least ``MIN_SIZE`` bytes, outside ``SKIPPED`` (receipts, posters,
+a village's own data files), and only an encoding that saves at least 5 %. gzip is level 9 without a time
 stamp; Brotli is quality 11 for Material's fingerprinted assets (the same bytes in every build of one
 Material version, and cached by browsers for a year) and ``BROTLI_QUALITY`` for the rest, which changes
 with the data (quality 11 takes about 100 times as long). So the siblings depend on a file's bytes alone:
@@ -27,7 +27,10 @@ import brotli
 from .workers import in_workers
 
 SUFFIXES = frozenset({".html", ".css", ".js", ".json", ".jsonl", ".csv", ".xml", ".svg", ".txt"})
-SKIPPED = frozenset({"files"})  # top-level folders left as they are: the receipts
+# Folders left as they are: the receipts (PDF and images), and what each village has besides its pages —
+# its poster (printed, rarely fetched) and its open data (downloads of a few KB): 40 % of the files of a
+# 14,000-village site and a 4 KB block each on disk, for little gain on the wire (issue 18).
+SKIPPED = frozenset({"files", "poster", "data/village"})
 MIN_SIZE = 1024
 BROTLI_QUALITY = 5
 ENCODINGS = (".gz", ".br")
@@ -96,12 +99,8 @@ def _candidates(out: Path):
     """Relative paths (with ``/``) of the files worth compressing, in a stable order."""
     for root, folders, names in os.walk(out):
         folder = os.path.relpath(root, out)
-        if folder == ".":
-            folders[:] = [f for f in folders if f not in SKIPPED]
-            prefix = ""
-        else:
-            prefix = folder.replace(os.sep, "/") + "/"
-        folders.sort()
+        prefix = "" if folder == "." else folder.replace(os.sep, "/") + "/"
+        folders[:] = sorted(f for f in folders if prefix + f not in SKIPPED)
         for name in sorted(names):
             if os.path.splitext(name)[1] in SUFFIXES:
                 path = os.path.join(root, name)

@@ -305,10 +305,15 @@ def test_search_finds_villages_by_whole_name_but_holds_no_donations(built):
 
 
 def test_text_files_are_precompressed_and_receipts_are_not(built):
-    """Issue 14, item 4: a .gz and a .br beside every page, asset and data file worth it, never in files/."""
+    """Issue 14, item 4: a .gz and a .br beside every page, asset and region data file worth it; never in
+    files/, nor beside a village's poster and data files (issue 18: many small files, rarely fetched)."""
     site = built["site"]
-    pages = [p for p in _files(site) if p.suffix == ".html" and p.stat().st_size >= 1024]
+    pages = [p for p in _files(site) if p.suffix == ".html" and p.stat().st_size >= 1024
+             and not p.is_relative_to(site / "poster")]
     assert pages and all((site / f"{p}.gz").exists() and (site / f"{p}.br").exists() for p in pages)
+    for folder in ("poster", "data/village"):
+        assert not [p for p in (site / folder).rglob("*") if p.suffix in (".gz", ".br")], folder
+        assert [p for p in (site / folder).rglob("*") if p.is_file() and p.stat().st_size >= 1024], folder
     for name in ("index.html", "search/search_index.json", "data/region/donations.csv"):
         data = (site / name).read_bytes()
         assert gzip.decompress((site / f"{name}.gz").read_bytes()) == data

@@ -142,12 +142,11 @@ def progress(root: Area, on: dt.date) -> tuple[PhaseProgress, ...]:
                               Milestone.step).join(Milestone, on=(Attachment.milestone == Milestone.id))
             .where(Milestone.public & (Milestone.state == "approved")).order_by(Attachment.id).tuples()):
         public.setdefault((batch_id, unit_id), {}).setdefault(step, []).append(Receipt(sha, filename, mime))
-    phases = []
-    for batch in Batch.select().where(Batch.starts_on <= on).order_by(Batch.starts_on):
-        units = tuple(UnitProgress(row.unit.code, row.unit.name, row.cells, public.get((batch.id, row.unit.id), {}))
-                      for row in milestones.board(batch, root, on))
-        phases.append(PhaseProgress(batch.code, batch.name, milestones.dues(batch), units))
-    return tuple(phases)
+    batches = list(Batch.select().where(Batch.starts_on <= on).order_by(Batch.starts_on))
+    boards = milestones.boards(root, on, batches)
+    return tuple(PhaseProgress(batch.code, batch.name, milestones.dues(batch), tuple(
+        UnitProgress(row.unit.code, row.unit.name, row.cells, public.get((batch.id, row.unit.id), {}))
+        for row in boards[batch.id])) for batch in batches)
 
 
 def _data_time() -> dt.datetime:

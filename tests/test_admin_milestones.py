@@ -50,6 +50,8 @@ def test_a_unit_uploads_its_plan_and_the_region_returns_then_approves_it(desk, a
         assert successes(page) == ["已保存"], messages(page)
         milestone = Milestone.get()
         assert (milestone.done_on, milestone.public, milestone.state) == (dt.date(2023, 4, 24), True, "draft")
+        assert milestone.recorded_by_id == desk.chain.users[Role.PREFECTURE].id
+        assert desk.chain.users[Role.PREFECTURE].display_name in desk.get(Role.REGION, PLAN)  # 填报人
         page = desk.post(Role.PREFECTURE, f"{PLAN}/advance", {"action": "submit", "from_state": "draft"})
         assert successes(page) == ["已办理"] and "待自治区审核" in page
         again = desk.post(Role.PREFECTURE, f"{PLAN}/advance", {"action": "submit", "from_state": "draft"})

@@ -147,9 +147,12 @@ def _editable(milestone: Milestone) -> None:
 
 
 def record(batch: Batch, unit: Area, step: int, *, done_on: dt.date | None, summary: str = "",
-           public: bool = False, actor=None) -> Milestone:
-    """Create or change what ``unit`` recorded for a step, while it is with the unit (填报中 or 退回)."""
+           public: bool = False, actor=None, root=None, documents: list[tuple[str, bytes]] = ()) -> Milestone:
+    """Create or change what ``unit`` recorded for a step, while it is with the unit (填报中 or 退回), with
+    ``documents`` (name, bytes) added under ``root``: every file checked first, all or nothing."""
     _check_recorder(actor, unit)
+    for name, data in documents:
+        attachments.sniff(data, name, documents=True)
     if step == LAUNCH:
         raise XfjyError("「项目发起实施」由各试点村社项目的审批记录自动统计，无需填报")
     if step not in RECORDED:
@@ -173,6 +176,8 @@ def record(batch: Batch, unit: Area, step: int, *, done_on: dt.date | None, summ
         milestone.save()
         audit.record(actor, "update", milestone, before=before,
                      summary=f"{unit.name}{batch.name}「{STEPS[step]}」填报")
+        for name, data in documents:
+            attachments.store(root, data, name, milestone=milestone, actor=actor, documents=True)
     return milestone
 
 
@@ -312,11 +317,12 @@ def status_of(due_on: dt.date, done_on: dt.date | None, recorded: bool, on: dt.d
     return ("in_progress" if recorded else "not_started"), 0
 
 
-def _first_launches(batch: Batch) -> dict[int, dt.date]:
-    """Per village of the phase, the day its first project reached 发布募捐 (the region's approval)."""
-    first = (ProjectReview.select(Project.village, fn.MIN(ProjectReview.at)).join(Project).join(Village)
-             .where((ProjectReview.to_state == "fundraising") & (Village.batch == batch)).group_by(Project.village))
-    return {vid: _day(at) for vid, at in first.tuples()}
+def first_launches(batch: Batch):
+    """Per village of the phase, when its first project reached 发布募捐 (the region's approval): the one
+    query behind step 三, as a subquery (``village_id``, ``at``)."""
+    return (ProjectReview.select(Project.village.alias("village_id"), fn.MIN(ProjectReview.at).alias("at"))
+            .join(Project).join(Village).where((ProjectReview.to_state == "fundraising") & (Village.batch == batch))
+            .group_by(Project.village))
 
 
 @dataclass(frozen=True)
@@ -332,9 +338,7 @@ class Launches:
 def launches(batch: Batch, due_on: dt.date, within: Area | None, on: dt.date) -> dict[int, Launches]:
     """Per unit id, step 三's counts for ``batch``, counted by the database (one row per unit, not per village:
     at 14,000 villages reading every village's first launch into Python cost the dashboard 100 ms)."""
-    first = (ProjectReview.select(Project.village.alias("village_id"), fn.MIN(ProjectReview.at).alias("at"))
-             .join(Project).join(Village).where((ProjectReview.to_state == "fundraising") & (Village.batch == batch))
-             .group_by(Project.village).alias("first"))
+    first = first_launches(batch).alias("first")
     by_on, by_due = on + dt.timedelta(days=1), min(on, due_on) + dt.timedelta(days=1)  # before midnight of the day
     at = first.c.at
     reached = Case(None, [(at < by_on, 1)], 0)
@@ -350,7 +354,7 @@ def launches(batch: Batch, due_on: dt.date, within: Area | None, on: dt.date) ->
 
 def village_launches(batch: Batch, unit: Area) -> list[tuple[Village, dt.date | None]]:
     """The unit's villages of the phase, each with the day it launched (or None), as step 三's page lists them."""
-    first = _first_launches(batch)
+    first = {vid: _day(at) for vid, at in first_launches(batch).tuples()}
     villages = (Village.select(Village, Area).join(Area)
                 .where((Village.batch == batch) & (Area.prefecture == unit)).order_by(Area.code))
     return [(v, first.get(v.id)) for v in villages]

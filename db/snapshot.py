@@ -141,7 +141,7 @@ def progress(root: Area, on: dt.date) -> tuple[PhaseProgress, ...]:
             Attachment.select(Attachment.sha256, Attachment.filename, Attachment.mime, Milestone.area, Milestone.batch,
                               Milestone.step).join(Milestone, on=(Attachment.milestone == Milestone.id))
             .where(Milestone.public & (Milestone.state == "approved")).order_by(Attachment.id).tuples()):
-        public.setdefault((batch_id, unit_id), {}).setdefault(step, []).append(Receipt(sha, filename, mime))
+        public.setdefault((batch_id, unit_id), {}).setdefault(step, []).append(Receipt(sha, public_text(filename), mime))
     batches = list(Batch.select().where(Batch.starts_on <= on).order_by(Batch.starts_on))
     boards = milestones.boards(root, on, batches)
     return tuple(PhaseProgress(batch.code, batch.name, milestones.dues(batch), tuple(

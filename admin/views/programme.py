@@ -6,10 +6,9 @@ from flask import abort, current_app, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_login import current_user
 
-from db import attachments, milestones
+from db import milestones
 from db.areas import get_area
 from db.clock import today
-from db.database import write_transaction
 from db.errors import XfjyError
 from db.models import Batch, Level, MilestoneReview, Role
 
@@ -108,19 +107,10 @@ class ProgrammeView(BaseView):
         form = request.form
         files = [f for f in request.files.getlist("documents") if f and f.filename]
 
-        def save():
-            done_on = _date(form["done_on"], "完成日期") if form.get("done_on") else None
-            uploads = [(f.filename, f.read()) for f in files]
-            for name, data in uploads:
-                attachments.sniff(data, name, documents=True)
-            with write_transaction():
-                milestone = milestones.record(batch, unit, step, done_on=done_on, summary=form.get("summary", ""),
-                                              public=form.get("public") == "1", actor=current_user)
-                for name, data in uploads:
-                    milestones.add_document(self._root(), milestone, data, name, actor=current_user)
-            return milestone
-
-        self._done(save, "已保存")
+        self._done(lambda: milestones.record(
+            batch, unit, step, done_on=_date(form["done_on"], "完成日期") if form.get("done_on") else None,
+            summary=form.get("summary", ""), public=form.get("public") == "1", actor=current_user,
+            root=self._root(), documents=[(f.filename, f.read()) for f in files]), "已保存")
         return self._back(batch, unit, step)
 
     @expose("/<batch_code>/<unit_code>/<int:step>/training", methods=("POST",))

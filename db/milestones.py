@@ -172,7 +172,7 @@ def record(batch: Batch, unit: Area, step: int, *, done_on: dt.date | None, summ
         _editable(milestone)
         before = audit.snapshot(milestone)
         milestone.done_on, milestone.summary, milestone.public = done_on, summary, bool(public)
-        milestone.recorded_by, milestone.updated_at = getattr(actor, "id", None), now()
+        milestone.recorded_by, milestone.recorded_at = getattr(actor, "id", None), now()
         milestone.save()
         audit.record(actor, "update", milestone, before=before,
                      summary=f"{unit.name}{batch.name}「{STEPS[step]}」填报")
@@ -258,7 +258,7 @@ def advance(milestone: Milestone, action: str, actor, opinion: str = "", *,
             raise XfjyError("尚未填写完成日期，不能同意")
         step = MilestoneReview.create(milestone=milestone, **_step_fields(actor, opinion, transition, None))
         before = audit.snapshot(milestone)
-        milestone.state, milestone.updated_at = transition.target, now()
+        milestone.state = transition.target
         milestone.save()
         audit.record(actor, "update", milestone, before=before,
                      summary=f"{unit.name}「{STEPS[milestone.step]}」：{transition.label}"

@@ -633,7 +633,7 @@ class Milestone(BaseModel):
     summary = TextField(default="")
     public = BooleanField(default=False)  # its documents may go on the public site
     recorded_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
-    updated_at = DateTimeField(default=now)
+    recorded_at = DateTimeField(default=now)
 
     class Meta:
         indexes = ((("batch", "area", "step"), True),)

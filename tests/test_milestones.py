@@ -198,7 +198,9 @@ def test_the_unit_submits_and_the_region_returns_with_an_opinion_then_agrees(hoh
         assert Milestone.get_by_id(m.id).state == "returned"
         milestones.add_document(tmp_path, m, xlsx(), "试点村社名单.xlsx", actor=own)
         milestones.advance(m, "submit", own)
+    with travel(dt.datetime(2023, 4, 28, 15)):
         milestones.advance(m, "approve", region, "同意")
+    assert Milestone.get_by_id(m.id).recorded_at == dt.datetime(2023, 4, 25, 9)  # the unit's time, not the region's
     steps = list(MilestoneReview.select().where(MilestoneReview.milestone == m).order_by(MilestoneReview.id))
     assert [(s.action, s.to_state, s.opinion) for s in steps] == [
         ("submit", "submitted", ""), ("reject", "returned", "请补充各旗县试点村社名单"),

@@ -30,6 +30,7 @@ from db.reports import build_report
 from site_builder import audit, history
 from site_builder import serve as site_server
 from site_builder.build import build
+from site_builder.publish import live_release
 from site_builder.publish import publish as publish_site
 from site_builder.workers import default_workers
 
@@ -338,7 +339,8 @@ def build_site(out: Path, base_url: str | None, workers: int | None, area: str |
     _connect()
     _require_schema()
     result = build(out, base_url=base_url or current_app.config["SITE_URL"], attachments=_attachments(),
-                   workers=workers or default_workers(), area=area)
+                   workers=workers or default_workers(), area=area,
+                   sealed_from=live_release(Path(current_app.config["SITE_DIR"])))  # as publish --full does
     click.echo(f"公示网站已生成到 {out}：页面 {result.pages}，数据与附件文件 {result.files}，用时 {result.seconds:.1f} 秒")
 
 

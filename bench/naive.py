@@ -25,7 +25,7 @@ from db.database import database, open_database
 from db.models import Entry, Level
 from db.money import format_fen
 from site_builder.news import news_items
-from site_builder.opendata import TABLES
+from site_builder.opendata import TABLES, region_file
 from site_builder.theme import CONFIG, CONTENT, mkdocs
 from site_builder.villages import CHUNK
 
@@ -141,7 +141,7 @@ def build(out: Path, base_url: str) -> dict:
                 ["盟市"], [[f"[{cell(p.name)}](area/{p.code}.md)"] for p in prefectures]) + "\n", encoding="utf-8")
             (docs / "data").mkdir(exist_ok=True)
             (docs / "data" / "index.md").write_text(front("开放数据") + "# 开放数据\n\n" + table(
-                ["数据", "文件"], [[title, f"data/region/{name}.csv"] for name, (title, _) in TABLES.items()]) + "\n",
+                ["数据", "文件"], [[title, f"data/region/{region_file(name)}"] for name, (title, _) in TABLES.items()]) + "\n",
                 encoding="utf-8")
             if not (docs / "news" / "index.md").exists():
                 (docs / "news" / "index.md").write_text(front("信息简报") + "# 信息简报\n\n" + "".join(

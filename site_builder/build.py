@@ -55,7 +55,8 @@ class BuildResult:
 def build(out: os.PathLike, *, base_url: str = "", attachments: os.PathLike | None = None,
           content: os.PathLike = CONTENT, config_file: os.PathLike = CONFIG, workers: int = 1,
           naive: bool = False, previous: os.PathLike | None = None, previous_manifest: Manifest | None = None,
-          area: str | None = None, progress: Callable[[str], None] | None = None) -> BuildResult:
+          area: str | None = None, progress: Callable[[str], None] | None = None,
+          sealed_from: os.PathLike | None = None) -> BuildResult:
     """Build the whole site into ``out`` (emptied first); raises ``errors.BuildError`` on failure.
 
     ``workers > 1`` reads the database from several processes and needs committed data: on SQLite
@@ -64,6 +65,9 @@ def build(out: os.PathLike, *, base_url: str = "", attachments: os.PathLike | No
     ``previous`` (a finished build) with its ``previous_manifest`` (``BuildResult.manifest``) makes the
     build incremental: villages whose data digest is unchanged are linked from it, not rendered again.
     The output is the same either way.
+
+    ``sealed_from`` (any finished release, ``previous`` by default) lends its sealed public history files
+    to a full build too: they are linked when they still end in the stored hash (``history.write``).
 
     ``progress(step)`` is called as each step ends, with the step's name (``BuildResult.timings``)."""
     started = time.perf_counter()
@@ -74,7 +78,8 @@ def build(out: os.PathLike, *, base_url: str = "", attachments: os.PathLike | No
     builder = _Builder(out=out, stage=stage, base_url=base_url, attachments=Path(attachments) if attachments else None,
                        content=content, config_file=Path(config_file), workers=workers, naive=naive, area=area,
                        previous=Path(previous) if incremental else None,
-                       previous_manifest=previous_manifest if incremental else None, progress=progress)
+                       previous_manifest=previous_manifest if incremental else None, progress=progress,
+                       sealed_from=Path(sealed_from) if sealed_from else Path(previous) if incremental else None)
     try:
         builder.run()
     finally:
@@ -97,6 +102,7 @@ class _Builder:
     previous: Path | None
     previous_manifest: Manifest | None
     progress: Callable[[str], None] | None = None
+    sealed_from: Path | None = None
     result: BuildResult = field(default_factory=BuildResult)
     siblings_from: Path | None = None  # the previous release, when its precompressed files can be reused
     clock: float = field(default_factory=time.perf_counter)
@@ -183,6 +189,8 @@ class _Builder:
             entries += records[village.code].entries
             self.result.files += records[village.code].files
         positions = {code: v.positions for code, v in previous.items() if v.positions is not None}
+        if self.siblings_from is None:  # packed region files of another zlib: not copied from
+            positions = {}
         files, where = opendata.write_region(self.out, [v.code for v in snap.villages], snap.pool_entries,
                                              self.previous, positions, kept, site.area_year_rows())
         self.result.files += files + len(year_urls)
@@ -196,7 +204,7 @@ class _Builder:
 
     def _history(self, snap: Snapshot) -> None:
         """The public history and the gift lookup: whole-site files, written while workers render."""
-        self.result.head = site_history.write(self.out, snap.taken_at, self.previous)
+        self.result.head = site_history.write(self.out, snap.taken_at, self.sealed_from)
         self.result.files += gifts.write(self.out, snap)
         self.result.timings["history"] = round(time.perf_counter() - self.clock, 3)
 

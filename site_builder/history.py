@@ -1,7 +1,12 @@
 """The public history's files: ``data/history/<first seq>.jsonl`` (one link per line, 10,000 a file),
-``data/history/head.json`` and ``data/heads.json``, the list of every head a publish has written."""
+``data/history/head.json`` and ``data/heads.json``, the list of every head a publish has written.
+
+A full file of 10,000 links never changes again: it is *sealed*, written once gzip-compressed
+(``<first seq>.jsonl.gz``, a seventh of the size) and from then on hard-linked from release to
+release. Only the last, unfinished file is plain JSON lines."""
 from __future__ import annotations
 
+import gzip
 import json
 import os
 from pathlib import Path
@@ -13,30 +18,28 @@ from db.models import ChainLink, PublishRun
 def write(out: Path, taken_at, previous: Path | None = None) -> dict:
     """Write the history as the database now computes it; returns the head written.
 
-    With ``previous`` (the live release, in an incremental publish), each full file of 10,000 links
-    whose last hash is still the stored one is linked from it instead of being recomputed; a full
-    publish recomputes every link from the records themselves."""
+    With ``previous`` (the live release), each sealed file whose last hash is still the stored one
+    is linked from it; every other link is recomputed from the records themselves."""
     folder = out / "data" / "history"
     folder.mkdir(parents=True, exist_ok=True)
     files, segments, after = _reuse(folder, previous)
-    handle, last = None, None
+    lines, last = [], None
     if segments:
         last = history.Link(segments[-1]["seq"], segments[-1]["hash"], {})
-    try:
-        for link in history.links(after):
-            if (link.seq - 1) % history.SEGMENT == 0:
-                if handle is not None:
-                    handle.close()
-                name = f"{link.seq:09d}.jsonl"
-                files.append(name)
-                handle = open(folder / name, "w", encoding="utf-8", newline="\n")
-            handle.write(link.line() + "\n")
-            last = link
-            if link.seq % history.SEGMENT == 0:
-                segments.append({"file": name, "seq": link.seq, "hash": link.hash})
-    finally:
-        if handle is not None:
-            handle.close()
+    for link in history.links(after):
+        lines.append(link.line() + "\n")
+        last = link
+        if link.seq % history.SEGMENT == 0:
+            name = _sealed_name(link.seq)
+            _seal(folder / name, lines)
+            files.append(name)
+            segments.append({"file": name, "seq": link.seq, "hash": link.hash})
+            lines = []
+    if lines:
+        name = f"{last.seq - len(lines) + 1:09d}.jsonl"
+        with open(folder / name, "w", encoding="utf-8", newline="\n") as handle:
+            handle.writelines(lines)
+        files.append(name)
     head = {"seq": last.seq if last else 0, "hash": last.hash if last else history.GENESIS,
             "at": _moment(taken_at), "files": files, "sealed": segments}
     (folder / "head.json").write_text(json.dumps(head, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -50,8 +53,18 @@ def write(out: Path, taken_at, previous: Path | None = None) -> dict:
     return head
 
 
+def _sealed_name(last_seq: int) -> str:
+    return f"{last_seq - history.SEGMENT + 1:09d}.jsonl.gz"
+
+
+def _seal(path: Path, lines: list[str]) -> None:
+    """A sealed file: no time stamp or name in the gzip header, so its bytes follow from its links."""
+    path.write_bytes(gzip.compress("".join(lines).encode("utf-8"), compresslevel=9, mtime=0))
+
+
 def _reuse(folder: Path, previous: Path | None) -> tuple[list[str], list[dict], int]:
-    """Full files of the previous release that still end in the stored hash, hard-linked here."""
+    """Sealed files of the previous release that still end in the stored hash, hard-linked here (a
+    release from before files were sealed compressed has them plain: packed once, here)."""
     if previous is None or not (previous / "data" / "history" / "head.json").exists():
         return [], [], 0
     sealed = json.loads((previous / "data" / "history" / "head.json").read_text(encoding="utf-8")).get("sealed", [])
@@ -61,9 +74,13 @@ def _reuse(folder: Path, previous: Path | None) -> tuple[list[str], list[dict], 
     for segment in sealed:
         if stored.get(segment["seq"]) != segment["hash"] or segment["seq"] != (len(segments) + 1) * history.SEGMENT:
             break
-        os.link(previous / "data" / "history" / segment["file"], folder / segment["file"])
-        files.append(segment["file"])
-        segments.append(segment)
+        name, source = _sealed_name(segment["seq"]), previous / "data" / "history" / segment["file"]
+        if segment["file"] == name:
+            os.link(source, folder / name)
+        else:
+            _seal(folder / name, source.read_text(encoding="utf-8").splitlines(keepends=True))
+        files.append(name)
+        segments.append({**segment, "file": name})
     return files, segments, segments[-1]["seq"] if segments else 0
 
 
@@ -77,7 +94,7 @@ def read(site: Path) -> tuple[list[history.Link], list[dict]]:
     head = json.loads((folder / "head.json").read_text(encoding="utf-8"))
     links = []
     for name in head["files"]:
-        with open(folder / name, encoding="utf-8") as handle:
+        with (gzip.open if name.endswith(".gz") else open)(folder / name, "rt", encoding="utf-8") as handle:
             links += history.read_lines(handle)
     heads = json.loads((Path(site) / "data" / "heads.json").read_text(encoding="utf-8"))
     return links, heads

@@ -14,7 +14,7 @@ class BuiltVillage:
     receipts: list[str]     # public names of its files in files/
     entries: list[dict]     # its search index entries
     kept: bool              # linked from the previous build, not rendered again
-    positions: dict | None  # where its rows sit in each region file: {"<table>.<csv|json>": [offset, length]}
+    positions: dict | None  # where its rows sit in each region file: {"<table>.csv[.gz]": [offset, length]}
 
     def to_json(self) -> list:
         return [self.digest, self.receipts, self.entries, self.kept, self.positions]

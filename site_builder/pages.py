@@ -35,7 +35,7 @@ from .charts import (
     raised_spent_chart,
     share_chart,
 )
-from .opendata import PROGRAMME, SUMMARY, TABLES, annual_row, programme_row
+from .opendata import PROGRAMME, SUMMARY, TABLES, annual_row, programme_row, region_file
 
 PROGRESS = "<!--XFJYPROGRESS-->"  # where 关于工程 gets its 实施步骤 section
 
@@ -391,7 +391,8 @@ class Site:
 
     def data_page(self) -> str:
         example = self.snapshot.villages[0].code if self.snapshot.villages else ""
-        return self._render("data.md", tables=TABLES, summary=SUMMARY, example=example, programme=PROGRAMME) + "\n"
+        return self._render("data.md", tables=TABLES, summary=SUMMARY, example=example, programme=PROGRAMME,
+                            files={name: region_file(name) for name in TABLES}) + "\n"
 
     def news_index(self, news: list) -> str:
         return self._render("news.md", news=news) + "\n"

@@ -94,7 +94,7 @@ def _publish_locked(site: Path, base_url, attachments, requested_by: str, check:
         history.seal()
         result = build(target, base_url=base_url, attachments=attachments, workers=workers,
                        previous=live if manifest is not None else None, previous_manifest=manifest,
-                       area=area, progress=step)
+                       area=area, progress=step, sealed_from=live)
         if check:
             kept = result.manifest.kept()
             broken = broken_links(target, urlsplit(base_url).path or "/",

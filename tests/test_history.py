@@ -3,10 +3,12 @@ recompute, and a later publish that changed, removed or reordered anything is ca
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import hashlib
 import json
 import shutil
 
+import pytest
 from click.testing import CliRunner
 
 from db import disclosures, donations, history, integrity
@@ -34,9 +36,7 @@ def publish(tmp_path, name: str):
 
 
 def lines(site):
-    head = json.loads((site / "data" / "history" / "head.json").read_text(encoding="utf-8"))
-    return [json.loads(line) for name in head["files"]
-            for line in (site / "data" / "history" / name).read_text(encoding="utf-8").splitlines()]
+    return [{"body": link.body, "hash": link.hash, "seq": link.seq} for link in site_history.read(site)[0]]
 
 
 def rewrite(site, change):
@@ -47,7 +47,7 @@ def rewrite(site, change):
         record["seq"], record["hash"] = seq, documented_hash(previous, record["body"])
         previous = record["hash"]
     folder = site / "data" / "history"
-    for old in folder.glob("*.jsonl"):
+    for old in [*folder.glob("*.jsonl"), *folder.glob("*.jsonl.gz")]:
         old.unlink()
     (folder / "000000001.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
                                             encoding="utf-8")
@@ -211,11 +211,47 @@ def test_an_incremental_publish_reuses_full_files_and_writes_what_a_full_one_wri
     folder = "data/history"
     names = sorted(p.name for p in (full / folder).iterdir())
     assert names == sorted(p.name for p in (incremental / folder).iterdir()) and len(names) == 4
+    head = json.loads((full / folder / "head.json").read_text(encoding="utf-8"))
+    sealed = [s["file"] for s in head["sealed"]]
+    assert head["files"][:len(sealed)] == sealed and len(sealed) >= 2
+    assert all(name.endswith(".jsonl.gz") for name in sealed)
+    assert all(name.endswith(".jsonl") for name in head["files"][len(sealed):])  # the one not yet full
     for name in names:
         assert (incremental / folder / name).read_bytes() == (full / folder / name).read_bytes()
-    assert (incremental / folder / "000000001.jsonl").stat().st_ino == (old / folder / "000000001.jsonl").stat().st_ino
-    assert (incremental / folder / "000000007.jsonl").stat().st_ino != (old / folder / "000000007.jsonl").stat().st_ino
+    linked = [name for name in sealed if (old / folder / name).exists()]
+    assert linked and all((incremental / folder / n).stat().st_ino == (old / folder / n).stat().st_ino for n in linked)
     assert history.compare(site_history.read(old)[0], site_history.read(incremental)[0]) is None
+    links = site_history.read(full)[0]
+    assert [link.seq for link in links] == list(range(1, history.head()[0] + 1))
+    assert gzip.decompress((full / folder / sealed[0]).read_bytes()).decode().splitlines() == [
+        link.line() for link in links[:3]]
+
+
+def test_a_release_with_plain_sealed_files_is_packed_once(db, project, tmp_path, monkeypatch):
+    """A release written before sealed files were compressed: its plain files are reused, compressed."""
+    monkeypatch.setattr(history, "SEGMENT", 2)
+    for amount in range(100, 600, 100):
+        donate(project, amount)
+    history.seal()
+    old = tmp_path / "old"
+    site_history.write(old, TAKEN)
+    folder = old / "data" / "history"
+    head = json.loads((folder / "head.json").read_text(encoding="utf-8"))
+    for segment in head["sealed"]:  # as the earlier code wrote them
+        plain = segment["file"].removesuffix(".gz")
+        (folder / plain).write_bytes(gzip.decompress((folder / segment["file"]).read_bytes()))
+        (folder / segment["file"]).unlink()
+        segment["file"] = plain
+    head["files"] = [name.removesuffix(".gz") for name in head["files"]]
+    (folder / "head.json").write_text(json.dumps(head), encoding="utf-8")
+    new = tmp_path / "new"
+    site_history.write(new, TAKEN, previous=old)
+    fresh = tmp_path / "fresh"
+    site_history.write(fresh, TAKEN)
+    assert sorted(p.name for p in (new / "data" / "history").iterdir()) == sorted(
+        p.name for p in (fresh / "data" / "history").iterdir())
+    for path in (fresh / "data" / "history").iterdir():
+        assert (new / "data" / "history" / path.name).read_bytes() == path.read_bytes(), path.name
 
 
 def test_a_published_line_is_itself_canonical_json():
@@ -226,14 +262,16 @@ def test_a_published_line_is_itself_canonical_json():
     assert link.line() == expected == history.Link(7, "ab" * 32, body).line()
 
 
-def test_the_checker_printed_on_the_verify_page_agrees(db, project, tmp_path):
+@pytest.mark.parametrize("segment", [history.SEGMENT, 2])
+def test_the_checker_printed_on_the_verify_page_agrees(db, project, tmp_path, monkeypatch, segment):
     """content/verify.md gives the public a standard-library script; it must pass an honest pair of
-    copies and name a rewritten one."""
+    copies (with sealed, compressed files, and without) and name a rewritten one."""
     import re
     import subprocess
     import sys
     from pathlib import Path
 
+    monkeypatch.setattr(history, "SEGMENT", segment)
     page = (Path(__file__).resolve().parent.parent / "content" / "verify.md").read_text(encoding="utf-8")
     script = tmp_path / "check.py"
     script.write_text(re.search(r"```python\n(.*?)```", page, re.S).group(1), encoding="utf-8")
@@ -248,3 +286,28 @@ def test_the_checker_printed_on_the_verify_page_agrees(db, project, tmp_path):
                                   for r in records])
     caught = subprocess.run([sys.executable, str(script), str(old), str(new)], capture_output=True, text=True)
     assert caught.returncode != 0 and f"第 {first['seq']} 条被改动" in caught.stderr
+
+
+def test_a_full_publish_links_the_live_releases_sealed_files(db, project, tmp_path, monkeypatch):
+    """Issue 18: a sealed file never changes, so even ``publish --full`` takes it from the live release."""
+    from site_builder.publish import live_release
+    from site_builder.publish import publish as publish_site
+
+    monkeypatch.setattr(history, "SEGMENT", 2)
+    for amount in range(100, 600, 100):
+        donate(project, amount)
+    site = tmp_path / "site"
+    publish_site(site, attachments=tmp_path / "attachments", full=True)
+    first = live_release(site)
+    donate(project, 700)
+    publish_site(site, attachments=tmp_path / "attachments", full=True)
+    second = live_release(site)
+    assert second != first
+    sealed = json.loads((second / "data" / "history" / "head.json").read_text(encoding="utf-8"))["sealed"]
+    before = {s["file"] for s in json.loads((first / "data" / "history" / "head.json").read_text(encoding="utf-8"))["sealed"]}
+    assert before and before <= {s["file"] for s in sealed}
+    for name in before:
+        assert (second / "data" / "history" / name).samefile(first / "data" / "history" / name)
+    assert history.compare(site_history.read(first)[0], site_history.read(second)[0]) is None
+    assert [link.hash for link in site_history.read(second)[0]] == [h for (h,) in ChainLink.select(ChainLink.hash)
+                                                                    .order_by(ChainLink.seq).tuples()]

@@ -6,6 +6,7 @@ import re
 
 from db import donations
 from site_builder.build import build
+from site_builder.opendata import open_region
 
 
 def test_open_data_csv_cells_cannot_run_as_formulas(db, tmp_path):
@@ -28,9 +29,11 @@ def test_open_data_csv_cells_cannot_run_as_formulas(db, tmp_path):
     build(site, attachments=tmp_path / "attachments")
     cells = []
     for name in ("donations", "spending", "ledger"):
-        for folder in (site / "data" / "region", site / "data" / "village" / chain.village.area.code):
-            with open(folder / f"{name}.csv", encoding="utf-8-sig", newline="") as handle:
-                cells += [cell for row in csv.reader(handle) for cell in row]
+        with open_region(site, name) as handle:
+            cells += [cell for row in csv.reader(handle) for cell in row]
+        with open(site / "data" / "village" / chain.village.area.code / f"{name}.csv", encoding="utf-8-sig",
+                  newline="") as handle:
+            cells += [cell for row in csv.reader(handle) for cell in row]
     starts = [c for c in cells if c.lstrip(" ")[:1] in ("=", "+", "@") or (c[:1] == "-" and not re.fullmatch(r"-[\d.]+", c))]
     assert starts == []
     assert "'=HYPERLINK(\"http://evil\",\"点我\")" in cells and "'@SUM(1+1)" in cells and "'+cmd|' /C calc'!A0" in cells

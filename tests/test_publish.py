@@ -25,6 +25,7 @@ from db.clock import now
 from db.database import database
 from db.models import Area, PublishRun, Village
 from site_builder.check import broken_links
+from site_builder.opendata import open_region
 from site_builder.publish import KEEP_RELEASES, is_running
 
 from .backends import BACKENDS, bound, pg_schema
@@ -168,9 +169,10 @@ def published_villages(b: Backend, site: Path) -> None:
     for code in codes:
         page = site / "village" / code / "index.html"
         assert page.is_file(), page
-    csvs = sorted((site / "data" / "region").glob("*.csv"))
-    assert {p.name for p in csvs} >= {"donations.csv", "projects.csv", "ledger.csv", "spending.csv"}
-    donations = (site / "data" / "region" / "donations.csv").read_text(encoding="utf-8-sig").splitlines()
+    files = {p.name for p in (site / "data" / "region").iterdir()}
+    assert files >= {"donations.csv.gz", "projects.csv", "ledger.csv.gz", "spending.csv.gz", "annual.csv"}
+    with open_region(site, "donations") as f:
+        donations = f.read().splitlines()
     assert donations[0].startswith("village_code,") and len(donations) > 1
     assert {line.split(",", 1)[0] for line in donations[1:]} <= set(codes)
     index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))

@@ -36,6 +36,7 @@ from db.models import (
 from db.workflow import PUBLISHED_STATES
 from site_builder.build import build
 from site_builder.check import broken_links
+from site_builder.opendata import open_region
 
 HOSTILE_PHONE = "13987654321"
 HOSTILE_ID = "15010219900101123X"
@@ -147,11 +148,11 @@ def test_region_open_data_adds_up_to_the_ledger(built):
     fen = lambda column: sum(round(float(r[column]) * 100) for r in rows)  # noqa: E731
     assert fen("raised_yuan") == _ledger_net("donation", public) - _ledger_net("refund", public)
     assert fen("spent_yuan") == _ledger_net("expenditure", public)
-    with open(site / "data" / "region" / "ledger.csv", encoding="utf-8-sig", newline="") as f:
+    with open_region(site, "ledger") as f:
         ledger_rows = list(csv.DictReader(f))
     assert len(ledger_rows) == Entry.select().where(
         Entry.project.in_(public) | Entry.project.is_null()).count()
-    with open(site / "data" / "region" / "donations.csv", encoding="utf-8-sig", newline="") as f:
+    with open_region(site, "donations") as f:
         columns, *rows = list(csv.reader(f))
     assert columns[:3] == ["village_code", "project_code", "date"]
     assert len(rows) == Donation.select().where(Donation.project.in_(public)).count()
@@ -161,6 +162,9 @@ def test_region_open_data_adds_up_to_the_ledger(built):
     assert [row for row in rows if row[0] == built["village_code"]] == village[1:]
     assert {p.name for p in (site / "data" / "village").rglob("*.json")} == {"summary.json"}  # tables are CSV only
     assert not list((site / "data" / "region").glob("*.json")) and not (site / "data" / "programme.json").exists()
+    region = {p.name for p in (site / "data" / "region").iterdir()}
+    assert {"ledger.csv.gz", "donations.csv.gz", "spending.csv.gz"} <= region  # packed once, no plain copy
+    assert not region & {"ledger.csv", "donations.csv", "spending.csv"} and not [n for n in region if ".gz." in n]
 
 
 def test_home_page_shows_region_totals(built):
@@ -254,10 +258,10 @@ def test_no_phone_id_or_transaction_number_anywhere(built):
 def test_unconsented_names_are_not_published(built):
     site = built["site"]
     for path in _files(site):
-        if path.suffix in (".html", ".json", ".csv", ".xml"):
+        if path.suffix in (".html", ".json", ".csv", ".xml", ".gz", ".br"):  # the packed region tables too
             text = _text(path)
             assert SECRET_DONOR not in text and PARTIAL_DONOR not in text, path
-    with open(site / "data" / "region" / "donations.csv", encoding="utf-8-sig", newline="") as f:
+    with open_region(site, "donations") as f:
         donors = [row["donor"] for row in csv.DictReader(f)]
     named = Donation.select().where(Donation.name_consent.in_(["full", "masked"]) & (Donation.donor_name != ""))
     shown = [d for d in donors if d != "爱心人士"]
@@ -314,7 +318,7 @@ def test_text_files_are_precompressed_and_receipts_are_not(built):
     for folder in ("poster", "data/village"):
         assert not [p for p in (site / folder).rglob("*") if p.suffix in (".gz", ".br")], folder
         assert [p for p in (site / folder).rglob("*") if p.is_file() and p.stat().st_size >= 1024], folder
-    for name in ("index.html", "search/search_index.json", "data/region/donations.csv"):
+    for name in ("index.html", "search/search_index.json", "data/region/projects.csv"):
         data = (site / name).read_bytes()
         assert gzip.decompress((site / f"{name}.gz").read_bytes()) == data
         assert brotli.decompress((site / f"{name}.br").read_bytes()) == data

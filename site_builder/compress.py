@@ -5,12 +5,16 @@ the smaller one a browser accepts, with ``Content-Encoding``; the browser gets t
 downloaded CSV is still the CSV. Nothing is compressed per request.
 
 Which files: text (``SUFFIXES``) of at least ``MIN_SIZE`` bytes, outside ``SKIPPED`` (receipts, posters,
-a village's own data files), and only an encoding that saves at least 5 %. gzip is level 9 without a time
-stamp; Brotli is quality 11 for Material's fingerprinted assets (the same bytes in every build of one
-Material version, and cached by browsers for a year) and ``BROTLI_QUALITY`` for the rest, which changes
-with the data (quality 11 takes about 100 times as long). So the siblings depend on a file's bytes alone:
-a file unchanged since the previous release takes that release's siblings (hard links), and an
-incremental build equals a full one byte for byte.
+a village's own data files), and only an encoding that saves at least 5 %; the tens of thousands of
+village pages (``GZIP_ONLY``) get a ``.gz`` alone. Material's fingerprinted assets (the same bytes in
+every build of one Material version, and cached by browsers for a year) are packed hardest: gzip 9 and
+Brotli 11. The rest changes with the data and gets gzip ``GZIP_LEVEL`` and Brotli ``BROTLI_QUALITY``
+(within 1 % of the smallest, at a third of the time). Never a time stamp: the siblings depend on a
+file's bytes alone, so a file unchanged since the previous release takes that release's siblings (hard
+links), and an incremental build equals a full one byte for byte.
+
+A village's pages are packed by the worker that writes them (``write_with_siblings``), while the bytes
+are at hand; this pass finds their siblings there and does the rest.
 """
 from __future__ import annotations
 
@@ -31,7 +35,9 @@ SUFFIXES = frozenset({".html", ".css", ".js", ".json", ".jsonl", ".csv", ".xml",
 # its poster (printed, rarely fetched) and its open data (downloads of a few KB): 40 % of the files of a
 # 14,000-village site and a 4 KB block each on disk, for little gain on the wire (issue 18).
 SKIPPED = frozenset({"files", "poster", "data/village"})
+GZIP_ONLY = ("village/",)  # 25,824 pages at 14,000 villages: a .br beside each was 200 MB (issue 18)
 MIN_SIZE = 1024
+GZIP_LEVEL = 6
 BROTLI_QUALITY = 5
 ENCODINGS = (".gz", ".br")
 
@@ -42,7 +48,8 @@ ENCODINGS = (".gz", ".br")
 FINGERPRINTED = re.compile(r"(?:^|/)assets/(?:javascripts|stylesheets)/(?:[\w-]+/)*[\w-]+\.[0-9a-f]{8}\.min\.(?:js|css)$")
 
 # What else the siblings' bytes depend on: a previous release compressed with other libraries is not reused.
-KEY = f"python {sys.version_info[0]}.{sys.version_info[1]}, zlib {zlib.ZLIB_RUNTIME_VERSION}, brotli {brotli.__version__}"
+KEY = (f"python {sys.version_info[0]}.{sys.version_info[1]}, zlib {zlib.ZLIB_RUNTIME_VERSION}, brotli {brotli.__version__}, "
+       f"gzip {GZIP_LEVEL}, brotli {BROTLI_QUALITY}, gzip only {','.join(GZIP_ONLY)}")
 
 
 @dataclass
@@ -50,7 +57,6 @@ class Compressed:
     written: int = 0      # siblings compressed in this build
     linked: int = 0       # siblings hard-linked from the previous release
     bytes_in: int = 0     # size of the files read to be compressed in this build
-    bytes_out: int = 0    # size of the siblings written
 
 
 def compress_site(out: Path, previous: Path | None = None, workers: int = 1) -> Compressed:
@@ -63,14 +69,42 @@ def compress_site(out: Path, previous: Path | None = None, workers: int = 1) -> 
         return _compress_files(out, previous, files)
     parts = [files[i::count] for i in range(count)]  # interleaved: the large region files are side by side
     done = in_workers(lambda part: _compress_files(out, previous, part), parts, before=_nothing, meanwhile=_nothing)
-    return Compressed(*(sum(getattr(d, name) for d in done) for name in ("written", "linked", "bytes_in", "bytes_out")))
+    return Compressed(*(sum(getattr(d, name) for d in done) for name in ("written", "linked", "bytes_in")))
+
+
+def encodings(relative: str) -> tuple[str, ...]:
+    """The siblings a file at ``relative`` is due, if it pays."""
+    return (".gz",) if relative.startswith(GZIP_ONLY) else ENCODINGS
+
+
+def write_with_siblings(out: Path, relative: str, text: str) -> int:
+    """Write a text file of the site with the siblings it is due; returns the number of files."""
+    path, data = out / relative, text.encode("utf-8")
+    try:
+        path.write_bytes(data)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return 1 + _siblings(path, relative, data, encodings(relative))
+
+
+def _siblings(path: Path, relative: str, data: bytes, suffixes) -> int:
+    written = 0
+    if len(data) >= MIN_SIZE:
+        for suffix in suffixes:
+            packed = _compress(data, suffix, FINGERPRINTED.search(relative) is not None)
+            if len(packed) <= 0.95 * len(data):
+                Path(f"{path}{suffix}").write_bytes(packed)
+                written += 1
+    return written
 
 
 def _compress_files(out: Path, previous: Path | None, files: list[str]) -> Compressed:
     done = Compressed()
     for relative in files:
         path = out / relative
-        missing = [suffix for suffix in ENCODINGS if not os.path.lexists(f"{path}{suffix}")]  # sitemap.xml.gz: the build's own
+        missing = [suffix for suffix in encodings(relative)  # sitemap.xml.gz: the build's own
+                   if not os.path.lexists(f"{path}{suffix}")]
         if previous is not None and _unchanged(path, previous / relative):
             for suffix in list(missing):
                 try:
@@ -82,12 +116,7 @@ def _compress_files(out: Path, previous: Path | None, files: list[str]) -> Compr
         if missing:
             data = path.read_bytes()
             done.bytes_in += len(data)
-            for suffix in missing:
-                packed = _compress(data, suffix, FINGERPRINTED.search(relative) is not None)
-                if len(packed) <= 0.95 * len(data):
-                    Path(f"{path}{suffix}").write_bytes(packed)
-                    done.written += 1
-                    done.bytes_out += len(packed)
+            done.written += _siblings(path, relative, data, missing)
     return done
 
 
@@ -121,5 +150,5 @@ def _unchanged(path: Path, before: Path) -> bool:
 
 def _compress(data: bytes, suffix: str, fingerprinted: bool) -> bytes:
     if suffix == ".gz":
-        return gzip.compress(data, compresslevel=9, mtime=0)
+        return gzip.compress(data, compresslevel=9 if fingerprinted else GZIP_LEVEL, mtime=0)
     return brotli.compress(data, quality=11 if fingerprinted else BROTLI_QUALITY)

@@ -15,6 +15,7 @@ from db.attachments import path_for
 from db.published import Details, VillageInfo
 
 from . import opendata, search
+from .compress import write_with_siblings
 from .errors import BuildError
 from .manifest import BuiltVillage
 from .output import write
@@ -73,10 +74,10 @@ class VillageFiles:
         records = {}
         for done in self.render(villages):
             page = self.site.village(done.village, done.details)
-            write(self.out / page.url / "index.html", self.shell.stamp(page, done.village.code))
+            write_with_siblings(self.out, f"{page.url}index.html", self.shell.stamp(page, done.village.code))
             years = self.site.village_years(done.village)
             for year in years:
-                write(self.out / year.url / "index.html", self.year_shell.stamp(year, year.code, year.year))
+                write_with_siblings(self.out, f"{year.url}index.html", self.year_shell.stamp(year, year.code, year.year))
             records[done.village.code] = VillageRecord(search.entries([page]),
                                                        done.files + 1 + len(years) + len(done.receipts),
                                                        done.receipts)

@@ -3,10 +3,12 @@ transaction number (慈善法 art. 42: a donor may ask how the gift was used).
 
 A donor's browser hashes the number they type (``LOOKUP_SALT`` + number, SHA-256), downloads the
 one shard named by the first three hex digits, and looks for the next 12. A shard holds only
-those hash digits and what the open data already publishes of each gift (project, amount, date,
-whether it was returned, whether it went on to the 互助基金), plus the money figures of the projects
-it names: no name, no number.
-4,096 shards keep one lookup under 50 KB at a million donations (bench/: about 30 KB)."""
+those hash digits and what the open data already publishes of each gift (amount, date, whether it
+was returned, whether it went on to the 互助基金), with the village and project it went to: no name,
+no number, and no figure. The project's figures come from the village's ``summary.json``, the file the
+site's audit checks against the village page (``audit.py``), so a shard changes only when its gifts
+do and the lookup never shows a figure the page does not.
+4,096 shards keep one lookup under 20 KB at a million donations."""
 from __future__ import annotations
 
 import hashlib
@@ -56,10 +58,8 @@ def write(out: Path, snap: Snapshot) -> int:
         for gift in gifts:
             if gift[1] not in named:
                 village, project = projects[gift[1]]
-                t = project.totals
                 named[gift[1]] = len(table)
-                table.append([project.name, village.name, village.code, project.id, project.state_label,
-                              t.raised, t.disbursed, t.spent, t.balance, t.to_fund, t.unused])
+                table.append([village.code, project.id, project.code])
             gift[1] = named[gift[1]]
         text = json.dumps({"projects": table, "gifts": gifts}, ensure_ascii=False, separators=(",", ":"))
         (folder / f"{prefix}.json").write_text(text, encoding="utf-8")

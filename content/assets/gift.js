@@ -13,6 +13,12 @@
     return (negative ? "-" : "") + whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",") + "." + cents + " 元";
   }
 
+  // summary.json's amounts ("12345.60") as the page shows them ("12,345.60 元")
+  function yuanText(text) {
+    var parts = String(text).split(".");
+    return parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, ",") + "." + (parts[1] || "00") + " 元";
+  }
+
   function line(parent, label, value) {
     var p = document.createElement("p");
     var strong = document.createElement("strong");
@@ -47,28 +53,36 @@
         var want = hex.slice(PREFIX, PREFIX + KEPT);
         var gift = shard.gifts.filter(function (g) { return g[0] === want; })[0];
         if (!gift) { say("没有找到这个交易号的捐赠。请核对交易号；新的捐赠在导入后的次日才能查到。"); return; }
-        var p = shard.projects[gift[1]];
-        out.textContent = "";
-        var box = document.createElement("div");
-        box.className = "xfjy-gift-found";
-        line(box, "捐赠", yuan(gift[2]) + "，" + gift[3] + (gift[4] ? "（已退回）" : ""));
-        line(box, "项目", p[0] + "（" + p[4] + "）");
-        line(box, "村社", p[1]);
-        line(box, "该项目已筹", yuan(p[5]));
-        if (gift[5]) {
-          line(box, "去向", "这笔捐赠在项目结项后到账，已转入本村社互助基金，按基金规定使用。");
-        }
-        line(box, "已拨付到村", yuan(p[6]));
-        line(box, "已支出", yuan(p[7]));
-        if (p[9] > 0) line(box, "转入村社互助基金", yuan(p[9]) + "（未达成目标、超出目标或结项结余的善款）");
-        line(box, "尚未使用", yuan(p[10]));
-        var more = document.createElement("p");
-        var a = document.createElement("a");
-        a.href = form.dataset.base + "../../village/" + p[2] + "/#p" + p[3];
-        a.textContent = "查看这个项目逐级拨付、每笔支出和票据";
-        more.appendChild(a);
-        box.appendChild(more);
-        out.appendChild(box);
+        var where = shard.projects[gift[1]];  // [village code, project id, project code]
+        // the project's figures: the village's own summary.json, which the site's audit checks against its page
+        return fetch(form.dataset.base + "../village/" + where[0] + "/summary.json").then(function (response) {
+          if (!response.ok) throw new Error(response.status);
+          return response.json();
+        }).then(function (summary) {
+          var p = summary.projects.filter(function (x) { return x.code === where[2]; })[0];
+          if (!p) throw new Error("no project");
+          out.textContent = "";
+          var box = document.createElement("div");
+          box.className = "xfjy-gift-found";
+          line(box, "捐赠", yuan(gift[2]) + "，" + gift[3] + (gift[4] ? "（已退回）" : ""));
+          line(box, "项目", p.name + "（" + p.state + "）");
+          line(box, "村社", summary.village.name);
+          line(box, "该项目已筹", yuanText(p.raised_yuan));
+          if (gift[5]) {
+            line(box, "去向", "这笔捐赠在项目结项后到账，已转入本村社互助基金，按基金规定使用。");
+          }
+          line(box, "已拨付到村", yuanText(p.disbursed_yuan));
+          line(box, "已支出", yuanText(p.spent_yuan));
+          if (Number(p.to_fund_yuan) > 0) line(box, "转入村社互助基金", yuanText(p.to_fund_yuan) + "（未达成目标、超出目标或结项结余的善款）");
+          line(box, "尚未使用", yuanText(p.unused_yuan));
+          var more = document.createElement("p");
+          var a = document.createElement("a");
+          a.href = form.dataset.base + "../../village/" + where[0] + "/#p" + where[1];
+          a.textContent = "查看这个项目逐级拨付、每笔支出和票据";
+          more.appendChild(a);
+          box.appendChild(more);
+          out.appendChild(box);
+        });
       });
     }).catch(function () { say("查询失败，请检查网络后重试。"); });
   });

@@ -2,7 +2,9 @@
 
 The tree is walked through ``/proc/<pid>/task/*/children`` and each process's ``VmRSS`` is read from
 ``/proc/<pid>/status``, every 0.1 s. Forked workers share copy-on-write pages with their parent, which
-this sum counts once per process: it is an upper bound of the memory really in use.
+this sum counts once per process: it is an upper bound of the memory really in use. The sum of each
+process's ``Pss`` (``/proc/<pid>/smaps_rollup``: a shared page counted as a share of it in each process
+that maps it) is the memory the tree really uses, sampled with it.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "admin.cli"]
 INTERVAL = 0.1
+PSS_EVERY = 10  # samples: PSS once a second
 
 
 @dataclass
@@ -27,6 +30,11 @@ class Outcome:
     peak_bytes: int
     stdout: str
     stderr: str
+    peak_pss_bytes: int = 0
+
+    @property
+    def peak_pss_mb(self) -> float:
+        return self.peak_pss_bytes / 1024 / 1024
 
     @property
     def ok(self) -> bool:
@@ -73,21 +81,38 @@ def rss(pid: int) -> int:
     return 0
 
 
+def pss(pid: int) -> int:
+    """Proportional set size of one process in bytes (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def tree_rss(pid: int) -> int:
     return sum(rss(p) for p in descendants(pid))
 
 
 class PeakSampler(threading.Thread):
-    """Samples the tree's RSS sum until stopped; ``peak`` is the largest sum seen."""
+    """Samples the tree's RSS and PSS sums until stopped; ``peak`` and ``peak_pss`` are the largest seen."""
 
     def __init__(self, pid: int, interval: float = INTERVAL):
         super().__init__(daemon=True)
-        self.pid, self.interval, self.peak = pid, interval, 0
+        self.pid, self.interval, self.peak, self.peak_pss = pid, interval, 0, 0
         self._stop_event = threading.Event()
 
     def run(self) -> None:
+        beat = 0
         while not self._stop_event.is_set():
-            self.peak = max(self.peak, tree_rss(self.pid))
+            tree = descendants(self.pid)
+            self.peak = max(self.peak, sum(map(rss, tree)))
+            if beat % PSS_EVERY == 0:  # the kernel walks every page table for it: not ten times a second
+                self.peak_pss = max(self.peak_pss, sum(map(pss, tree)))
+            beat += 1
             self._stop_event.wait(self.interval)
 
     def stop(self) -> int:
@@ -110,7 +135,7 @@ def run(args: list[str], env: dict[str, str], timeout: float | None = None, cwd:
         stderr += f"\n超时（{timeout} 秒），已终止"
     seconds = time.perf_counter() - started
     peak = sampler.stop()
-    return Outcome(list(args), process.returncode, seconds, peak, stdout, stderr)
+    return Outcome(list(args), process.returncode, seconds, peak, stdout, stderr, sampler.peak_pss)
 
 
 def xfjy(*args: str, env: dict[str, str], timeout: float | None = None) -> Outcome:
@@ -121,3 +146,14 @@ def xfjy(*args: str, env: dict[str, str], timeout: float | None = None) -> Outco
 def module(name: str, *args: str, env: dict[str, str], timeout: float | None = None) -> Outcome:
     """``python -m <name> args`` (the bench's own helpers: naive baseline, 1 % change)."""
     return run([sys.executable, "-m", name, *map(str, args)], env, timeout)
+
+
+if __name__ == "__main__":  # python -m bench.proc CMD...: one command's wall time and peak memory
+    import json
+
+    done = run(sys.argv[1:], dict(os.environ))
+    print(done.stdout, end="")
+    print(done.stderr, end="", file=sys.stderr)
+    print(json.dumps({"returncode": done.returncode, "wall_s": round(done.seconds, 1),
+                      "peak_rss_sum_mb": round(done.peak_mb), "peak_pss_sum_mb": round(done.peak_pss_mb)}))
+    sys.exit(done.returncode)

@@ -152,7 +152,9 @@ def step_full_publish(b: Backend) -> None:
     b.details["publish_full"] = {"seconds": outcome.seconds, "peak_mb": round(outcome.peak_mb, 1),
                                  "output": outcome.stdout.strip()}
     b.figures["publish_peak_mb"] = round(outcome.peak_mb, 1)
-    log(b.name, f"publish --full: {outcome.seconds:.1f} s, peak {outcome.peak_mb:.0f} MB")
+    b.figures["publish_peak_pss_mb"] = round(outcome.peak_pss_mb, 1)
+    log(b.name, f"publish --full: {outcome.seconds:.1f} s, peak {outcome.peak_mb:.0f} MB RSS, "
+                f"{outcome.peak_pss_mb:.0f} MB PSS")
 
 
 def step_naive(b: Backend) -> None:
@@ -202,6 +204,7 @@ def step_incremental(b: Backend) -> None:
     b.details["publish_incremental"] = {"seconds": outcome.seconds, "peak_mb": round(outcome.peak_mb, 1),
                                         "output": outcome.stdout.strip()}
     b.figures["publish_peak_mb"] = round(max(b.figures.get("publish_peak_mb", 0), outcome.peak_mb), 1)
+    b.figures["publish_peak_pss_mb"] = round(max(b.figures.get("publish_peak_pss_mb", 0), outcome.peak_pss_mb), 1)
     rendered = rerendered_villages(b.site)
     if rendered is not None:
         b.details["publish_incremental"]["villages_rendered"] = rendered
@@ -347,7 +350,7 @@ def step_import(b: Backend, kind: str, rows: int, seed: int) -> None:
 
 
 STEPS_AFTER_DATASET = [
-    ("publish", step_full_publish, ["publish_full_s", "publish_peak_mb", "full_vs_naive"]),
+    ("publish", step_full_publish, ["publish_full_s", "publish_peak_mb", "publish_peak_pss_mb", "full_vs_naive"]),
     ("naive", step_naive, ["naive_s", "naive_peak_mb", "full_vs_naive"]),
     ("sizes", step_sizes, ["village_page_kb", "search_gzip_mb"]),
     ("incremental", step_incremental, ["publish_incremental_s", "incremental_identical", "incremental_differing_files"]),

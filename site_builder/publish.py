@@ -181,8 +181,9 @@ def _prune(releases: Path, keep: int, live: Path) -> None:
             os.replace(path, trash / path.name)
             _manifest_path(path).unlink(missing_ok=True)
     if trash.exists() and any(trash.iterdir()):
+        quiet = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]  # not the caller's pipes:
         os.posix_spawn(sys.executable, [sys.executable, "-c", "import shutil, sys; shutil.rmtree(sys.argv[1], True)",
-                                        str(trash)], os.environ, setsid=True)
+                                        str(trash)], os.environ, setsid=True, file_actions=quiet)  # nobody waits on it
 
 
 def is_running(site: Path) -> bool:

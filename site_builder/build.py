@@ -103,6 +103,7 @@ class _Builder:
     previous_manifest: Manifest | None
     progress: Callable[[str], None] | None = None
     sealed_from: Path | None = None
+    same_data: frozenset[str] = frozenset()  # villages whose data digest is the previous build's
     result: BuildResult = field(default_factory=BuildResult)
     siblings_from: Path | None = None  # the previous release, when its precompressed files can be reused
     clock: float = field(default_factory=time.perf_counter)
@@ -170,6 +171,9 @@ class _Builder:
         if same_theme and self.previous_manifest.compression == compress.KEY:
             self.siblings_from = self.previous
         changed = [v for v in snap.villages if v.code not in kept]
+        if self.previous_manifest is not None:  # a village's gifts follow its data, whatever the theme
+            built = self.previous_manifest.villages
+            self.same_data = frozenset(code for code, digest in data.items() if code in built and built[code].digest == digest)
         self.lap("digests")
         records: dict[str, VillageRecord] = {}
         parts = share(changed, self.workers)
@@ -205,7 +209,7 @@ class _Builder:
     def _history(self, snap: Snapshot) -> None:
         """The public history and the gift lookup: whole-site files, written while workers render."""
         self.result.head = site_history.write(self.out, snap.taken_at, self.sealed_from)
-        self.result.files += gifts.write(self.out, snap)
+        self.result.files += gifts.write(self.out, snap, self.previous, self.same_data)
         self.result.timings["history"] = round(time.perf_counter() - self.clock, 3)
 
     def _progress(self, site: Site, snap: Snapshot) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import unicodedata
 from pathlib import Path
 
@@ -38,29 +39,66 @@ def lookup_key(txn_no: str) -> str:
     return hashlib.sha256((LOOKUP_SALT + typed(txn_no)).encode("utf-8")).hexdigest()
 
 
-def write(out: Path, snap: Snapshot) -> int:
-    """Write the shards for the snapshot's public projects; returns how many files."""
+def write(out: Path, snap: Snapshot, previous: Path | None = None, same: frozenset[str] = frozenset()) -> int:
+    """Write the shards for the snapshot's public projects; returns how many files.
+
+    With ``previous`` (the live release) and ``same`` (the villages whose data are unchanged since it,
+    by their digests), those villages' gifts are taken from the previous shards and only the others'
+    read from the database; a shard whose bytes come out the same is hard-linked. Either way a shard
+    is its gifts in one order, so an incremental build writes what a full one writes."""
     projects = {p.id: (v, p) for v in snap.villages for p in v.projects}
     folder = out / "data" / "gift"
     folder.mkdir(parents=True, exist_ok=True)
     if not projects:
         return 0
-    shards: dict[str, list] = {}
-    for gift in snapshot.gifts(list(projects)):
+    old = previous / "data" / "gift" if previous is not None and same else None
+    try:
+        shards, before = _gathered(projects, old, same) if old is not None and old.is_dir() else ({}, {})
+    except _Unreadable:  # shards of an earlier layout: every gift from the database
+        old, shards, before = None, {}, {}
+    fresh = [pid for pid, (village, _) in projects.items() if old is None or village.code not in same]
+    for gift in snapshot.gifts(fresh):
+        village, project = projects[gift.project_id]
         key = lookup_key(gift.txn_no)
         shards.setdefault(key[:PREFIX], []).append(
-            [key[PREFIX:PREFIX + KEPT], gift.project_id, gift.amount, gift.donated_on.isoformat(),
-             1 if gift.returned else 0, 1 if gift.to_fund else 0])
+            [key[PREFIX:PREFIX + KEPT], (village.code, project.id, project.code), gift.amount,
+             gift.donated_on.isoformat(), 1 if gift.returned else 0, 1 if gift.to_fund else 0])
     for prefix, gifts in shards.items():
-        gifts.sort()
-        named: dict[int, int] = {}
-        table = []
+        gifts.sort(key=_order)
+        named: dict[tuple, int] = {}
         for gift in gifts:
-            if gift[1] not in named:
-                village, project = projects[gift[1]]
-                named[gift[1]] = len(table)
-                table.append([village.code, project.id, project.code])
-            gift[1] = named[gift[1]]
-        text = json.dumps({"projects": table, "gifts": gifts}, ensure_ascii=False, separators=(",", ":"))
-        (folder / f"{prefix}.json").write_text(text, encoding="utf-8")
+            gift[1] = named.setdefault(gift[1], len(named))
+        text = json.dumps({"projects": [list(p) for p in named], "gifts": gifts}, ensure_ascii=False,
+                          separators=(",", ":")).encode("utf-8")
+        name = f"{prefix}.json"
+        if before.get(prefix) == text:
+            os.link(old / name, folder / name)
+        else:
+            (folder / name).write_bytes(text)
     return len(shards)
+
+
+class _Unreadable(Exception):
+    pass
+
+
+def _order(gift: list) -> tuple:
+    key, (_, project_id, _), *rest = gift
+    return key, project_id, *rest
+
+
+def _gathered(projects: dict, old: Path, same: frozenset[str]) -> tuple[dict[str, list], dict[str, bytes]]:
+    """The gifts of the unchanged villages, by shard, read from the previous shards (with their bytes)."""
+    public = {(v.code, p.id, p.code) for v, p in projects.values() if v.code in same}
+    shards, before = {}, {}
+    for path in old.glob("*.json"):
+        data = path.read_bytes()
+        shard = json.loads(data)
+        table = [tuple(row) for row in shard["projects"]]
+        if any(len(row) != 3 for row in table):
+            raise _Unreadable(path.name)
+        kept = [[g[0], table[g[1]], *g[2:]] for g in shard["gifts"] if table[g[1]] in public]
+        if kept:
+            shards[path.stem] = kept
+        before[path.stem] = data
+    return shards, before

@@ -80,3 +80,51 @@ def test_a_shard_does_not_change_when_only_its_projects_figures_do(db, tmp_path)
         gifts.write(tmp_path / "after", snap)
     before = {p.name: p.read_bytes() for p in (tmp_path / "before" / "data" / "gift").iterdir()}
     assert before and before == {p.name: p.read_bytes() for p in (tmp_path / "after" / "data" / "gift").iterdir()}
+
+
+def test_an_incremental_write_takes_unchanged_villages_from_the_previous_shards(db, tmp_path):
+    """Issue 18: only a changed village's gifts are read again; the result is what a full write makes,
+    and a shard that comes out the same is the previous file, linked."""
+    chain = Chain()
+    project = advance_to(new_project(chain), "fundraising", chain)
+    for n in range(60):
+        donate(project, 1_000 + n, txn=f"YL2024{n:014d}")
+    first = tmp_path / "first"
+    with snapshot.read() as snap:
+        gifts.write(first, snap)
+        code = snap.villages[0].code
+    donate(project, 777, txn="YL2024NEW0000000001")
+    again, full = tmp_path / "again", tmp_path / "full"
+    with snapshot.read() as snap:
+        gifts.write(again, snap, first, frozenset())          # nothing unchanged: all from the database
+        gifts.write(full, snap)
+    assert _shards(again) == _shards(full)
+    with snapshot.read() as snap:  # the village unchanged since ``full``: every gift from its shards
+        same = tmp_path / "same"
+        gifts.write(same, snap, full, frozenset({code}))
+    assert _shards(same) == _shards(full)
+    linked = [p for p in (same / "data" / "gift").iterdir() if p.samefile(full / "data" / "gift" / p.name)]
+    assert len(linked) == len(_shards(full))
+
+
+def test_shards_of_the_earlier_layout_are_not_trusted(db, tmp_path):
+    chain = Chain()
+    project = advance_to(new_project(chain), "fundraising", chain)
+    donate(project, 1_000, txn="YL2024OLD0000000001")
+    first = tmp_path / "first"
+    with snapshot.read() as snap:
+        gifts.write(first, snap)
+        code = snap.villages[0].code
+    for path in (first / "data" / "gift").iterdir():  # as shards with figures were
+        shard = json.loads(path.read_text(encoding="utf-8"))
+        shard["projects"] = [[project.name, "村", *row, "募捐中", 1, 2, 3, 4, 5, 6] for row in shard["projects"]]
+        path.write_text(json.dumps(shard), encoding="utf-8")
+    again, full = tmp_path / "again", tmp_path / "full"
+    with snapshot.read() as snap:
+        gifts.write(again, snap, first, frozenset({code}))
+        gifts.write(full, snap)
+    assert _shards(again) == _shards(full) != {}
+
+
+def _shards(site) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((site / "data" / "gift").iterdir())}

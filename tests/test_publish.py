@@ -26,7 +26,7 @@ from db.database import database
 from db.models import Area, PublishRun, Village
 from site_builder.check import broken_links
 from site_builder.opendata import open_region
-from site_builder.publish import KEEP_RELEASES, is_running
+from site_builder.publish import KEEP_RELEASES, _of_kept_village, is_running
 
 from .backends import BACKENDS, bound, pg_schema
 from .factories import file_tree
@@ -444,3 +444,14 @@ def test_workers_read_one_snapshot_and_write_the_same_site_as_one_process(backen
     one, two = file_tree(tmp_path / "one"), file_tree(tmp_path / "two")
     assert sorted(one) == sorted(two) and len(one) > 100
     assert [name for name in one if one[name] != two[name]] == []
+
+
+def test_only_a_kept_villages_own_pages_and_poster_skip_the_link_check():
+    """An incremental publish checks the links of what it wrote, not those of 13,000 linked villages."""
+    kept = {"150102001001"}
+    assert _of_kept_village(("village", "150102001001", "index.html"), kept)
+    assert _of_kept_village(("village", "150102001001", "2024", "index.html"), kept)  # its 年度报告 pages
+    assert _of_kept_village(("poster", "150102001001.html"), kept)
+    assert not _of_kept_village(("village", "150102001002", "index.html"), kept)
+    assert not _of_kept_village(("area", "150102001001", "index.html"), kept)
+    assert not _of_kept_village(("village", "index.html"), kept)

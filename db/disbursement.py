@@ -19,6 +19,7 @@ from .ledger import (
     balance,
     balances,
     disbursed_from,
+    disbursed_from_each,
     nation,
     pass_through_account,
     post,
@@ -84,16 +85,16 @@ def next_hop(project: Project, actor) -> Hop:
     if not mine:
         raise LedgerError("您所在的层级不在本项目的拨付链上")
     for area, acct, next_area, next_acct in mine:
-        amount = _passable(acct, project, balance(acct))
+        amount = _passable(acct, project, balance(acct), disbursed_from(acct) if acct.kind == "special" else 0)
         if amount > 0:
             return Hop(area, acct, next_area, next_acct, amount)
     raise LedgerError(f"{mine[0][0].name}暂无可拨付的善款")
 
 
-def _passable(acct: Account, project: Project, held: int) -> int:
-    """What a hop may move out of ``acct``: all it holds, but 中华慈善总会 passes down the target only
-    (the surplus above it goes to the 互助基金)."""
-    return min(held, project.target - disbursed_from(acct)) if acct.kind == "special" else held
+def _passable(acct: Account, project: Project, held: int, passed: int) -> int:
+    """What a hop may move out of ``acct``, holding ``held`` and having passed ``passed`` down: all it
+    holds, but 中华慈善总会 passes down the target only (the surplus above it goes to the 互助基金)."""
+    return min(held, project.target - passed) if acct.kind == "special" else held
 
 
 def _acts_for(actor, area: Area, project: Project) -> bool:
@@ -149,12 +150,13 @@ def waiting_hops(actor) -> list[tuple[Project, int]]:
     mine = Account.area == actor.area_id
     if actor.role == Role.REGION:
         mine = mine | (Account.kind == "special")
-    accounts = list(Account.select().where(Account.kind.in_(("special", "pass_through")) & mine
-                                           & Account.project.in_(projects)))
+    accounts = list(Account.select(Account, Project).join(Project).where(
+        Account.kind.in_(("special", "pass_through")) & mine & Account.project.in_(projects)))
     held = balances(accounts)
+    passed = disbursed_from_each(a for a in accounts if a.kind == "special" and held[a.id] > 0)
     result = []
     for acct in accounts:
-        amount = _passable(acct, acct.project, held[acct.id]) if held[acct.id] > 0 else 0
+        amount = _passable(acct, acct.project, held[acct.id], passed.get(acct.id, 0)) if held[acct.id] > 0 else 0
         if amount > 0:
             result.append((acct.project, amount))
     return sorted(result, key=lambda item: item[0].id)

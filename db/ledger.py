@@ -119,6 +119,12 @@ def balances(accounts) -> dict[int, int]:
     return result
 
 
+# An entry that reverses none. Not ``reverses IS NULL``: given that, SQLite picks the unique index on
+# ``reverses`` (NULL in nearly every row, and NULLs count as distinct in its statistics too) over any
+# other and reads the whole ledger through it, 0.5 s a call at a million entries: the region's
+# dashboard took 130 s. Coalesced, the column is no index's, and each database uses the other condition's.
+ORIGINAL = fn.COALESCE(Entry.reverses, 0) == 0
+
 SIGNED = Case(None, ((Entry.reverses.is_null(), Entry.amount),), Entry.amount * -1)  # one entry: a reversal subtracts
 SIGNED_AMOUNT = fn.SUM(SIGNED)
 
@@ -135,11 +141,21 @@ def standing(donation: Donation, kind: str) -> int:
 
 def disbursed_from(acct: Account) -> int:
     """Net amount passed down out of ``acct``: hops out, less the reversals of those hops."""
-    hops = Entry.select().where((Entry.kind == "disbursement") & Entry.reverses.is_null())
-    undone = Entry.select().where((Entry.kind == "disbursement") & Entry.reverses.is_null(False))
-    out = hops.where(Entry.from_account == acct).select(fn.COALESCE(fn.SUM(Entry.amount), 0)).scalar()
-    back = undone.where(Entry.to_account == acct).select(fn.COALESCE(fn.SUM(Entry.amount), 0)).scalar()
-    return int(out) - int(back)
+    return disbursed_from_each([acct])[acct.id]
+
+
+def disbursed_from_each(accounts) -> dict[int, int]:
+    """``disbursed_from`` of many accounts in two queries, by account id."""
+    ids = [a.id if isinstance(a, Account) else a for a in accounts]
+    result = dict.fromkeys(ids, 0)
+    hop = Entry.kind == "disbursement"
+    for column, condition, sign in ((Entry.from_account, ORIGINAL, 1), (Entry.to_account, ~ORIGINAL, -1)):
+        for chunk in chunked(ids, 5000):
+            rows = (Entry.select(column, fn.SUM(Entry.amount)).where(hop & condition & column.in_(chunk))
+                    .group_by(column).tuples())
+            for account_id, total in rows:
+                result[account_id] += sign * int(total)
+    return result
 
 
 def lock_account(acct: Account) -> None:

@@ -41,7 +41,7 @@ def record_expenditure(project: Project, *, spent_on: dt.date, item: str, payee:
 
 def cancel_expenditure(expenditure: Expenditure, reason: str, actor=None) -> Entry:
     """A wrong line is not edited: its entry is reversed, with the reason; both stay visible."""
-    entry = expenditure.entries.where(Entry.reverses.is_null()).order_by(Entry.id).first()
+    entry = expenditure.entries.where(ledger.ORIGINAL).order_by(Entry.id).first()
     if entry is None:
         raise XfjyError("该支出没有对应的记账分录")
     if actor is not None and actor.level > Level.VILLAGE:

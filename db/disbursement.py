@@ -26,7 +26,8 @@ from .ledger import (
     project_account,
     special_account,
 )
-from .models import Account, Area, Entry, Level, Project, Role, Setting, Village
+from .models import Account, AccountTally, Area, Entry, Level, Project, Role, Setting, Village
+from .totals import account_mark
 from .workflow import DISBURSING_STATES, advance_project, lock_project
 
 
@@ -182,10 +183,16 @@ def held_by_level(area: Area) -> list[tuple[str, int]]:
         villages = Village.select(Village.id).where(Village.area.in_(inside))
         condition &= (Account.project.in_(Project.select(Project.id).where(Project.village.in_(villages)))
                       | (Account.project.is_null() & Account.area.in_(inside)))
+    mark = account_mark()  # the checkpointed balances, then the entries after them
     sums: dict[tuple, int] = {}
+    tallied = (AccountTally.select(Account.kind, Area.level, fn.SUM(AccountTally.net)).join(Account)
+               .join(Area, on=(Account.area == Area.id)).where(condition).group_by(Account.kind, Area.level))
+    for kind, level, total in tallied.tuples():
+        sums[kind, level] = int(total)
     for column, sign in ((Entry.to_account, 1), (Entry.from_account, -1)):
         query = (Entry.select(Account.kind, Area.level, fn.SUM(Entry.amount)).join(Account, on=(column == Account.id))
-                 .join(Area, on=(Account.area == Area.id)).where(condition).group_by(Account.kind, Area.level))
+                 .join(Area, on=(Account.area == Area.id)).where(condition & (Entry.id > mark))
+                 .group_by(Account.kind, Area.level))
         for kind, level, total in query.tuples():
             sums[kind, level] = sums.get((kind, level), 0) + sign * int(total)
     return [(label, sums.get(key, 0)) for key, label in HELD_LABELS.items()]

@@ -520,6 +520,18 @@ class LedgerTally(BaseModel):
         table_name = "ledger_tally"
 
 
+class AccountTally(BaseModel):
+    """Each internal account's balance up to entry ``through``: ``LedgerTally``'s kind of cache, by
+    account, so that the money each level holds (the dashboards) adds up the day's entries only."""
+
+    account = ForeignKeyField(Account, unique=True, on_delete="RESTRICT", backref="+")
+    net = BigIntegerField()
+    through = BigIntegerField(index=True)
+
+    class Meta:
+        table_name = "account_tally"
+
+
 class ChainLink(BaseModel):
     """One link of the public history (``db.history``): a record, its number and its chained hash."""
 
@@ -663,7 +675,7 @@ MODELS = [
     Area, Batch, Quota, User, Village, SupervisoryMember, Project, AdmissionStep, ProjectReview,
     ImportRun, Donation, Expenditure, FundSpending, Disclosure, SupervisionOpinion, Attachment, Evaluation, Volunteer,
     ServiceRecord,
-    Account, MatchingRule, Entry, LedgerTally, ChainLink, AuditLog, Submission, Setting, PublishRun,
+    Account, MatchingRule, Entry, LedgerTally, AccountTally, ChainLink, AuditLog, Submission, Setting, PublishRun,
     SampleDraw, SampleItem, PhaseStep, Milestone, MilestoneReview, Training,
 ]
 

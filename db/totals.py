@@ -9,7 +9,7 @@ from .bulk import insert_rows
 from .database import database, write_transaction
 from .jurisdiction import holds_every_village
 from .ledger import SIGNED_AMOUNT, disbursed_from, hold_ledger, special_account
-from .models import Account, Area, Entry, LedgerTally, Project, Village
+from .models import Account, AccountTally, Area, Entry, LedgerTally, Project, Village
 
 
 @dataclass
@@ -124,6 +124,7 @@ def advance_tally() -> int:
         mark = LedgerTally.select(fn.COALESCE(fn.MAX(LedgerTally.through), 0)).scalar()
         top = Entry.select(fn.COALESCE(fn.MAX(Entry.id), 0)).scalar()
         if top <= mark:
+            _advance_accounts(top)  # a database just given AccountTally (migration 016) is filled here
             return 0
         Source, Target = Account.alias(), Account.alias()
         sums: dict[tuple, int] = {}
@@ -144,7 +145,35 @@ def advance_tally() -> int:
         LedgerTally.delete().execute()
         insert_rows(LedgerTally, ("project", "kind", "source_kind", "target_kind", "net", "through"),
                     ((*key, net, top) for key, net in sorted(sums.items(), key=lambda item: repr(item[0]))))
+        _advance_accounts(top)
     return folded
+
+
+def account_mark() -> int:
+    """The last entry ``AccountTally`` holds (0 before the first checkpoint)."""
+    return AccountTally.select(fn.COALESCE(fn.MAX(AccountTally.through), 0)).scalar()
+
+
+def _account_sums(low: int, high: int) -> dict[int, int]:
+    """Each internal account's net of the entries numbered ``low`` (exclusive) to ``high``."""
+    sums: dict[int, int] = {}
+    for column, sign in ((Entry.to_account, 1), (Entry.from_account, -1)):
+        for account, total in (Entry.select(column, fn.SUM(Entry.amount)).join(Account, on=(column == Account.id))
+                               .where((Entry.id > low) & (Entry.id <= high) & Account.kind.not_in(Account.EXTERNAL))
+                               .group_by(column).tuples()):
+            sums[account] = sums.get(account, 0) + sign * int(total)
+    return sums
+
+
+def _advance_accounts(top: int) -> None:
+    mark = account_mark()
+    if top <= mark:
+        return
+    sums = dict(AccountTally.select(AccountTally.account, AccountTally.net).tuples())
+    for account, net in _account_sums(mark, top).items():
+        sums[account] = sums.get(account, 0) + net
+    AccountTally.delete().execute()
+    insert_rows(AccountTally, ("account", "net", "through"), ((a, n, top) for a, n in sorted(sums.items())))
 
 
 def tally_problems() -> list[str]:
@@ -159,8 +188,12 @@ def tally_problems() -> list[str]:
     tallied = {(p, k, s, t): n for p, k, s, t, n in LedgerTally.select(
         LedgerTally.project, LedgerTally.kind, LedgerTally.source_kind, LedgerTally.target_kind,
         LedgerTally.net).tuples()}
-    return [f"汇总缓存与分录不符：项目 {key[0]}，{key[1]}，缓存 {tallied.get(key, 0)} 分，分录 {fresh.get(key, 0)} 分"
-            for key in sorted(set(fresh) | set(tallied), key=repr) if fresh.get(key, 0) != tallied.get(key, 0)]
+    problems = [f"汇总缓存与分录不符：项目 {key[0]}，{key[1]}，缓存 {tallied.get(key, 0)} 分，分录 {fresh.get(key, 0)} 分"
+                for key in sorted(set(fresh) | set(tallied), key=repr) if fresh.get(key, 0) != tallied.get(key, 0)]
+    fresh = _account_sums(0, account_mark())
+    tallied = dict(AccountTally.select(AccountTally.account, AccountTally.net).tuples())
+    return problems + [f"账户余额缓存与分录不符：账户 {a}，缓存 {tallied.get(a, 0)} 分，分录 {fresh.get(a, 0)} 分"
+                       for a in sorted(set(fresh) | set(tallied)) if fresh.get(a, 0) != tallied.get(a, 0)]
 
 
 def add_up(items) -> Totals:

@@ -71,6 +71,24 @@ def write_transaction():
     return database.atomic()
 
 
+PATIENT_MS = 15 * 60 * 1000
+
+
+@contextmanager
+def patient():
+    """Wait for SQLite's write lock as long as a long write holds it (an import of 100,000 rows does,
+    for its whole transaction), not ``busy_timeout``'s 10 s: for work that must not fail at its last
+    step over a lock, such as a publish recording itself. PostgreSQL waits for row locks anyway."""
+    if not is_sqlite():
+        yield
+        return
+    database.execute_sql(f"PRAGMA busy_timeout = {PATIENT_MS}")
+    try:
+        yield
+    finally:
+        database.execute_sql(f"PRAGMA busy_timeout = {SQLITE_PRAGMAS['busy_timeout']}")
+
+
 def init_app(app) -> None:
     """Bind the database from ``app.config['DATABASE_URL']`` and open/close it per request."""
     if app.config.get("DATABASE_KEEP_BOUND") and database.obj is not None:

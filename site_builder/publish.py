@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from db import history
 from db.clock import now
+from db.database import patient
 from db.errors import XfjyError, storage_full
 from db.models import PublishRun
 from db.totals import advance_tally
@@ -61,8 +62,9 @@ def publish(site: os.PathLike, *, base_url: str = "", attachments: os.PathLike |
         except BlockingIOError:
             raise PublishBusy("另一次发布正在进行，本次未执行") from None
         try:
-            return _publish_locked(site, base_url, attachments, requested_by, check, workers, full, area,
-                                   progress or _no_progress)
+            with patient():  # a publish that ends while an import writes waits for it, not fails
+                return _publish_locked(site, base_url, attachments, requested_by, check, workers, full, area,
+                                       progress or _no_progress)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 

@@ -280,3 +280,49 @@ def test_forty_sign_ins_at_once_check_at_most_five_passwords(deployed, monkeypat
     with pytest.raises(XfjyError):
         users.authenticate(person.username, "right-password-2026")
     assert len(checked) <= users.MAX_FAILED_LOGINS
+
+
+def test_a_patient_write_waits_out_a_long_write_that_an_impatient_one_gives_up_on(tmp_path, monkeypatch):
+    """A publish ending while an import holds SQLite's write lock (tests/test_drill.py found it failing
+    with "database is locked" after building a whole release): ``patient`` waits for the lock."""
+    import importlib
+    import sqlite3
+    import time
+
+    from peewee import OperationalError
+
+    db_module = importlib.import_module("db.database")  # the module (``db.database`` is also the proxy's name)
+
+    monkeypatch.setitem(db_module.SQLITE_PRAGMAS, "busy_timeout", 200)
+    monkeypatch.setattr(db_module, "PATIENT_MS", 20_000)
+    path = tmp_path / "locks.sqlite3"
+    previous = database.obj
+    bound = open_database(f"sqlite:///{path}")
+    try:
+        bound.connect()
+        bound.execute_sql("PRAGMA busy_timeout = 200")
+        bound.execute_sql("CREATE TABLE t (x INTEGER)")
+        holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        held = threading.Event()
+
+        def long_write():
+            holder.execute("BEGIN IMMEDIATE")
+            holder.execute("INSERT INTO t VALUES (1)")
+            held.set()
+            time.sleep(1.5)
+            holder.execute("COMMIT")
+
+        writer = threading.Thread(target=long_write)
+        writer.start()
+        assert held.wait(10)
+        with pytest.raises(OperationalError, match="locked"):
+            bound.execute_sql("INSERT INTO t VALUES (2)")
+        with db_module.patient():
+            bound.execute_sql("INSERT INTO t VALUES (3)")
+        writer.join()
+        assert [x for (x,) in bound.execute_sql("SELECT x FROM t ORDER BY x")] == [1, 3]
+        assert bound.execute_sql("PRAGMA busy_timeout").fetchone()[0] == 200  # impatient again after
+        holder.close()
+    finally:
+        bound.close()
+        database.initialize(previous)

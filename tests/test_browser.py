@@ -158,7 +158,7 @@ def test_import_of_donations_through_the_preview(page, site):
     screenshot(page, site.backend, "06-import-preview")
     with connected():
         assert Donation.select().where(Donation.txn_no.startswith(prefix)).count() == 0  # the preview writes nothing
-    page.click("#confirm")
+    page.click("#confirm", timeout=30_000)  # the import's write and its tally checkpoint, on a loaded CI machine
     page.wait_for_url("**/admin/donation/")
     expect(page.locator(".alert-success")).to_contain_text("成功导入 3 条捐赠")
     screenshot(page, site.backend, "07-import-done")

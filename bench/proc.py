@@ -69,28 +69,26 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def rss(pid: int) -> int:
-    """Resident memory of one process in bytes (0 once it is gone)."""
+def _kilobytes(path: str, field: str) -> int:
+    """A ``field:   N kB`` line of a /proc file, in bytes (0 once the process is gone)."""
     try:
-        with open(f"/proc/{pid}/status") as handle:
+        with open(path) as handle:
             for line in handle:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
     return 0
+
+
+def rss(pid: int) -> int:
+    """Resident memory of one process in bytes."""
+    return _kilobytes(f"/proc/{pid}/status", "VmRSS:")
 
 
 def pss(pid: int) -> int:
-    """Proportional set size of one process in bytes (0 once it is gone)."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as handle:
-            for line in handle:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+    """Proportional set size of one process in bytes."""
+    return _kilobytes(f"/proc/{pid}/smaps_rollup", "Pss:")
 
 
 def tree_rss(pid: int) -> int:

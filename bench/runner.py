@@ -371,6 +371,9 @@ def run_backend(b: Backend, villages: int, donations: int, args) -> None:
         return
     published = True
     for name, step, keys in STEPS_AFTER_DATASET:
+        if name in args.skip:
+            b.fail(keys, "skipped: --skip " + name)
+            continue
         if name in NEEDS_PUBLISH and not published:
             b.fail(keys, "skipped: the full publish failed")
             continue
@@ -384,6 +387,9 @@ def run_backend(b: Backend, villages: int, donations: int, args) -> None:
                 published = False
     for kind in ("csv", "xlsx"):
         keys = [f"import_{kind}_s", f"import_{kind}_again_s", f"import_{kind}_again_added"]
+        if "imports" in args.skip:
+            b.fail(keys, "skipped: --skip imports")
+            continue
         try:
             step_import(b, kind, args.import_rows, args.seed + (1 if kind == "csv" else 2))
         except Exception as exc:
@@ -424,6 +430,9 @@ def parse(argv):
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--import-rows", type=int, default=100_000, help="rows per import file (default 100,000)")
     parser.add_argument("--workdir", type=Path, default=None, help="work folder (default: a new one under /tmp)")
+    parser.add_argument("--skip", action="append", default=[], metavar="STEP",
+                        choices=[name for name, *_ in STEPS_AFTER_DATASET] + ["imports"],
+                        help="leave a step out (repeatable), e.g. the 10-minute naive baseline on a second run")
     parser.add_argument("--keep", action="store_true", help="keep the work folder, the sites and the PostgreSQL schema")
     parser.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     parser.add_argument("--markdown", type=Path, default=None, help="also write the table as Markdown")

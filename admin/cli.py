@@ -20,14 +20,16 @@ from db import attachments as stored
 from db import audit_pack as packs
 from db import backup as backups
 from db import demo as demo_data
+from db import history as history_db
 from db.annual import annual_report, parse_year
 from db.clock import now, parse_day
-from db.database import database, is_postgres, open_database
+from db.database import database, database_url, is_postgres, open_database
 from db.errors import DataImportError, XfjyError, storage_full
 from db.models import User
 from db.money import format_fen, parse_fen
 from db.reports import build_report
-from site_builder import audit, history
+from db.totals import advance_tally
+from site_builder import audit, history, shards
 from site_builder import serve as site_server
 from site_builder.build import build
 from site_builder.publish import live_release
@@ -363,6 +365,55 @@ def publish(wait: bool, base_url: str | None, workers: int | None, full: bool, a
                            wait=wait, requested_by=requested_by or "命令行", workers=workers or default_workers(),
                            full=full, area=area, progress=lambda pct: bar.update(max(0, pct - bar.pos)))
     click.echo(f"公示网站已发布到 {site}：页面 {run.pages}，数据与附件文件 {run.files}，用时 {run.seconds:.1f} 秒")
+
+
+@cli.command("publish-shards")
+@click.option("--area", "codes", multiple=True, required=True, help="一个分片：省级或盟市级单位的区划代码（可重复）")
+@click.option("--redis", "redis_url", default=lambda: os.environ.get("XFJY_REDIS_URL", "redis://127.0.0.1:6379/0"),
+              show_default="XFJY_REDIS_URL 或 redis://127.0.0.1:6379/0", help="任务队列（RQ）所用的 Redis")
+@click.option("--queue", "queue_name", default=shards.QUEUE, show_default=True, help="队列名")
+@click.option("--replica", default=None, help="分片任务读取的数据库（只读副本的 URL；默认与本命令相同）")
+@click.option("--root", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="各分片的发布目录（默认 实例目录/shards）")
+@click.option("--base-url", default=None, help="合并后网站的公开地址（默认取配置 SITE_URL）；分片在其下的 <区划代码>/")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="每个分片任务的并行进程数")
+@click.option("--full", is_flag=True, help="各分片全部重新生成")
+@click.option("--timeout", default=3 * 3600, show_default=True, type=int, help="等待全部分片完成的秒数")
+@with_appcontext
+def publish_shards(codes, redis_url: str, queue_name: str, replica: str | None, root: Path | None,
+                   base_url: str | None, workers: int, full: bool, timeout: int) -> None:
+    """把各分片的生成放入任务队列（由各机器上的 xfjy shard-worker 执行），完成后合并为一个网站（实例目录/shards/site）。"""
+    _connect()
+    _require_schema()
+    root = (root or Path(current_app.instance_path) / "shards").absolute()
+    base = (base_url or current_app.config["SITE_URL"]).rstrip("/") + "/"
+    for code in codes:
+        areas.get_area(code)
+    advance_tally()  # the writes of a publish, once, on the primary: the jobs only read
+    history_db.seal()
+    jobs = [shards.ShardJob(code, str(root), f"{base}{code}/", replica or database_url(), str(_attachments()), workers, full)
+            for code in codes]
+    try:
+        done = shards.wait(shards.enqueue(jobs, redis_url, queue_name), timeout)
+    except shards.ShardFailed as exc:
+        raise click.ClickException(str(exc)) from exc
+    for figures in done:
+        click.echo(f"分片 {figures['area']}：页面 {figures['pages']}，重新生成村社 {figures['rendered']}，"
+                   f"{figures['bytes'] / 2**20:,.0f} MB，"
+                   f"用时 {figures['seconds']:.1f} 秒，内存峰值 {figures['max_rss_mb']:,.0f} MB")
+    site = root / "site"
+    release = shards.assemble(site, {f["area"]: Path(f["release"]) for f in done})
+    click.echo(f"已合并为一个网站：{site} → {release.name}")
+
+
+@cli.command("shard-worker")
+@click.option("--redis", "redis_url", default=lambda: os.environ.get("XFJY_REDIS_URL", "redis://127.0.0.1:6379/0"),
+              show_default="XFJY_REDIS_URL 或 redis://127.0.0.1:6379/0")
+@click.option("--queue", "queue_name", default=shards.QUEUE, show_default=True, help="队列名")
+@click.option("--burst", is_flag=True, help="队列空了就退出")
+def shard_worker(redis_url: str, queue_name: str, burst: bool) -> None:
+    """在本机执行公示网站分片任务（与 rq worker xfjy-shards 相同）。"""
+    shards.work(redis_url, queue_name, burst=burst)
 
 
 @cli.command("remind")

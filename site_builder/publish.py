@@ -26,7 +26,7 @@ from db.models import PublishRun
 from db.totals import advance_tally
 
 from .audit import audit_site
-from .build import build
+from .build import BuildResult, build
 from .check import broken_links
 from .manifest import Manifest
 
@@ -83,7 +83,27 @@ def _publish_locked(site: Path, base_url, attachments, requested_by: str, check:
     releases.mkdir(exist_ok=True)
     _adopt_plain_directory(site, releases)
     _remove_leftovers(releases, keep=live_release(site))
-    target = releases / f"{now():%Y%m%d-%H%M%S}-{run.id}"
+    try:
+        advance_tally()
+        history.seal()
+        target, result = make_release(site, f"{now():%Y%m%d-%H%M%S}-{run.id}", base_url=base_url, attachments=attachments,
+                                      workers=workers, full=full, area=area, check=check, progress=progress)
+    except BaseException as exc:
+        _finish(run, started, status="failed", errors=str(storage_full(exc) or exc) or type(exc).__name__)
+        raise
+    install_release(site, target)
+    _finish(run, started, status="ok", pages=result.pages, files=result.files, release=target.name,
+            head_seq=result.head.get("seq"), head_hash=result.head.get("hash", ""),
+            head_at=datetime.fromisoformat(result.head["at"]) if result.head.get("at") else None)
+    return run
+
+
+def make_release(site: Path, name: str, *, base_url: str, attachments, workers: int, full: bool, area: str | None,
+                 check: bool = True, progress: Callable[[int], None] = _no_progress) -> tuple[Path, BuildResult]:
+    """Build release ``name`` beside ``site``'s live one (incrementally from it unless ``full``), check its
+    links and audit it; removed again if any of it fails. Nothing is swapped and nothing is written to the
+    database, so that a shard can be built from a read replica (``shards.py``)."""
+    target = releases_dir(site) / name
     live = live_release(site)
     manifest = None if full or live is None else _read_manifest(live)
 
@@ -92,8 +112,6 @@ def _publish_locked(site: Path, base_url, attachments, requested_by: str, check:
             progress(PROGRESS[name])
 
     try:
-        advance_tally()
-        history.seal()
         result = build(target, base_url=base_url, attachments=attachments, workers=workers,
                        previous=live if manifest is not None else None, previous_manifest=manifest,
                        area=area, progress=step, sealed_from=live)
@@ -114,17 +132,18 @@ def _publish_locked(site: Path, base_url, attachments, requested_by: str, check:
         record = {**result.manifest.to_json(), "laps": laps}  # where tonight's time went, for whoever asks
         _manifest_path(target).write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
         step("audit")
-    except BaseException as exc:
+    except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         _manifest_path(target).unlink(missing_ok=True)
-        _finish(run, started, status="failed", errors=str(storage_full(exc) or exc) or type(exc).__name__)
         raise
+    result.timings = laps
+    return target, result
+
+
+def install_release(site: Path, target: Path) -> None:
+    """Make ``target`` the live release and prune the old ones."""
     _swap(site, target)
-    _prune(releases, keep=KEEP_RELEASES, live=target)
-    _finish(run, started, status="ok", pages=result.pages, files=result.files, release=target.name,
-            head_seq=result.head.get("seq"), head_hash=result.head.get("hash", ""),
-            head_at=datetime.fromisoformat(result.head["at"]) if result.head.get("at") else None)
-    return run
+    _prune(releases_dir(site), keep=KEEP_RELEASES, live=target)
 
 
 def _of_kept_village(parts: tuple[str, ...], kept: set[str]) -> bool:

@@ -15,12 +15,11 @@ from peewee import DatabaseError
 from waitress import create_server
 from waitress import serve as waitress_serve
 
-from db import areas, imports, ledger, matching, reminders, schema, users
+from db import areas, imports, ledger, matching, reminders, schema, snapshot, users
 from db import attachments as stored
 from db import audit_pack as packs
 from db import backup as backups
 from db import demo as demo_data
-from db import history as history_db
 from db.annual import annual_report, parse_year
 from db.clock import now, parse_day
 from db.database import database, database_url, is_postgres, open_database
@@ -28,7 +27,6 @@ from db.errors import DataImportError, XfjyError, storage_full
 from db.models import User
 from db.money import format_fen, parse_fen
 from db.reports import build_report
-from db.totals import advance_tally
 from site_builder import audit, history, shards
 from site_builder import serve as site_server
 from site_builder.build import build
@@ -389,8 +387,7 @@ def publish_shards(codes, redis_url: str, queue_name: str, replica: str | None, 
     base = (base_url or current_app.config["SITE_URL"]).rstrip("/") + "/"
     for code in codes:
         areas.get_area(code)
-    advance_tally()  # the writes of a publish, once, on the primary: the jobs only read
-    history_db.seal()
+    snapshot.prepare()  # the writes of a publish, once, on the primary: the jobs only read
     jobs = [shards.ShardJob(code, str(root), f"{base}{code}/", replica or database_url(), str(_attachments()), workers, full)
             for code in codes]
     try:

@@ -29,7 +29,7 @@ from peewee import AutoField, BigAutoField, BooleanField, DateField, DateTimeFie
 from . import attachments, history, schema
 from .bulk import insert_rows
 from .clock import now
-from .database import database, is_postgres, open_database, read_transaction, write_transaction
+from .database import database, is_postgres, open_database, read_transaction, refresh_statistics, write_transaction
 from .errors import XfjyError
 from .integrity import integrity_problems, recorded_problems
 from .models import MODELS, Attachment
@@ -305,9 +305,7 @@ def restore(archive: os.PathLike, root: os.PathLike, *, secret_key: Path | None 
         files = _restore_attachments(tar, root, manifest)
         key_state = _restore_secret(tar, manifest, secret_key)
     schema.upgrade()
-    if is_postgres():
-        # freshly loaded tables have no statistics for the planner yet (only ours: the database may hold others)
-        database.execute_sql("ANALYZE " + ", ".join(f'"{m._meta.table_name}"' for m in ORDER))
+    refresh_statistics(ORDER)
     return check(manifest, root, restored_files=files, secret_key=key_state)
 
 

@@ -35,9 +35,10 @@ from . import (
 from .areas import counties_of, prefectures
 from .bulk import insert_rows
 from .clock import travel
-from .database import database, is_postgres
+from .database import database, is_postgres, refresh_statistics
 from .errors import XfjyError
 from .models import (
+    MODELS,
     Account,
     AdmissionStep,
     Area,
@@ -164,6 +165,7 @@ def generate(villages: int, donations: int | None = None, *, seed: int = 1, atta
         audit.record(None, "demo", table="village", summary="生成演示数据：" + "，".join(f"{k}{v}" for k, v in stats.items()))
     advance_tally()
     history.seal()
+    refresh_statistics(MODELS)
     report(100)
     return stats
 

@@ -23,10 +23,10 @@ from . import audit, donations, ledger
 from .areas import get_area
 from .bulk import insert_rows
 from .clock import now
-from .database import write_transaction
+from .database import database, refresh_statistics, write_transaction
 from .errors import DataImportError, MoneyError, Problem
 from .jurisdiction import covers, require_write
-from .models import Area, Donation, ImportRun, Level, Project, Village
+from .models import AccountTally, Area, Donation, Entry, ImportRun, Level, Project, Village
 from .money import parse_fen
 from .totals import advance_tally
 from .villages import add_township, add_village_area, register_village, village_code_problem
@@ -391,7 +391,9 @@ def import_donations(data: bytes, filename: str, actor=None, progress=None) -> I
         preview = preview_donations(data, filename, actor, progress)
         if not preview.ok:
             raise DataImportError(preview.problems)
-        return commit_donations(preview, actor)
+        result = commit_donations(preview, actor)
+    _refresh_after(result)
+    return result
 
 
 def commit_donations(preview: DonationPreview, actor=None) -> ImportResult:
@@ -412,7 +414,18 @@ def commit_donations(preview: DonationPreview, actor=None) -> ImportResult:
             to_fund=to_fund)
         advance_tally()
         audit.record(actor, "import", run, summary=f"导入捐赠文件 {run.filename}：新增 {run.added} 条，跳过 {run.skipped} 条")
-    return ImportResult(run.added, run.skipped, run)
+    result = ImportResult(run.added, run.skipped, run)
+    if not database.in_transaction():  # the admin's 确认导入 (import_donations refreshes after its own transaction)
+        _refresh_after(result)
+    return result
+
+
+BULK = 10_000  # rows of an import after which the planner's statistics of the tables it grew are refreshed
+
+
+def _refresh_after(result: ImportResult) -> None:
+    if result.added >= BULK:
+        refresh_statistics([Donation, Entry, AccountTally])
 
 
 # -- villages -------------------------------------------------------------------------------------

@@ -16,15 +16,16 @@ from pathlib import Path
 
 from peewee import JOIN, chunked, fn
 
-from . import annual, milestones
+from . import annual, history, milestones
 from .areas import quota_report
 from .bulk import raw_rows
 from .clock import today
-from .database import database, database_url, is_postgres, open_database, read_transaction
+from .database import database, database_url, is_postgres, open_database, read_transaction, refresh_statistics
 from .deadlines import facts_of, next_and_overdue, schedule
 from .disclosures import threads
 from .errors import XfjyError
 from .models import (
+    MODELS,
     Account,
     Area,
     Attachment,
@@ -66,11 +67,19 @@ from .published import (
     UnitProgress,
     VillageInfo,
 )
-from .totals import totals_by_project
+from .totals import advance_tally, totals_by_project
 from .workflow import PROJECT, PUBLISHED_STATES
 
 REGION_CODE = "150000"
 GIFT_BATCH = 5000  # projects per query of the gift lookup
+
+
+def prepare() -> None:
+    """What a publish writes before it reads: the tallies advanced, every new entry and disclosure linked
+    into the public history, the planner's statistics refreshed (nightly, whatever autovacuum does)."""
+    advance_tally()
+    history.seal()
+    refresh_statistics(MODELS)
 
 
 @contextmanager
@@ -462,4 +471,4 @@ def shared(processes: int, folder: Path) -> Iterator[Shared]:
         database.initialize(previous)
 
 
-__all__ = ["read", "details", "gifts", "shared", "Shared", "returned_donations", "REGION_CODE"]
+__all__ = ["prepare", "read", "details", "gifts", "shared", "Shared", "returned_donations", "REGION_CODE"]

@@ -18,12 +18,11 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from db import history
+from db import snapshot
 from db.clock import now
 from db.database import patient
 from db.errors import XfjyError, storage_full
 from db.models import PublishRun
-from db.totals import advance_tally
 
 from .audit import audit_site
 from .build import BuildResult, build
@@ -84,8 +83,7 @@ def _publish_locked(site: Path, base_url, attachments, requested_by: str, check:
     _adopt_plain_directory(site, releases)
     _remove_leftovers(releases, keep=live_release(site))
     try:
-        advance_tally()
-        history.seal()
+        snapshot.prepare()
         target, result = make_release(site, f"{now():%Y%m%d-%H%M%S}-{run.id}", base_url=base_url, attachments=attachments,
                                       workers=workers, full=full, area=area, check=check, progress=progress)
     except BaseException as exc:

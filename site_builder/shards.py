@@ -6,11 +6,14 @@ The queue is RQ over Redis (``rq worker xfjy-shards`` on each machine, ``xfjy sh
 is the shard's ``make_release`` (the same build, link check and audit as ``xfjy publish``, incremental from
 the shard's previous release), installed in ``<root>/<area>/site``. The writes a publish makes first (the
 tallies and the public history's new links) are made once, on the primary, before the jobs are queued.
+
+``rq`` and ``redis`` are imported where they are used: 0.25 s that no other ``xfjy`` command should pay.
 """
 from __future__ import annotations
 
 import csv
 import fcntl
+import filecmp
 import json
 import os
 import resource
@@ -87,11 +90,15 @@ def _size(folder: Path) -> int:
 def enqueue(jobs: list[ShardJob], redis_url: str, queue_name: str = QUEUE) -> list:
     """Put the jobs on the queue; returns RQ's jobs, to ``wait`` for."""
     from redis import Redis
+    from redis.exceptions import ConnectionError as NoRedis
     from rq import Queue
 
     queue = Queue(queue_name, connection=Redis.from_url(redis_url))
-    return [queue.enqueue(publish_shard, job, job_timeout=JOB_TIMEOUT, result_ttl=7 * 24 * 3600,
-                          failure_ttl=7 * 24 * 3600, description=f"公示网站分片 {job.area}") for job in jobs]
+    try:
+        return [queue.enqueue(publish_shard, job, job_timeout=JOB_TIMEOUT, result_ttl=7 * 24 * 3600,
+                              failure_ttl=7 * 24 * 3600, description=f"公示网站分片 {job.area}") for job in jobs]
+    except NoRedis as exc:
+        raise ShardFailed(f"无法连接任务队列（Redis，{redis_url}）：{exc}") from exc
 
 
 def wait(queued: list, timeout: float) -> list[dict]:
@@ -173,9 +180,10 @@ def assemble(site: Path, shards: dict[str, Path]) -> Path:
     releases.mkdir(parents=True, exist_ok=True)
     target = releases / f"{now():%Y%m%d-%H%M%S}-shards"
     try:
-        lines = []
+        lines, shared = [], {}
         for code, release in sorted(shards.items()):
             shutil.copytree(release, target / code, copy_function=os.link)
+            _share(target / code, shared)
             lines.append(read_shard(code, release))
         write(target / "index.html", portal(lines))
         write(target / "shards.json", json.dumps([s.row() for s in lines], ensure_ascii=False, indent=1))
@@ -184,6 +192,24 @@ def assemble(site: Path, shards: dict[str, Path]) -> Path:
         raise
     install_release(site, target)
     return target
+
+
+SHARED = ("assets/", "data/history/")  # the theme's files, and the public history's sealed files: alike in every shard
+
+
+def _share(shard: Path, seen: dict[str, Path]) -> None:
+    """Files of ``SHARED`` folders that an earlier shard has with the same bytes become links to its copy,
+    so that the one site stores the theme and the sealed history once."""
+    for folder in SHARED:
+        for path in sorted((shard / folder).rglob("*")):
+            if not path.is_file() or (folder == "data/history/" and not path.name.endswith(".jsonl.gz")):
+                continue
+            key = path.relative_to(shard).as_posix()
+            first = seen.setdefault(key, path)
+            if first is not path and not os.path.samefile(first, path) and filecmp.cmp(first, path, shallow=False):
+                temporary = path.with_name(path.name + ".link")
+                os.link(first, temporary)
+                os.replace(temporary, path)
 
 
 def portal(shards: list[Shard]) -> str:

@@ -144,6 +144,9 @@ def test_two_workers_build_the_shards_and_one_site_holds_them(instance):
     assert {p.name for p in (site / "150400" / "village").iterdir() if (p / "index.html").exists()} == inside
     assert len(list((site / "150000" / "village").glob("*/index.html"))) > len(inside)
     assert rows["150000"]["projects"] > rows["150400"]["projects"]
+    shared = [p.relative_to(site / "150400") for p in (site / "150400").rglob("*")
+              if p.is_file() and p.parts[len(site.parts) + 1] == "assets"]
+    assert shared and all(os.path.samefile(site / "150400" / p, site / "150000" / p) for p in shared)
 
     with workers(instance, count=1):  # nothing changed: each shard links every village from its last release
         again = instance.shards()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import threading
 from contextlib import contextmanager
@@ -30,7 +31,7 @@ from db.reports import build_report
 from site_builder import audit, history, shards
 from site_builder import serve as site_server
 from site_builder.build import build
-from site_builder.publish import live_release
+from site_builder.publish import check_build, live_release
 from site_builder.publish import publish as publish_site
 from site_builder.workers import default_workers
 
@@ -335,12 +336,17 @@ def audit_site(site: Path, workers: int | None) -> None:
 @click.option("--area", "area", default=None, help="只生成这个省级或盟市级单位的网站（区划代码，默认内蒙古自治区）")
 @with_appcontext
 def build_site(out: Path, base_url: str | None, workers: int | None, area: str | None) -> None:
-    """只生成公示网站到指定目录（不替换正在发布的网站）。"""
+    """只生成公示网站到指定目录（不替换正在发布的网站），并与发布一样检查链接、核对公开数据。"""
     _connect()
     _require_schema()
-    result = build(out, base_url=base_url or current_app.config["SITE_URL"], attachments=_attachments(),
-                   workers=workers or default_workers(), area=area,
+    base_url, workers = base_url or current_app.config["SITE_URL"], workers or default_workers()
+    result = build(out, base_url=base_url, attachments=_attachments(), workers=workers, area=area,
                    sealed_from=live_release(Path(current_app.config["SITE_DIR"])))  # as publish --full does
+    try:
+        check_build(out.resolve(), result, base_url, workers)  # and checked as a publish is
+    except XfjyError:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
     click.echo(f"公示网站已生成到 {out}：页面 {result.pages}，数据与附件文件 {result.files}，用时 {result.seconds:.1f} 秒")
 
 

@@ -115,18 +115,7 @@ def make_release(site: Path, name: str, *, base_url: str, attachments, workers: 
                        area=area, progress=step, sealed_from=live)
         laps = dict(result.timings)
         if check:
-            checked_at = time.perf_counter()
-            kept = result.manifest.kept()
-            broken = broken_links(target, urlsplit(base_url).path or "/",
-                                  skip=lambda page: _of_kept_village(page.relative_to(target).parts, kept), workers=workers)
-            if broken:
-                raise XfjyError(f"发现 {len(broken)} 个无效链接，例如 {broken[0][0]} → {broken[0][1]}")
-            step("links")
-            audited_at = time.perf_counter()
-            wrong = audit_site(target, result.manifest.rebuilt(), workers)  # an unchanged village was audited when first written
-            if wrong:
-                raise XfjyError(f"公开数据核对发现 {len(wrong)} 处不符，未发布：{wrong[0]}")
-            laps.update(links=round(audited_at - checked_at, 3), audit=round(time.perf_counter() - audited_at, 3))
+            laps.update(check_build(target, result, base_url, workers, step))
         record = {**result.manifest.to_json(), "laps": laps}  # where tonight's time went, for whoever asks
         _manifest_path(target).write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
         step("audit")
@@ -136,6 +125,24 @@ def make_release(site: Path, name: str, *, base_url: str, attachments, workers: 
         raise
     result.timings = laps
     return target, result
+
+
+def check_build(target: Path, result: BuildResult, base_url: str, workers: int,
+                step: Callable[[str], None] = lambda name: None) -> dict[str, float]:
+    """Refuse a build with a broken link or a page that its own open data contradicts (``XfjyError``);
+    returns the two checks' laps. Run by every publish and by ``xfjy build-site``: one path, one cost."""
+    checked_at = time.perf_counter()
+    kept = result.manifest.kept()
+    broken = broken_links(target, urlsplit(base_url).path or "/",
+                          skip=lambda page: _of_kept_village(page.relative_to(target).parts, kept), workers=workers)
+    if broken:
+        raise XfjyError(f"发现 {len(broken)} 个无效链接，例如 {broken[0][0]} → {broken[0][1]}")
+    step("links")
+    audited_at = time.perf_counter()
+    wrong = audit_site(target, result.manifest.rebuilt(), workers)  # an unchanged village was audited when first written
+    if wrong:
+        raise XfjyError(f"公开数据核对发现 {len(wrong)} 处不符，未发布：{wrong[0]}")
+    return {"links": round(audited_at - checked_at, 3), "audit": round(time.perf_counter() - audited_at, 3)}
 
 
 def install_release(site: Path, target: Path) -> None:

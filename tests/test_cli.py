@@ -290,3 +290,17 @@ def test_make_run_publishes_and_serves_for_the_site_port(tmp_path):
     publish, serve = commands("SITE_PORT=8100", "SITE_URL=https://xfjy.example.org/")
     assert "XFJY_SITE_URL='https://xfjy.example.org/' .venv/bin/xfjy publish" in publish
     assert "XFJY_SITE_URL='https://xfjy.example.org/'" in serve
+
+
+def test_build_site_checks_links_and_audits_as_a_publish_does(cli_url, tmp_path, monkeypatch):
+    from db import published
+
+    ok("init-db")
+    ok("load-regions")
+    ok("demo", "--villages", "12", "--donations", "200", "--seed", "2")
+    ok("build-site", "--out", tmp_path / "good", "--workers", "1")
+    assert (tmp_path / "good" / "index.html").is_file()
+    monkeypatch.setattr(published, "settlement_sentence", lambda state, totals: "没有未使用的善款需要结转。")
+    refused = xfjy("build-site", "--out", tmp_path / "bad", "--workers", "1")
+    assert "公开数据核对发现" in one_line_error(refused)
+    assert not (tmp_path / "bad").exists()
